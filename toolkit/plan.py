@@ -1,0 +1,81 @@
+"""The write plan: a plain description of every cell the toolkit writes back.
+
+The core builds a :class:`WritePlan` from a checked ledger; adapters apply it — the lossless
+file patcher (``toolkit.excel.patch``) to a saved workbook, xlwings (``toolkit.excel.live``) to
+the workbook open in Excel. No Excel library is imported here.
+
+Rules every adapter honours:
+- Only cells listed in the plan change. In a staff sheet the plan only ever lists cells of
+  columns whose header starts with ``【自动】`` (plus, when such a column is missing, its header
+  cell in the first free column of the header row).
+- ``SheetPlan.owned_sheet`` sheets belong to the toolkit entirely: the adapter clears every
+  cell outside the plan's rows (``clear_from_row`` onwards) and creates the sheet when missing.
+- Strings are always written as text, never as formulas, even when they start with ``=``/``+``.
+  Only :class:`Formula` values become formulas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class CellStyle:
+    """Formatting of an owned cell. Colours are ``RRGGBB`` hex strings."""
+
+    fill: str | None = None
+    font_color: str | None = None
+    bold: bool = False
+    num_format: str | None = None  # e.g. "yyyy-mm-dd", "0.0%"
+    wrap: bool = False
+    align: str | None = None  # "left" | "center" | "right"
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula (without the leading ``=``) and the value to cache for readers that do not calculate."""
+
+    text: str
+    cached: str | int | float | None = None
+
+
+CellValue = str | int | float | bool | date | datetime | Formula | None
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """Write ``value`` (``None`` = empty the cell) with ``style`` into ``column``/``row`` (1-based)."""
+
+    row: int
+    column: str
+    value: CellValue
+    style: CellStyle | None = None
+
+
+@dataclass
+class SheetPlan:
+    sheet: str
+    cells: list[CellWrite] = field(default_factory=list)
+    owned_sheet: bool = False
+    # For staff sheets: the owned columns (letters) this plan covers; rows of these columns
+    # that hold a value but are not in ``cells`` are emptied (e.g. a task row deleted by staff).
+    owned_columns: tuple[str, ...] = ()
+    # First data row of the owned area (below the header): clearing starts there.
+    clear_from_row: int = 2
+    column_widths: dict[str, float] = field(default_factory=dict)  # only applied to new/owned sheets
+
+
+@dataclass
+class WritePlan:
+    sheets: list[SheetPlan] = field(default_factory=list)
+
+    def sheet(self, name: str) -> SheetPlan | None:
+        return next((s for s in self.sheets if s.sheet == name), None)
+
+    def cell_count(self) -> int:
+        return sum(len(s.cells) for s in self.sheets)
+
+    def as_grid(self) -> dict[str, dict[tuple[int, str], tuple[CellValue, CellStyle | None]]]:
+        """Plan as ``{sheet: {(row, column): (value, style)}}``: handy for comparisons in tests."""
+        return {s.sheet: {(c.row, c.column): (c.value, c.style) for c in s.cells} for s in self.sheets}
