@@ -50,7 +50,7 @@ class Deadline:
     """A task deadline: a date, or a standing measure (长期坚持) / immediate one (立行立改)."""
 
     on: date | None
-    kind: str = "date"  # "date" | "long_term"
+    kind: str = "date"  # "date" | "long_term" | "invalid" (unreadable text, reported by intake)
     text: str = ""  # what staff typed, for messages
 
     @property
@@ -89,7 +89,7 @@ class Settings:
     word_open: str = "正在整改"
     word_long_term: str = "长期坚持"
     extra: dict[str, str] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)  # key -> Excel row in 基本信息
+    cells: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (row, column) of its value
 
 
 @dataclass
@@ -115,6 +115,7 @@ class Task:
     deadline: Deadline | None = None
     extended_deadline: date | None = None
     state: str = ""  # normalised: 未启动/推进中/已完成/长期坚持, "" when blank or unknown
+    state_text: str = ""  # what staff typed in 完成情况 (for messages about unknown words)
     completed_on: date | None = None
     evidence: str = ""
     signed_off_on: date | None = None
@@ -166,6 +167,7 @@ class Layout:
     header_rows: dict[str, int] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical sheet → key → letter
     last_rows: dict[str, int] = field(default_factory=dict)
+    next_free_column: dict[str, int] = field(default_factory=dict)  # 0-based index right of the used area
 
     def sheet(self, canonical: str) -> str:
         return self.sheet_names.get(canonical, canonical)

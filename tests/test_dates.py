@@ -1,0 +1,103 @@
+from datetime import date
+
+import pytest
+
+from toolkit.dates import format_cn, is_workday, parse_staff_date, working_days_until
+
+REF = date(2024, 4, 2)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-06-30", date(2024, 6, 30)),
+        ("2024/6/30", date(2024, 6, 30)),
+        ("2024.6.30", date(2024, 6, 30)),
+        ("2024年6月30日", date(2024, 6, 30)),
+        ("2024年6月底", date(2024, 6, 30)),
+        ("2024年2月底", date(2024, 2, 29)),
+        ("2024年6月", date(2024, 6, 30)),
+        ("6月底", date(2024, 6, 30)),
+        ("3月底", date(2025, 3, 31)),  # year implied: the first 3月底 after the feedback date
+        ("6月30日", date(2024, 6, 30)),
+        ("２０２４年６月３０日", date(2024, 6, 30)),  # full-width digits
+        (" 2024-06-30 \t", date(2024, 6, 30)),  # trailing spaces
+        ("2024-06-30 00:00:00", date(2024, 6, 30)),
+        ("20240630", date(2024, 6, 30)),
+        ("2024年底", date(2024, 12, 31)),
+        (45473, date(2024, 6, 30)),  # an Excel serial number
+    ],
+)
+def test_staff_date_forms_are_understood(text, expected):
+    parsed = parse_staff_date(text, reference=REF, allow_words=True)
+    assert (parsed.kind, parsed.on) == ("date", expected)
+
+
+def test_excel_date_objects_pass_through():
+    from datetime import datetime
+
+    assert parse_staff_date(datetime(2024, 6, 30, 0, 0)).on == date(2024, 6, 30)
+    assert parse_staff_date(date(2024, 6, 30)).on == date(2024, 6, 30)
+
+
+@pytest.mark.parametrize("text", ["长期", "长期坚持", " 长期坚持 ", "持续推进"])
+def test_long_term_words(text):
+    assert parse_staff_date(text, reference=REF, allow_words=True).kind == "long_term"
+
+
+def test_immediate_is_due_a_month_after_feedback():
+    parsed = parse_staff_date("立行立改", reference=REF, allow_words=True)
+    assert (parsed.kind, parsed.on) == ("immediate", date(2024, 5, 2))
+
+
+def test_words_are_rejected_where_a_date_is_required():
+    parsed = parse_staff_date("长期坚持", reference=REF)
+    assert parsed.kind == "error" and "应填日期" in parsed.error
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("2024-02-30", "不是存在的日期"),
+        ("2024-13-01", "月份13不存在"),
+        ("下个月", "无法识别的日期“下个月”"),
+        ("已完成", "完成情况请填在“完成情况”列"),
+        ("13月底", "月份13不存在"),
+    ],
+)
+def test_garbage_is_rejected_with_how_to_write_it(text, fragment):
+    parsed = parse_staff_date(text, reference=REF, allow_words=True)
+    assert parsed.kind == "error"
+    assert fragment in parsed.error
+
+
+def test_missing_year_without_reference_asks_for_the_year():
+    parsed = parse_staff_date("6月底")
+    assert parsed.kind == "error" and "补上年份" in parsed.error
+
+
+def test_blank_is_empty():
+    assert parse_staff_date("  ").kind == "empty"
+    assert parse_staff_date(None).kind == "empty"
+
+
+def test_format_cn_has_no_zero_padding():
+    assert format_cn(date(2025, 4, 7)) == "2025年4月7日"
+    assert format_cn(date(2025, 5, 6), with_year=False) == "5月6日"
+
+
+def test_official_holidays_and_makeup_workdays():
+    assert is_workday(date(2025, 4, 4)) == (False, True)  # 清明节 (a Friday)
+    assert is_workday(date(2025, 4, 27)) == (True, True)  # Sunday make-up workday for 劳动节
+    assert is_workday(date(2025, 5, 1)) == (False, True)
+
+
+def test_working_days_skip_holidays():
+    # 2025-04-03 (Thu) → 2025-04-08 (Tue): 4/4 清明, 4/5-6 weekend: only 4/7 and 4/8 count.
+    assert working_days_until(date(2025, 4, 3), date(2025, 4, 8)) == (2, True)
+    assert working_days_until(date(2025, 4, 8), date(2025, 4, 3)) == (-2, True)
+
+
+def test_unknown_year_falls_back_to_weekdays():
+    count, exact = working_days_until(date(2031, 1, 6), date(2031, 1, 13))  # Mon → next Mon
+    assert (count, exact) == (5, False)

@@ -1,0 +1,151 @@
+"""The library's front door: one call per job, used by the CLI and the Excel buttons alike."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from .intake import load_ledger
+from .layout import assign_new_layout
+from .model import Ledger, Table
+from .plan import WritePlan
+from .report import Report
+from .status import LedgerStatus, evaluate_ledger
+from .validate import validate_ledger
+from .writeplan import build_write_plan
+
+LEDGER_SHEETS = None  # read every sheet: synonyms mean we cannot know the names in advance
+
+
+class ToolkitError(Exception):
+    """A job could not run; the message (Chinese) says why and what to do."""
+
+
+@dataclass
+class CheckResult:
+    ledger: Ledger
+    report: Report
+    status: LedgerStatus
+    today: date
+    plan: WritePlan = field(default_factory=WritePlan)
+
+    @property
+    def valid(self) -> bool:
+        return self.report.valid
+
+
+def resolve_today(ledger: Ledger, today: date | None, *, clock_today: date | None = None) -> date:
+    """The as-of date: given explicitly, else 基本信息's 统计截止日期, else the clock's today."""
+    if today is not None:
+        return today
+    if ledger.settings.as_of is not None:
+        return ledger.settings.as_of
+    return clock_today or date.today()
+
+
+def check_tables(tables: dict[str, Table], *, today: date | None = None, source: str = "") -> CheckResult:
+    """Intake, validation, statuses and the write plan for tables read by any adapter."""
+    ledger, issues = load_ledger(tables, source=source)
+    return check_ledger(ledger, today=today, intake_issues=issues)
+
+
+def check_ledger(ledger: Ledger, *, today: date | None = None, intake_issues=()) -> CheckResult:
+    day = resolve_today(ledger, today)
+    report = Report(list(intake_issues))
+    report.extend(validate_ledger(ledger, today=day))
+    status = evaluate_ledger(ledger, today=day)
+    report.extend(calendar_warnings(ledger, status))
+    plan = build_write_plan(ledger, status, report, today=day)
+    return CheckResult(ledger, report, status, day, plan)
+
+
+def calendar_warnings(ledger: Ledger, status: LedgerStatus) -> list:
+    """A warning per task whose working-day count had to fall back to Mon–Fri (year not in the calendar)."""
+    from .report import WARNING, Issue, Location
+    from .schema import SHEET_TASKS
+
+    out = []
+    for t in ledger.tasks:
+        st = status.tasks.get(t.id)
+        if st is not None and not st.calendar_exact:
+            out.append(Issue(
+                "calendar-unknown-year",
+                f"节假日日历没有 {st.deadline.year if st.deadline else ''} 年的数据，临期按周一至周五计算；"
+                "请升级 chinesecalendar（pip install -U chinesecalendar）或将“预警按工作日计算”改为“否”",
+                Location(ledger.source, ledger.layout.sheet(SHEET_TASKS), t.row,
+                         ledger.layout.column(SHEET_TASKS, "deadline"), "完成时限"),
+                WARNING,
+            ))
+    return out
+
+
+def read_ledger_tables(path: str | Path) -> dict[str, Table]:
+    """Read a ledger workbook (trusted: the staff's own file) into tables."""
+    from .excel.read import UnreadableWorkbook, read_workbook
+
+    try:
+        return read_workbook(path)
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+
+
+def check_file(path: str | Path, *, today: date | None = None) -> CheckResult:
+    """Read and check a ledger workbook; nothing is written."""
+    path = Path(path)
+    return check_tables(read_ledger_tables(path), today=today, source=path.name)
+
+
+def update_status_file(path: str | Path, *, today: date | None = None, dry_run: bool = False, backup_dir=None):
+    """Check the ledger and write statuses, check results and statistics back into it, losslessly.
+
+    Returns (CheckResult, WriteResult). Refuses (ToolkitError) while the workbook is open.
+    """
+    from .excel.safe_write import write_safely
+
+    result = check_file(path, today=today)
+    try:
+        written = write_safely(path, result.plan, dry_run=dry_run, backup_dir=backup_dir)
+    except Exception as exc:  # the safe-write family carries Chinese messages
+        if type(exc).__module__.startswith("toolkit."):
+            raise ToolkitError(str(exc)) from exc
+        raise
+    return result, written
+
+
+def new_ledger_workbook(path: str | Path, ledger: Ledger | None = None, *, today: date | None = None,
+                        overwrite: bool = False) -> CheckResult:
+    """Create a new ledger workbook (.xlsx, or .xlsm with buttons) with XlsxWriter.
+
+    ``ledger`` None → an empty ledger with the Qingyuan counties listed. Refuses to overwrite an
+    existing file unless asked: an existing workbook is staff data.
+    """
+    from .excel.build import write_ledger_workbook
+
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise ToolkitError(f"新台账的文件名应以 .xlsx 或 .xlsm 结尾：{path.name}")
+    if path.exists() and not overwrite:
+        raise ToolkitError(f"文件已存在，为防止覆盖员工数据，未做任何修改：{path}")
+    if ledger is None:
+        ledger = empty_ledger()
+    assign_new_layout(ledger)
+    result = check_ledger(ledger, today=today)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write_ledger_workbook(tmp, ledger, result.plan)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return result
+
+
+def empty_ledger() -> Ledger:
+    from .model import County
+    from .schema import QINGYUAN_COUNTIES
+
+    ledger = Ledger(source="新台账")
+    ledger.counties = [County(c) for c in QINGYUAN_COUNTIES]
+    return ledger

@@ -1,0 +1,191 @@
+"""Dates as staff type them, and working-day arithmetic on China's official calendar.
+
+Pure functions: ``today`` and reference dates are always passed in.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+EXAMPLE = "请写成 2024-06-30、2024/6/30 或 2024年6月30日（月底可写 2024年6月底）"
+
+LONG_TERM_WORDS = ("长期坚持", "长期", "持续推进", "长期推进", "持续整改", "常态化", "长期执行")
+IMMEDIATE_WORDS = ("立行立改", "立即整改", "马上改")
+# 立行立改 items are due within this many days of the feedback date (common practice: one month).
+IMMEDIATE_DAYS = 30
+
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """Outcome of parsing one cell: a date, a standing measure, empty, or an error message."""
+
+    on: date | None = None
+    kind: str = "date"  # date | long_term | immediate | empty | error
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind != "error"
+
+
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?$")
+_YMD_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_YM_END = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?\s*(底|末|份|前)?$")
+_MD = re.compile(r"^(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?\s*(前)?$")
+_M_END = re.compile(r"^(\d{1,2})\s*月\s*(底|末|份|前)?$")
+_Y_END = re.compile(r"^(\d{4})\s*年\s*(底|末)$")
+_TIME_SUFFIX = re.compile(r"\s+\d{1,2}:\d{2}(:\d{2})?$")
+
+
+def clean_text(value: object) -> str:
+    """NFKC (full-width digits → ASCII), trimmed, internal whitespace collapsed."""
+    s = unicodedata.normalize("NFKC", str(value))
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def _make(y: int, m: int, d: int, raw: str) -> ParsedDate:
+    try:
+        return ParsedDate(date(y, m, d))
+    except ValueError:
+        return ParsedDate(kind="error", error=f"“{raw}”不是存在的日期（{y}年{m}月没有{d}日），{EXAMPLE}")
+
+
+def _month_end(y: int, m: int, raw: str) -> ParsedDate:
+    if not 1 <= m <= 12:
+        return ParsedDate(kind="error", error=f"“{raw}”中的月份{m}不存在，{EXAMPLE}")
+    return ParsedDate(date(y, m, calendar.monthrange(y, m)[1]))
+
+
+def _implied_year(month: int, day: int | None, reference: date | None) -> int | None:
+    """Year for a date typed without one: the first such date on or after the reference date."""
+    if reference is None or not 1 <= month <= 12:
+        return reference.year if reference else None
+    y = reference.year
+    last = calendar.monthrange(y, month)[1]
+    candidate = date(y, month, min(day or last, last))
+    return y + 1 if candidate < reference else y
+
+
+def parse_staff_date(value: object, *, reference: date | None = None, allow_words: bool = False) -> ParsedDate:
+    """Understand a date cell as staff fill it in.
+
+    ``reference`` supplies the year when staff omit it (6月底): the first such date on or after it.
+    ``allow_words`` accepts 长期坚持 / 立行立改 (deadline cells); elsewhere they are errors.
+    """
+    if value is None:
+        return ParsedDate(kind="empty")
+    if isinstance(value, datetime):
+        return ParsedDate(value.date())
+    if isinstance(value, date):
+        return ParsedDate(value)
+    if isinstance(value, bool):
+        return ParsedDate(kind="error", error=f"“{value}”不是日期，{EXAMPLE}")
+    if isinstance(value, (int, float)):
+        # An Excel serial number that reached us unformatted (e.g. a date typed into a text cell).
+        if 1 <= value < 2958466:
+            return ParsedDate(_EXCEL_EPOCH + timedelta(days=int(value)))
+        return ParsedDate(kind="error", error=f"数字“{value}”不是日期，{EXAMPLE}")
+    raw = str(value).strip()
+    s = clean_text(value)
+    if not s:
+        return ParsedDate(kind="empty")
+    s = _TIME_SUFFIX.sub("", s)
+    if s in LONG_TERM_WORDS:
+        if allow_words:
+            return ParsedDate(kind="long_term")
+        return ParsedDate(kind="error", error=f"这里应填日期，不能填“{raw}”，{EXAMPLE}")
+    if s in IMMEDIATE_WORDS:
+        if allow_words and reference is not None:
+            return ParsedDate(reference + timedelta(days=IMMEDIATE_DAYS), kind="immediate")
+        if allow_words:
+            return ParsedDate(kind="error", error="“立行立改”需要基本信息中的反馈日期才能推算时限，请先填写反馈日期")
+        return ParsedDate(kind="error", error=f"这里应填日期，不能填“{raw}”，{EXAMPLE}")
+    if s in ("已完成", "完成", "已整改", "已销号"):
+        return ParsedDate(
+            kind="error",
+            error=f"日期栏填了“{raw}”。完成时限请填原定日期（如 2024-06-30），完成情况请填在“完成情况”列",
+        )
+    if m := _YMD.match(s) or _YMD_COMPACT.match(s):
+        y, mo, d = (int(g) for g in m.groups())
+        if not 1 <= mo <= 12:
+            return ParsedDate(kind="error", error=f"“{raw}”中的月份{mo}不存在，{EXAMPLE}")
+        return _make(y, mo, d, raw)
+    if m := _YM_END.match(s):
+        if m.group(3) == "前":
+            # "2024年6月前" = before June: the last day of May.
+            y, mo = int(m.group(1)), int(m.group(2))
+            last = date(y, mo, 1) - timedelta(days=1) if 1 <= mo <= 12 else None
+            if last is None:
+                return ParsedDate(kind="error", error=f"“{raw}”中的月份{mo}不存在，{EXAMPLE}")
+            return ParsedDate(last)
+        return _month_end(int(m.group(1)), int(m.group(2)), raw)
+    if m := _Y_END.match(s):
+        return ParsedDate(date(int(m.group(1)), 12, 31))
+    if m := _MD.match(s):
+        mo, d = int(m.group(1)), int(m.group(2))
+        y = _implied_year(mo, d, reference)
+        if y is None:
+            return ParsedDate(kind="error", error=f"“{raw}”没有写年份，请补上年份，如 2024年{mo}月{d}日")
+        return _make(y, mo, d, raw)
+    if m := _M_END.match(s):
+        mo = int(m.group(1))
+        if not 1 <= mo <= 12:
+            return ParsedDate(kind="error", error=f"“{raw}”中的月份{mo}不存在，{EXAMPLE}")
+        y = _implied_year(mo, None, reference)
+        if y is None:
+            return ParsedDate(kind="error", error=f"“{raw}”没有写年份，请补上年份，如 2024年{mo}月底")
+        return _month_end(y, mo, raw)
+    return ParsedDate(kind="error", error=f"无法识别的日期“{raw}”，{EXAMPLE}")
+
+
+def format_cn(d: date, *, with_year: bool = True) -> str:
+    """2025年4月7日 (no zero padding, as GB/T 9704 requires)."""
+    return f"{d.year}年{d.month}月{d.day}日" if with_year else f"{d.month}月{d.day}日"
+
+
+# --- working days --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _official_workday(d: date) -> bool | None:
+    """True/False from the official calendar, None when the year is outside its data."""
+    try:
+        import chinese_calendar
+
+        return bool(chinese_calendar.is_workday(d))
+    except (NotImplementedError, ImportError):
+        return None
+
+
+def is_workday(d: date) -> tuple[bool, bool]:
+    """(is a working day, known from the official calendar). Unknown years fall back to Mon–Fri."""
+    official = _official_workday(d)
+    if official is None:
+        return d.weekday() < 5, False
+    return official, True
+
+
+def working_days_until(today: date, deadline: date) -> tuple[int, bool]:
+    """Working days in (today, deadline]; negative count when the deadline has passed.
+
+    Returns (count, every day was known from the official calendar).
+    """
+    if deadline == today:
+        return 0, True
+    step = 1 if deadline > today else -1
+    count, exact = 0, True
+    d = today
+    while d != deadline:
+        d += timedelta(days=step)
+        work, known = is_workday(d)
+        exact &= known
+        if work:
+            count += step
+    return count, exact

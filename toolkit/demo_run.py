@@ -1,0 +1,36 @@
+"""``zhenggai demo``: the whole monthly cycle on the demo ledger, in one folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+
+from . import api
+from .demo import DEMO_AS_OF, build_demo_ledger
+
+DEMO_LEDGER_NAME = "示例台账.xlsx"
+
+
+def run_demo(folder: Path, *, console: Console) -> dict:
+    """Write the demo ledger into ``folder`` and run check and status on it; returns a summary."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ledger_path = folder / DEMO_LEDGER_NAME
+    if ledger_path.exists():
+        # The demo folder is ours: start each demo from a fresh ledger, keeping the last one as a backup.
+        shutil.copy2(ledger_path, folder / (ledger_path.stem + ".上次.xlsx"))
+        ledger_path.unlink()
+    api.new_ledger_workbook(ledger_path, build_demo_ledger(), today=DEMO_AS_OF)
+    console.print(f"[bold]示例台账[/]：{ledger_path.resolve()}")
+    result = api.check_file(ledger_path, today=DEMO_AS_OF)
+    from .cli import render_issues, render_status
+
+    render_issues(console, result.report.sorted(), limit=20)
+    summary: dict = {"ledger": str(ledger_path), "valid": result.valid}
+    result, written = api.update_status_file(ledger_path, today=DEMO_AS_OF)
+    render_status(console, result)
+    console.print(f"[bold]已写回状态的台账[/]：{ledger_path.resolve()}（修改 {len(written.changes)} 个单元格）")
+    summary["written_cells"] = len(written.changes)
+    return summary

@@ -1,0 +1,229 @@
+"""Checked ledger → :class:`~toolkit.plan.WritePlan`: the owned columns and sheets, as plain data.
+
+Pure: the same plan is applied to a saved file by the patcher and to an open workbook by xlwings.
+Nothing time-dependent other than ``today`` goes into it, so a second run with the same inputs
+produces the same plan and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import schema as S
+from .model import Ledger
+from .plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
+from .report import Issue, Report
+from .status import LABELS, STATUS_COLOURS, Counts, LedgerStatus
+
+HEADER_STYLE = CellStyle(fill="D9D9D9", bold=True, align="center", wrap=True)
+OWNED_HEADER_STYLE = CellStyle(fill="BFBFBF", bold=True, align="center", wrap=True)
+TITLE_STYLE = CellStyle(bold=True)
+ERROR_STYLE = CellStyle(fill="FFC7CE", font_color="9C0006")
+WARNING_STYLE = CellStyle(fill="FFEB9C", font_color="9C5700")
+PERCENT = CellStyle(num_format="0.0%")
+DATE_STYLE = CellStyle(num_format="yyyy-mm-dd")
+
+
+@dataclass(frozen=True)
+class StatsLayout:
+    """Fixed blocks of the 统计 sheet; charts made at ``init`` point at these ranges."""
+
+    overall_header: int = 4  # rows 5 (措施) and 6 (问题)
+    category_header: int = 8
+    category_rows: int = 10
+    unit_header: int = 20
+    unit_rows: int = 40
+    county_header: int = 62
+    county_rows: int = 20
+    overdue_header: int = 84
+
+    def first(self, header: int) -> int:
+        return header + 1
+
+
+STATS = StatsLayout()
+STATS_COLUMNS = ("名称", "措施总数", "已完成", "其中逾期完成", "其中已销号", "正在推进", "其中临期", "其中逾期",
+                 "长期坚持", "完成率")
+MONTHLY_COLUMNS = ("月份", "截止日期", "措施总数", "已完成", "正在推进", "其中逾期", "长期坚持", "完成率")
+CHECK_COLUMNS = ("序号", "级别", "工作表", "单元格", "字段", "问题及修改方法", "代码")
+
+
+def status_style(code: str) -> CellStyle:
+    fill, font = STATUS_COLOURS[code]
+    return CellStyle(fill=fill, font_color=font, align="center")
+
+
+def _owned_letters(ledger: Ledger, canonical: str, cells: list[CellWrite]) -> dict[str, str]:
+    """Letter of every owned column of a staff sheet; missing ones get a header in the next free column."""
+    header_row = ledger.layout.header_rows[canonical]
+    letters: dict[str, str] = {}
+    free = ledger.layout.next_free_column.get(canonical, 0)
+    existing = ledger.layout.columns.get(canonical, {})
+    for col in S.SHEET_OWNED[canonical]:
+        letter = existing.get("owned:" + col.key)
+        if letter is None:
+            letter = S.column_letter(free)
+            free += 1
+        letters[col.key] = letter
+        cells.append(CellWrite(header_row, letter, col.header, OWNED_HEADER_STYLE))
+    return letters
+
+
+def _issue_text(issues: Iterable[Issue]) -> str:
+    return "；".join(f"{i.location.column or ''}{'错误' if i.is_error else '警告'}：{i.message}" for i in issues)
+
+
+def plan_task_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> SheetPlan | None:
+    if S.SHEET_TASKS not in ledger.layout.header_rows:
+        return None
+    cells: list[CellWrite] = []
+    letters = _owned_letters(ledger, S.SHEET_TASKS, cells)
+    sheet = ledger.layout.sheet(S.SHEET_TASKS)
+    by_row: dict[int, list[Issue]] = defaultdict(list)
+    for issue in report.issues:
+        if issue.location.sheet == sheet and issue.location.row:
+            by_row[issue.location.row].append(issue)
+    seen: set[str] = set()
+    for t in ledger.tasks:
+        st = status.tasks.get(t.id)
+        if st is None or t.id in seen:  # duplicate ids: the row's check column says so
+            st = None
+        seen.add(t.id)
+        if st is not None:
+            cells.append(CellWrite(t.row, letters["status"], st.label, status_style(st.code)))
+            overdue = st.days_overdue if st.code in ("overdue", "done_late") else None
+            cells.append(CellWrite(t.row, letters["days_overdue"], overdue or None))
+            cells.append(CellWrite(t.row, letters["due_in"], _due_in_text(st, ledger)))
+        row_issues = by_row.get(t.row, [])
+        text = _issue_text(row_issues)
+        style = ERROR_STYLE if any(i.is_error for i in row_issues) else WARNING_STYLE if row_issues else None
+        cells.append(CellWrite(t.row, letters["check"], text or None, style))
+    first = ledger.layout.header_rows[S.SHEET_TASKS] + 1
+    return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
+
+
+def _due_in_text(st, ledger: Ledger) -> str | None:
+    if st.code == "overdue":
+        return f"已逾期{st.days_overdue}天"
+    if st.code in ("on_track", "due_soon") and st.days_left is not None:
+        unit = "个工作日" if ledger.settings.working_days else "天"
+        return "今天到期" if st.days_left == 0 else f"剩{st.days_left}{unit}"
+    return None
+
+
+def plan_problem_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> SheetPlan | None:
+    if S.SHEET_PROBLEMS not in ledger.layout.header_rows:
+        return None
+    cells: list[CellWrite] = []
+    letters = _owned_letters(ledger, S.SHEET_PROBLEMS, cells)
+    sheet = ledger.layout.sheet(S.SHEET_PROBLEMS)
+    by_row: dict[int, list[Issue]] = defaultdict(list)
+    for issue in report.issues:
+        if issue.location.sheet == sheet and issue.location.row:
+            by_row[issue.location.row].append(issue)
+    colour = {"done": "done_on_time", "open": "on_track", "due_soon": "due_soon", "overdue": "overdue",
+              "long_term": "long_term"}
+    for p in ledger.problems:
+        ps = status.problems.get(p.id)
+        if ps is not None:
+            cells.append(CellWrite(p.row, letters["status"], ps.label, status_style(colour[ps.code])))
+            cells.append(CellWrite(p.row, letters["progress"], f"{ps.done_tasks}/{ps.total_tasks}",
+                                   CellStyle(align="center")))
+        row_issues = by_row.get(p.row, [])
+        style = ERROR_STYLE if any(i.is_error for i in row_issues) else WARNING_STYLE if row_issues else None
+        cells.append(CellWrite(p.row, letters["check"], _issue_text(row_issues) or None, style))
+    first = ledger.layout.header_rows[S.SHEET_PROBLEMS] + 1
+    return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
+
+
+def _sheet_link(sheet: str, cell: str) -> str:
+    return f"#'{sheet}'!{cell}"
+
+
+def plan_check_sheet(ledger: Ledger, report: Report, *, today) -> SheetPlan:
+    cells: list[CellWrite] = []
+    n_err, n_warn = len(report.errors), len(report.warnings)
+    title = f"校验结果（截至{today.isoformat()}）：错误{n_err}条，警告{n_warn}条" if report.issues else \
+        f"校验结果（截至{today.isoformat()}）：未发现问题"
+    cells.append(CellWrite(1, "A", title, TITLE_STYLE))
+    for j, h in enumerate(CHECK_COLUMNS):
+        cells.append(CellWrite(2, S.column_letter(j), h, HEADER_STYLE))
+    for n, issue in enumerate(report.sorted(), start=1):
+        r = n + 2
+        loc = issue.location
+        style = ERROR_STYLE if issue.is_error else WARNING_STYLE
+        cells.append(CellWrite(r, "A", n))
+        cells.append(CellWrite(r, "B", "错误" if issue.is_error else "警告", style))
+        cells.append(CellWrite(r, "C", loc.sheet or None))
+        if loc.sheet and loc.row and loc.column:
+            ref = f"{loc.column}{loc.row}"
+            target = _sheet_link(loc.sheet, ref).replace('"', '""')
+            cells.append(CellWrite(r, "D", Formula(f'HYPERLINK("{target}","{ref}")', ref),
+                                   CellStyle(font_color="0563C1")))
+        else:
+            cells.append(CellWrite(r, "D", loc.cell or None))
+        cells.append(CellWrite(r, "E", loc.field or None))
+        cells.append(CellWrite(r, "F", issue.message, CellStyle(wrap=True)))
+        cells.append(CellWrite(r, "G", issue.code))
+    widths = {"A": 6, "B": 6, "C": 10, "D": 8, "E": 12, "F": 80, "G": 22}
+    return SheetPlan(S.SHEET_CHECK, cells, owned_sheet=True, clear_from_row=1, column_widths=widths)
+
+
+def _counts_row(row: int, name: str, c: Counts) -> list[CellWrite]:
+    values = (name, c.total, c.done, c.done_late, c.signed_off, c.open, c.due_soon, c.overdue, c.long_term)
+    out = [CellWrite(row, S.column_letter(j), v) for j, v in enumerate(values)]
+    out.append(CellWrite(row, "J", c.rate, PERCENT))
+    return out
+
+
+def _block(cells: list[CellWrite], header: int, title: str, rows: list[tuple[str, Counts]], first_col: str = "名称"):
+    cells.append(CellWrite(header - 1, "A", title, TITLE_STYLE)) if header > 1 else None
+    for j, h in enumerate((first_col, *STATS_COLUMNS[1:])):
+        cells.append(CellWrite(header, S.column_letter(j), h, HEADER_STYLE))
+    for i, (name, counts) in enumerate(rows):
+        cells.extend(_counts_row(header + 1 + i, name, counts))
+
+
+def plan_stats_sheet(ledger: Ledger, status: LedgerStatus, *, today) -> SheetPlan:
+    cells: list[CellWrite] = []
+    st = status.stats
+    rule = ledger.settings.long_term_rule
+    cells.append(CellWrite(1, "A", f"{ledger.settings.unit_name or '巡察'}整改进展统计", CellStyle(bold=True)))
+    cells.append(CellWrite(2, "A", f"统计截止：{today.isoformat()}；完成率口径：已完成÷总数，长期坚持{rule}"))
+    _block(cells, STATS.overall_header, "总体情况", [("整改措施", st.overall), ("反馈问题", st.problems_overall)],
+           "项目")
+    cats = list(st.by_category.items())[: STATS.category_rows]
+    _block(cells, STATS.category_header, "按问题方面", cats, "问题方面")
+    units = sorted(st.by_unit.items(), key=lambda kv: (-kv[1].total, kv[0]))[: STATS.unit_rows]
+    _block(cells, STATS.unit_header, "按责任单位", units, "责任单位")
+    counties = list(st.by_county.items())[: STATS.county_rows]
+    _block(cells, STATS.county_header, "按县（市、区）", counties, "县（市、区）")
+    header = STATS.overdue_header
+    cells.append(CellWrite(header - 1, "A", f"逾期任务清单（{len(st.overdue)}项）", TITLE_STYLE))
+    for j, h in enumerate(("任务编号", "问题编号", "整改措施", "责任单位", "责任人", "时限", "逾期天数")):
+        cells.append(CellWrite(header, S.column_letter(j), h, HEADER_STYLE))
+    tasks = {t.id: t for t in ledger.tasks}
+    for i, tid in enumerate(st.overdue):
+        t, ts = tasks[tid], status.tasks[tid]
+        r = header + 1 + i
+        for j, v in enumerate((t.id, t.problem_id, t.measure, t.unit, t.person, ts.deadline, ts.days_overdue)):
+            style = DATE_STYLE if j == 5 else status_style("overdue") if j == 6 else None
+            cells.append(CellWrite(r, S.column_letter(j), v, style))
+    widths = {"A": 34, **{S.column_letter(j): 10 for j in range(1, 10)}, "C": 30}
+    return SheetPlan(S.SHEET_STATS, cells, owned_sheet=True, clear_from_row=1, column_widths=widths)
+
+
+def build_write_plan(ledger: Ledger, status: LedgerStatus, report: Report, *, today) -> WritePlan:
+    """Everything the toolkit writes back after a check+status run."""
+    sheets = [
+        plan_task_sheet(ledger, status, report),
+        plan_problem_sheet(ledger, status, report),
+        plan_check_sheet(ledger, report, today=today),
+        plan_stats_sheet(ledger, status, today=today),
+    ]
+    return WritePlan([s for s in sheets if s is not None])
+
+
+__all__ = ["build_write_plan", "STATS", "STATS_COLUMNS", "MONTHLY_COLUMNS", "CHECK_COLUMNS", "LABELS"]
