@@ -203,7 +203,7 @@ def _parse_date_field(sheet: _Sheet, row: int, key: str, label: str, raw: Any, i
 
 
 def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue]) -> None:
-    """基本信息: a label in one cell, its value in the next non-empty cell to the right."""
+    """基本信息: a label in one cell, its value in the cell to its right."""
     name = find_sheet(tables, S.SHEET_SETTINGS)
     if name is None:
         issues.append(
@@ -225,11 +225,12 @@ def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue])
             setting = by_name.get(S.normalize_header(v))
             if setting is None:
                 continue
-            value, vj = None, j + 1
-            for k in range(j + 1, len(row)):
-                if row[k] is not None and not (isinstance(row[k], str) and not row[k].strip()):
-                    value, vj = row[k], k
-                    break
+            # The value sits in the cell right of the label (past a label merged over several cells);
+            # further right is free for notes.
+            vj = j + 1
+            while vj < len(row) and row[vj] == v:
+                vj += 1
+            value = row[vj] if vj < len(row) else None
             if setting.key not in found:
                 found[setting.key] = (value, table.excel_row(i), table.letter(vj))
             break
