@@ -172,6 +172,7 @@ def is_workday(d: date) -> tuple[bool, bool]:
     return official, True
 
 
+@lru_cache(maxsize=65536)
 def working_days_until(today: date, deadline: date) -> tuple[int, bool]:
     """Working days in (today, deadline]; negative count when the deadline has passed.
 

@@ -44,7 +44,10 @@ def find_sheet(tables: dict[str, Table], canonical: str) -> str | None:
 
 def cell_text(value: Any) -> str:
     """A cell as text for free-text fields: trimmed, Excel's ``_x000D_`` and CR debris removed."""
-    if value is None or isinstance(value, CellError):
+    if type(value) is str:  # fast path: most cells are clean text
+        if "\r" not in value and "_x000D_" not in value:
+            return value.strip()
+    elif value is None or isinstance(value, CellError):
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -143,6 +146,8 @@ class _Sheet:
 
 def _scan_errors(ledger: Ledger, table: Table) -> Iterator[Issue]:
     for i, row in enumerate(table.rows):
+        if not any(type(v) is CellError for v in row):
+            continue
         for j, v in enumerate(row):
             if isinstance(v, CellError):
                 yield Issue(

@@ -1,0 +1,79 @@
+"""check + status on 1k / 10k / 100k-task ledgers against a bare python-calamine read of the same file.
+
+Run: python bench/bench_check.py [--sizes 1000,10000,100000] [--repeat 3]
+Prints medians and the ratio (check+status) / (bare read), and the peak memory (RSS) of each run,
+each measured in a fresh subprocess so one size's memory does not hide another's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+OUT = HERE / "out"
+
+
+def _child(mode: str, path: str) -> None:
+    import resource
+
+    t0 = time.perf_counter()
+    if mode == "bare":
+        from python_calamine import CalamineWorkbook
+
+        wb = CalamineWorkbook.from_path(path)
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python()
+    else:
+        from datetime import date
+
+        from toolkit.api import check_file
+
+        result = check_file(path, today=date(2025, 4, 7))
+        assert result.plan.cell_count() > 0
+    elapsed = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb}))
+
+
+def run(mode: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--child", nargs=2)
+    args = ap.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    from synthetic import write_synthetic
+
+    OUT.mkdir(exist_ok=True)
+    print(f"{'tasks':>7} {'bare read s':>12} {'check+status s':>15} {'ratio':>6} {'peak MB':>8}")
+    for n in (int(s) for s in args.sizes.split(",")):
+        path = write_synthetic(OUT / f"ledger_{n}.xlsx", n)
+        bare, full = [], []
+        peak = 0.0
+        for _ in range(args.repeat):  # interleaved, so machine noise hits both alike
+            bare.append(run("bare", path)["seconds"])
+            r = run("check", path)
+            full.append(r["seconds"])
+            peak = max(peak, r["peak_mb"])
+        b, f = statistics.median(bare), statistics.median(full)
+        print(f"{n:>7} {b:>12.3f} {f:>15.3f} {f / b:>6.2f} {peak:>8.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
