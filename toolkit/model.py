@@ -15,7 +15,7 @@ class Table:
 
     ``rows[i][j]`` is the value at Excel row ``first_row + i`` and column
     ``column_letter(first_col + j)``. Values are str, int, float, bool, date, datetime,
-    None, or :class:`CellError` for Excel error values.
+    None, time/timedelta for time-only and duration cells, or :class:`CellError` for Excel error values.
     """
 
     name: str
