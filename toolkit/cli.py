@@ -205,7 +205,7 @@ def _describe_write(written, dry_run: bool) -> str:
     if dry_run:
         lines = [f"试运行：将修改 {len(changes)} 个单元格（未写入）。"]
         for c in changes[:40]:
-            lines.append(f"  {c}")
+            lines.append(f"  {c.describe()}")
         if len(changes) > 40:
             lines.append(f"  ……另有 {len(changes) - 40} 处")
         return "\n".join(lines)

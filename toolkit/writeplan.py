@@ -192,6 +192,7 @@ def plan_stats_sheet(ledger: Ledger, status: LedgerStatus, *, today) -> SheetPla
     rule = ledger.settings.long_term_rule
     cells.append(CellWrite(1, "A", f"{ledger.settings.unit_name or '巡察'}整改进展统计", CellStyle(bold=True)))
     cells.append(CellWrite(2, "A", f"统计截止：{today.isoformat()}；完成率口径：已完成÷总数，长期坚持{rule}"))
+    cells.append(CellWrite(2, "L", "右侧图表随每次“更新状态”自动刷新", CellStyle(font_color="7F7F7F")))
     _block(cells, STATS.overall_header, "总体情况", [("整改措施", st.overall), ("反馈问题", st.problems_overall)],
            "项目")
     cats = list(st.by_category.items())[: STATS.category_rows]

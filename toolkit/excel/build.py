@@ -17,7 +17,7 @@ from .. import schema as S
 from ..layout import SETTINGS_HEADER, TITLE_ROWS, header_row
 from ..model import Ledger
 from ..plan import CellStyle, Formula, WritePlan
-from ..writeplan import MONTHLY_COLUMNS, STATS, STATS_COLUMNS
+from ..writeplan import MONTHLY_COLUMNS, STATS
 
 DATA_ROWS_RESERVE = 1000  # validation and colouring extend this far below the last row
 LIST_SHEET = S.SHEET_LISTS
@@ -338,5 +338,3 @@ def _stats_charts(wb, ledger: Ledger) -> None:
     chart.set_legend({"none": True})
     chart.set_size({"width": 620, "height": 300})
     ws.insert_chart("L38", chart)
-    ws.write_string(STATS.overall_header - 2, 11, "图表随每次“更新状态”自动刷新")
-    _ = STATS_COLUMNS

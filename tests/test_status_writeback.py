@@ -1,0 +1,91 @@
+"""`zhenggai status` end to end on real files: owned cells written, staff cells untouched, idempotent."""
+
+import html
+import json
+import zipfile
+from python_calamine import CalamineWorkbook
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+
+runner = CliRunner()
+
+
+def _sheet(path, name):
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).to_python()
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: z.read(i.filename) for i in z.infolist()}
+
+
+def test_status_writes_owned_cells_only_and_second_run_changes_nothing(demo_file):
+    before_tasks = _sheet(demo_file, "任务清单")
+    before = _members(demo_file)
+    result = runner.invoke(app, ["status", str(demo_file), "--today", "2025-06-30", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["write"] is None or isinstance(payload["write"], dict)
+    after_tasks = _sheet(demo_file, "任务清单")
+    header = after_tasks[1]
+    owned = [j for j, h in enumerate(header) if str(h).startswith("【自动】")]
+    assert [header[j] for j in owned] == ["【自动】状态", "【自动】逾期天数", "【自动】距到期", "【自动】校验"]
+    for r_before, r_after in zip(before_tasks, after_tasks):
+        assert [v for j, v in enumerate(r_before) if j not in owned] == \
+               [v for j, v in enumerate(r_after) if j not in owned]
+    row = next(r for r in after_tasks if r[0] == "2-1")  # deadline 2025-06-30: due today
+    assert row[owned[0]] == "临期" and row[owned[2]] == "今天到期"
+    row = next(r for r in after_tasks if r[0] == "2-3")  # 2025-03-31 → 91 days overdue
+    assert (row[owned[0]], row[owned[1]]) == ("逾期", 91)
+    after = _members(demo_file)
+    untouched = [n for n in before if n in after and before[n] == after[n]]
+    assert "xl/worksheets/sheet1.xml" in untouched or len(untouched) > len(before) // 2
+    assert (demo_file.parent / "台账备份").is_dir()
+    # Second run with the same inputs: nothing changes, the file is not rewritten.
+    stamp, data = demo_file.stat().st_mtime_ns, demo_file.read_bytes()
+    again = runner.invoke(app, ["status", str(demo_file), "--today", "2025-06-30"])
+    assert again.exit_code == 0
+    assert "无需写入" in again.output
+    assert demo_file.read_bytes() == data and demo_file.stat().st_mtime_ns == stamp
+
+
+def test_status_dry_run_writes_nothing(demo_file):
+    data = demo_file.read_bytes()
+    result = runner.invoke(app, ["status", str(demo_file), "--today", "2025-06-30", "--dry-run"])
+    assert result.exit_code == 0
+    assert "试运行" in result.output and "→" in result.output
+    assert demo_file.read_bytes() == data
+    assert not (demo_file.parent / "台账备份").exists()
+
+
+def test_status_refuses_while_open_in_excel(demo_file):
+    owner = demo_file.parent / ("~$" + demo_file.name)
+    name = "张三".encode("utf-16-le")
+    owner.write_bytes(bytes([2]) + b"\x00" + name + b"\x00" * (54 - len(name)))
+    data = demo_file.read_bytes()
+    result = runner.invoke(app, ["status", str(demo_file), "--today", "2025-06-30"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert demo_file.read_bytes() == data
+
+
+def test_check_results_sheet_links_to_the_cell(demo_file):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(demo_file)
+    wb["任务清单"]["J5"] = "已完"
+    wb.save(demo_file)  # test fixture edit, not a staff workbook
+    result = runner.invoke(app, ["status", str(demo_file), "--today", "2025-04-07"])
+    assert result.exit_code == 1
+    rows = _sheet(demo_file, "校验结果")
+    assert rows[0][0].startswith("校验结果（截至2025-04-07）：错误1条")
+    hit = next(r for r in rows[2:] if r[6] == "unknown-state")
+    assert (hit[2], hit[3]) == ("任务清单", "J5")
+    with zipfile.ZipFile(demo_file) as z:
+        names = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        xml = html.unescape(b"".join(z.read(n) for n in names).decode("utf-8"))
+    assert """<f>HYPERLINK("#'任务清单'!J5","J5")</f>""" in xml
+    tasks = _sheet(demo_file, "任务清单")
+    row = next(r for r in tasks if r[0] == "1-3")
+    assert "完成情况“已完”无法识别" in row[-1]
