@@ -245,6 +245,73 @@ def demo_cmd(
     raise typer.Exit(EXIT_OK if summary.get("valid", True) else EXIT_INVALID)
 
 
+@app.command()
+def notice(
+    ledger: Annotated[Optional[Path], typer.Argument(help="台账文件（.xlsx/.xlsm）")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="输出的 .docx（默认：台账旁的 通报_日期.docx）")] = None,
+    template: Annotated[Optional[Path], typer.Option("--template", help="自定义 Word 模板")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 转成 PDF")] = False,
+    lint_template: Annotated[Optional[Path], typer.Option("--lint-template", help="只检查模板中的标签，不生成通报")] = None,
+    today: TodayOpt = None,
+) -> None:
+    """生成整改进展情况的通报（Word，按 GB/T 9704-2012 排版），可选 PDF。"""
+    from . import notice as nt
+
+    console = _console()
+    if lint_template is not None:
+        problems = nt.lint_template(_existing(lint_template))
+        if not problems:
+            console.print(f"[green]✓ 模板检查通过：{lint_template}[/]")
+            raise typer.Exit(EXIT_OK)
+        for p in problems:
+            console.print(f"[red]第{p.paragraph}段[/]（{p.excerpt}）：{p.message}")
+        raise typer.Exit(EXIT_INVALID)
+    if ledger is None:
+        _fail("请给出台账文件，例如：zhenggai notice 台账.xlsx")
+    try:
+        result = api.check_file(_existing(ledger), today=_parse_day(today))
+        day = result.today
+        out_path = out or ledger.with_name(f"通报_{day.isoformat()}.docx")
+        made = nt.render_notice(result.ledger, today=day, out_path=out_path,
+                                template_path=template, pdf=pdf)
+    except api.ToolkitError as exc:
+        _fail(str(exc))
+    except nt.NoticeError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    render_issues(console, result.report.errors, limit=20)
+    console.print(f"已生成通报：{made.docx}（{made.paragraphs} 段）")
+    for w in made.warnings:
+        console.print(f"[yellow]提示：[/]{w}")
+    if pdf:
+        console.print(f"PDF：{made.pdf}" if made.pdf else f"[yellow]未生成 PDF：[/]{made.pdf_skipped}")
+    raise typer.Exit(EXIT_OK if result.valid else EXIT_INVALID)
+
+
+@app.command()
+def reminders(
+    ledger: Annotated[Path, typer.Argument(help="台账文件（.xlsx/.xlsm）")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="输出文件夹（默认：台账旁的 提醒函_日期）")] = None,
+    template: Annotated[Optional[Path], typer.Option("--template", help="自定义提醒函模板")] = None,
+    today: TodayOpt = None,
+) -> None:
+    """为有逾期或临期任务的责任单位各生成一份提醒函（督办单）。"""
+    from . import notice as nt
+
+    try:
+        result = api.check_file(_existing(ledger), today=_parse_day(today))
+        out_dir = out or ledger.with_name(f"提醒函_{result.today.isoformat()}")
+        paths = nt.render_reminders(result.ledger, today=result.today, out_dir=out_dir, template_path=template)
+    except api.ToolkitError as exc:
+        _fail(str(exc))
+    except nt.NoticeError as exc:
+        _fail(str(exc), EXIT_INVALID)
+    console = _console()
+    if not paths:
+        console.print("没有逾期或临期任务，无需发提醒函。")
+    for p in paths:
+        console.print(f"已生成：{p}")
+
+
 def main() -> None:  # console_scripts entry point
     app()
 

@@ -31,6 +31,18 @@ def run_demo(folder: Path, *, console: Console) -> dict:
     summary: dict = {"ledger": str(ledger_path), "valid": result.valid}
     result, written = api.update_status_file(ledger_path, today=DEMO_AS_OF)
     render_status(console, result)
-    console.print(f"[bold]已写回状态的台账[/]：{ledger_path.resolve()}（修改 {len(written.changes)} 个单元格）")
+    from .cli import _describe_write
+
+    console.print(f"[bold]台账[/]：{ledger_path.resolve()}  {_describe_write(written, False)}")
     summary["written_cells"] = len(written.changes)
+
+    from . import notice as nt
+
+    made = nt.render_notice(result.ledger, today=DEMO_AS_OF, out_path=folder / "通报_2025-04-07.docx",
+                            pdf=nt.find_soffice() is not None)
+    console.print(f"[bold]通报[/]：{made.docx.resolve()}" + (f"；PDF：{made.pdf.resolve()}" if made.pdf else
+                                                          f"（未生成 PDF：{made.pdf_skipped}）"))
+    letters = nt.render_reminders(result.ledger, today=DEMO_AS_OF, out_dir=folder / "提醒函")
+    console.print(f"[bold]提醒函[/]：{len(letters)} 份，在 {(folder / '提醒函').resolve()}")
+    summary["notice"] = str(made.docx)
     return summary

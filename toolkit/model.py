@@ -81,6 +81,7 @@ class Settings:
     address: str = ""
     email: str = ""
     signature: str = ""
+    reminder_signature: str = ""
     notice_stats_sentence: bool = False
     notice_quote_finding: bool = False
     notice_levels: int = 2

@@ -185,6 +185,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("address", "邮政地址", ("地址", "通信地址"), False),
     Setting("email", "电子邮箱", ("邮箱", "电子邮件"), False),
     Setting("signature", "落款", ("署名", "发文机关署名"), False, help="留空时用党组名称"),
+    Setting("reminder_signature", "提醒函落款", ("督办单落款",), False, help="如 巡察整改工作领导小组办公室；留空时用落款"),
     Setting("notice_stats_sentence", "通报显示统计句", ("统计句",), False, "bool", False),
     Setting("notice_quote_finding", "通报引用问题原文", ("引用问题原文",), False, "bool", False),
     Setting("notice_levels", "通报编号层级", ("编号层级",), False, "int", 2),

@@ -1,0 +1,167 @@
+"""The notice as PDF through LibreOffice: A4, 22 lines × 28 characters, mapped fonts only, margins.
+
+Skipped (with the reason) when LibreOffice or poppler-utils are not installed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from toolkit.notice import render_notice, render_reminders
+from toolkit.notice.pdf import FONT_MAP, convert_to_pdf, find_soffice, write_fontconfig
+
+MM = 72 / 25.4  # PDF points per millimetre
+LEFT, RIGHT, TOP, BOTTOM = 28 * MM, (210 - 26) * MM, 37 * MM, (297 - 35) * MM
+TOLERANCE = 0.6 * MM
+PAGE_NUMBER = re.compile(r"^—\s*\d+\s*—$")
+
+needs_soffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) 未安装")
+needs_poppler = pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("pdfinfo", "pdffonts", "pdftotext")), reason="poppler-utils 未安装"
+)
+pytestmark = [pytest.mark.slow]
+
+
+def run(*cmd: str) -> str:
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def notice_pdf(tmp_path_factory) -> Path:
+    if find_soffice() is None:
+        pytest.skip("LibreOffice (soffice) 未安装")
+    from toolkit.demo import build_demo_ledger
+
+    out = tmp_path_factory.mktemp("pdf") / "通报.docx"
+    result = render_notice(build_demo_ledger(), today=date(2025, 4, 7), out_path=out, pdf=True)
+    assert result.pdf_skipped is None and result.pdf is not None and result.pdf.exists()
+    return result.pdf
+
+
+def words(pdf: Path) -> list[tuple[int, float, float, float, float, str]]:
+    """(page, xMin, yMin, xMax, yMax, text) for every word pdftotext finds."""
+    html = run("pdftotext", "-bbox", str(pdf), "-")
+    out = []
+    for page_no, page in enumerate(html.split("<page ")[1:], start=1):
+        for m in re.finditer(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page
+        ):
+            out.append((page_no, *(float(m.group(i)) for i in range(1, 5)), m.group(5)))
+    return out
+
+
+def page_lines(pdf: Path) -> list[list[str]]:
+    """Non-empty text lines per page (pdftotext -layout)."""
+    pages = run("pdftotext", "-layout", str(pdf), "-").split("\f")
+    return [[ln.strip() for ln in page.splitlines() if ln.strip()] for page in pages if page.strip()]
+
+
+def width(line: str) -> float:
+    """Width in body characters (spaces are the viewer's CJK/Latin gaps, not characters)."""
+    return sum(0.5 if ch.isascii() else 1.0 for ch in line if not ch.isspace())
+
+
+@needs_soffice
+@needs_poppler
+def test_pdf_is_a4(notice_pdf):
+    info = run("pdfinfo", str(notice_pdf))
+    m = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
+    assert abs(float(m.group(1)) - 595.28) < 1 and abs(float(m.group(2)) - 841.89) < 1
+
+
+@needs_soffice
+@needs_poppler
+def test_pdf_uses_only_the_mapped_faces(notice_pdf):
+    listing = run("pdffonts", str(notice_pdf)).splitlines()[2:]
+    names = [line.split()[0].split("+", 1)[-1] for line in listing]
+    assert names
+    allowed = re.compile(r"^(NotoSerifCJK\w*-(Regular|Bold)|NotoSansCJK\w*-Regular|UKaiCN)")
+    assert [n for n in names if not allowed.match(n)] == []
+    assert not any(re.search(r"DejaVu|Liberation|Droid|WenQuanYi", n) for n in names)
+    # Every official face is used: body/宋 (serif), title (serif bold), 黑体 (sans), 楷体 (UKai).
+    assert any("Serif" in n and "Regular" in n for n in names)
+    assert any("Serif" in n and "Bold" in n for n in names)
+    assert any("Sans" in n for n in names)
+    assert any("UKai" in n for n in names)
+
+
+@pytest.mark.skipif(shutil.which("fc-match") is None, reason="fontconfig 工具 fc-match 未安装")
+def test_fontconfig_file_maps_each_official_name(tmp_path):
+    conf = write_fontconfig(tmp_path)
+    env = {"FONTCONFIG_FILE": str(conf), "PATH": "/usr/bin:/bin"}
+    for name, (family, bold) in FONT_MAP.items():
+        got = subprocess.run(
+            ["fc-match", "-f", "%{family[0]}|%{style[0]}", name], capture_output=True, text=True, env=env, check=True
+        ).stdout
+        found_family, style = got.split("|")
+        if shutil.which("fc-list") and family not in subprocess.run(["fc-list"], capture_output=True, text=True).stdout:
+            pytest.skip(f"字体 {family} 未安装")
+        assert found_family == family, name
+        assert ("Bold" in style) == bold, name
+
+
+@needs_soffice
+@needs_poppler
+def test_at_most_22_lines_of_28_characters_per_page(notice_pdf):
+    pages = page_lines(notice_pdf)
+    assert len(pages) > 5
+    full_lines = 0
+    for number, lines in enumerate(pages, start=1):
+        body = [ln for ln in lines if not PAGE_NUMBER.match(ln)]
+        assert len(body) <= 22, f"第{number}页有{len(body)}行"
+        assert any(PAGE_NUMBER.match(ln) for ln in lines), f"第{number}页没有页码"
+        for ln in body[2 if number == 1 else 0 :]:  # the title lines are 22 pt, not body text
+            assert width(ln) <= 28, ln
+            full_lines += width(ln) == 28
+    assert full_lines > 100  # the grid is really filled: most lines hold exactly 28 characters
+
+
+@needs_soffice
+@needs_poppler
+def test_text_stays_inside_the_type_area_and_page_numbers_alternate(notice_pdf):
+    all_words = words(notice_pdf)
+    numbers = [w for w in all_words if w[2] > BOTTOM]
+    body = [w for w in all_words if w[2] <= BOTTOM]
+    outside = [w for w in body if w[1] < LEFT - TOLERANCE or w[3] > RIGHT + TOLERANCE or w[2] < TOP - TOLERANCE]
+    assert outside == []
+    assert all(w[4] <= BOTTOM + TOLERANCE for w in body)
+    # Page numbers: odd pages right half, even pages left half, about 7 mm below the type area.
+    for page, x0, y0, x1, y1, _ in numbers:
+        centre = (x0 + x1) / 2
+        assert (centre > 105 * MM) if page % 2 else (centre < 105 * MM)
+        assert BOTTOM + 3 * MM < (y0 + y1) / 2 < BOTTOM + 11 * MM
+        assert x1 <= RIGHT + TOLERANCE and x0 >= LEFT - TOLERANCE
+
+
+@needs_soffice
+@needs_poppler
+def test_title_is_centred_in_the_type_area(notice_pdf):
+    first_page = [w for w in words(notice_pdf) if w[0] == 1]
+    title = [w for w in first_page if w[5].startswith(("中共清远市", "市委第四轮"))][:2]
+    assert len(title) == 2
+    for _, x0, _, x1, _, _ in title:
+        assert abs((x0 + x1) / 2 - (LEFT + RIGHT) / 2) < 2 * MM
+
+
+@needs_soffice
+@needs_poppler
+def test_reminder_letter_converts_with_mapped_fonts(tmp_path, demo_ledger):
+    (first, *_) = render_reminders(demo_ledger, today=date(2025, 4, 7), out_dir=tmp_path)
+    pdf = convert_to_pdf(first)
+    names = [line.split()[0] for line in run("pdffonts", str(pdf)).splitlines()[2:]]
+    assert names and not any(re.search(r"DejaVu|Liberation", n) for n in names)
+    body = [w for w in words(pdf) if w[2] <= BOTTOM]
+    assert all(LEFT - TOLERANCE <= w[1] and w[3] <= RIGHT + TOLERANCE for w in body)
+
+
+def test_missing_libreoffice_skips_pdf_with_a_chinese_reason(demo_ledger, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOFFICE", str(tmp_path / "没有这个程序"))
+    result = render_notice(demo_ledger, today=date(2025, 4, 7), out_path=tmp_path / "通报.docx", pdf=True)
+    assert result.docx.exists() and result.pdf is None
+    assert result.pdf_skipped.startswith("未找到 LibreOffice（soffice 命令），无法生成 PDF")

@@ -1,0 +1,533 @@
+"""Ledger + statuses → the notice's template context. Pure: no Word, no files.
+
+Every ordinal (一、 （一） 1. （1） 一是) is computed here as text; the template never uses
+Word list numbering (numbered lists inside docxtpl loops do not restart).
+
+Numbering levels (setting ``notice_levels``, 通报编号层级) inside section 二:
+
+=====  ==========================  ============================  =========================
+level  categories (问题方面)         problems (问题)                measures (整改措施)
+=====  ==========================  ============================  =========================
+1      omitted                     （一）… 公文二级标题 (楷体)      一是… run-in, 公文正文
+2      （一）… 公文二级标题 (楷体)    1. 2. … 公文三级标题 (仿宋)      一是… run-in, 公文正文
+3      （一）… 公文二级标题 (楷体)    1. 2. … 公文三级标题 (仿宋)      （1）… paragraphs, 公文正文
+=====  ==========================  ============================  =========================
+
+Problems are numbered 1…N (or （一）…) across all categories, measures restart for each
+problem. Level 2 is the reference notice's layout.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+from ..model import Ledger, NoticeParagraph, Problem, Settings, Task
+from ..schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, SETTINGS_BY_KEY
+from .errors import NoticeDataError
+from .text import (
+    break_title,
+    chinese_number,
+    clean_text,
+    date_cn,
+    end_sentence,
+    join_lead,
+    ordinal_arabic,
+    ordinal_item,
+    ordinal_paren_arabic,
+    ordinal_paren_cn,
+    public_period,
+    signature_indents,
+)
+
+if TYPE_CHECKING:
+    from ..status import LedgerStatus, TaskStatus
+
+HEADING2 = "heading2"
+HEADING3 = "heading3"
+BODY = "body"
+
+PROBLEM_HEADING_FIELDS = {
+    "title": "问题标题",
+    "status": "整改状态（按“已完成用语”等设置）",
+    "id": "问题编号",
+    "category": "问题方面",
+}
+TITLE_MAX_WIDTH = 20  # characters of 2号 (22 pt) in the 156 mm type width
+
+
+@dataclass(frozen=True)
+class BodyItem:
+    """One paragraph of section 二.
+
+    ``kind`` picks the template branch (heading2 / heading3 / body); ``role`` says what it
+    is (category / problem / finding / measure) and ``ref`` the problem or task id.
+    """
+
+    kind: str
+    text: str
+    role: str
+    ref: str = ""
+
+
+# What a notice template may use: lint compares against these.
+NOTICE_VARIABLES: frozenset[str] = frozenset(
+    {
+        "title",
+        "intro",
+        "party_group",
+        "unit_name",
+        "unit_short",
+        "deployer",
+        "inspection_round",
+        "inspection_group",
+        "section1",
+        "stats_sentence",
+        "body",
+        "section3",
+        "public_period",
+        "contact_sentence",
+        "phone",
+        "address",
+        "email",
+        "signature",
+        "date_text",
+    }
+)
+NOTICE_ITEM_FIELDS: dict[str, frozenset[str]] = {"body": frozenset({"kind", "text", "role", "ref"})}
+
+
+@dataclass
+class NoticeContext:
+    """The template variables plus what the renderer applies after docxtpl (indents)."""
+
+    variables: dict
+    signature_indent: float  # right indent of the signature, in characters
+    date_indent: float  # right indent of the date, in characters
+    warnings: list[str] = field(default_factory=list)
+
+
+def _label(key: str) -> str:
+    return SETTINGS_BY_KEY[key].label
+
+
+def require_settings(settings: Settings, keys: tuple[str, ...], purpose: str) -> None:
+    """Raise :class:`NoticeDataError` naming every missing setting by its 基本信息 label."""
+    missing = [k for k in keys if getattr(settings, k) in (None, "")]
+    if missing:
+        names = "、".join(f"“{_label(k)}”" for k in missing)
+        raise NoticeDataError(f"生成{purpose}需要基本信息中的{names}，请在“基本信息”工作表填写后再生成。")
+
+
+def notice_title_lines(settings: Settings) -> list[str]:
+    """中共…党组关于…巡察整改进展情况的通报, broken at meaningful points.
+
+    Allowed breaks: after the Party group's name, after 关于, after 届 in the round
+    (八届 | 市委第四轮巡察, as the reference notice does) and after the round.
+    """
+    group, round_ = clean_text(settings.party_group), clean_text(settings.inspection_round)
+    title = f"{group}关于{round_}整改进展情况的通报"
+    head = len(group) + 2
+    breaks = [len(group), head, head + len(round_)]
+    if "届" in round_:
+        breaks.append(head + round_.index("届") + 1)
+    return break_title(title, breaks, max_width=TITLE_MAX_WIDTH)
+
+
+def notice_intro(settings: Settings) -> str:
+    """The opening paragraph (inspection dates, group, feedback date)."""
+    s = settings
+    short = clean_text(s.unit_short or s.unit_name)
+    group = clean_text(s.inspection_group)
+    return (
+        f"根据{clean_text(s.deployer) or '市委'}统一部署，{date_cn(s.inspection_start)}至{date_cn(s.inspection_end)}，"
+        f"{group}对{short}党组开展了巡察。{date_cn(s.feedback_date)}，{group}向{short}党组反馈了巡察意见。"
+        "按照巡察工作有关要求，现将巡察整改进展情况予以公布。"
+    )
+
+
+def contact_sentence(settings: Settings) -> str:
+    """联系方式：电话…；邮政地址：…；电子邮箱…。 — only the parts that are filled in."""
+    parts = []
+    if phone := clean_text(settings.phone):
+        parts.append(f"电话{phone}")
+    if address := clean_text(settings.address):
+        parts.append(f"邮政地址：{address}")
+    if email := clean_text(settings.email):
+        parts.append(f"电子邮箱{email}")
+    return f"联系方式：{'；'.join(parts)}。" if parts else ""
+
+
+def format_rate(rate: float) -> str:
+    """0.76 → 76%, 0.8125 → 81.3% (one decimal, rounded half up, only when needed)."""
+    pct = Decimal(repr(rate * 100))
+    whole = pct.quantize(Decimal("1"), ROUND_HALF_UP)
+    if abs(pct - whole) < Decimal("0.05"):
+        return f"{whole}%"
+    return f"{pct.quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
+
+
+def stats_sentence(settings: Settings, status: LedgerStatus, *, today: date) -> str:
+    """截至…，…反馈的N个问题中，已完成整改X个、正在整改Y个，完成率Z%。
+
+    Counts come from the status engine's problem tally; 长期坚持 is reported according to
+    ``long_term_rule``: 计为已完成 (counted as done, shown in brackets), 不计入 (listed
+    separately and left out of the rate), 计为未完成 (counted as open, shown in brackets).
+    """
+    c = status.stats.problems_overall
+    if not c.total:
+        return ""
+    done_w, open_w, long_w = (clean_text(x) for x in (settings.word_done, settings.word_open, settings.word_long_term))
+    lead = f"截至{date_cn(today)}，{clean_text(settings.inspection_group)}反馈的{c.total}个问题中，"
+    long_note = f"（其中{long_w}{c.long_term}个）" if c.long_term else ""
+    rule = settings.long_term_rule
+    if rule == LONG_TERM_EXCLUDED:
+        parts = f"{done_w}{c.done}个、{open_w}{c.open}个" + (f"、{long_w}{c.long_term}个" if c.long_term else "")
+        note = f"（{long_w}的问题不计入完成率）" if c.long_term else ""
+    elif rule == LONG_TERM_AS_OPEN:
+        parts = f"{done_w}{c.done}个、{open_w}{c.open + c.long_term}个{long_note}"
+        note = ""
+    else:  # counted as done
+        parts = f"{done_w}{c.done + c.long_term}个{long_note}、{open_w}{c.open}个"
+        note = ""
+    rate = f"，完成率{format_rate(c.rate)}{note}" if c.rate is not None else ""
+    return f"{lead}{parts}{rate}。"
+
+
+def _status_word(settings: Settings, code: str) -> str:
+    if code == "done":
+        return clean_text(settings.word_done)
+    if code == "long_term":
+        return clean_text(settings.word_long_term)
+    return clean_text(settings.word_open)
+
+
+def _check_heading_format(fmt: str) -> None:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
+    except ValueError as exc:
+        raise NoticeDataError(
+            f"“问题标题格式”写法有误（{fmt}）：花括号要成对使用，如 关于“{{title}}”问题的整改。"
+        ) from exc
+    allowed = "、".join(f"{{{k}}}（{v}）" for k, v in PROBLEM_HEADING_FIELDS.items())
+    for name in fields:
+        if name not in PROBLEM_HEADING_FIELDS:
+            shown = f"{{{name}}}" if name else "{}"
+            raise NoticeDataError(f"“问题标题格式”中的 {shown} 无法识别，可以使用：{allowed}。")
+
+
+def problem_heading(settings: Settings, problem: Problem, status_code: str) -> str:
+    """The problem's heading text (without its ordinal) from ``notice_problem_heading``."""
+    fmt = settings.notice_problem_heading or "{title}"
+    _check_heading_format(fmt)
+    values = {
+        "title": clean_text(problem.title),
+        "status": _status_word(settings, status_code),
+        "id": clean_text(problem.id),
+        "category": clean_text(problem.category),
+    }
+    return clean_text(fmt.format_map(values))
+
+
+def measure_text(task: Task) -> str:
+    """Measure (lead sentence) followed by its progress narrative, ending a sentence."""
+    return end_sentence(join_lead(clean_text(task.measure), clean_text(task.progress)))
+
+
+def section2_items(ledger: Ledger, status: LedgerStatus, warnings: list[str]) -> list[BodyItem]:
+    """Section 二 paragraphs (categories, problems, findings, measures) per ``notice_levels``."""
+    s = ledger.settings
+    levels = s.notice_levels
+    if levels not in (1, 2, 3):
+        raise NoticeDataError(f"“{_label('notice_levels')}”应为 1、2 或 3，现在是“{levels}”。")
+    tasks = ledger.tasks_by_problem()
+    known = {p.id for p in ledger.problems}
+    for pid, ts in tasks.items():
+        if pid not in known:
+            for t in ts:
+                warnings.append(f"任务{t.id}对应的问题编号“{pid}”不在问题清单中，未写入通报。")
+    items: list[BodyItem] = []
+    problem_no = 0
+    for cat_no, category in enumerate(ledger.categories(), start=1):
+        if levels > 1:
+            items.append(BodyItem(HEADING2, ordinal_paren_cn(cat_no) + clean_text(category), "category"))
+        for problem in (p for p in ledger.problems if p.category == category):
+            problem_no += 1
+            pstatus = status.problems.get(problem.id)
+            heading = problem_heading(s, problem, pstatus.code if pstatus else "open")
+            if levels == 1:
+                items.append(BodyItem(HEADING2, ordinal_paren_cn(problem_no) + heading, "problem", problem.id))
+            else:
+                items.append(BodyItem(HEADING3, ordinal_arabic(problem_no) + heading, "problem", problem.id))
+            if s.notice_quote_finding:
+                finding = end_sentence(clean_text(problem.finding))
+                if finding:
+                    items.append(BodyItem(BODY, finding, "finding", problem.id))
+                else:
+                    warnings.append(f"问题{problem.id}没有填写“反馈问题原文”，通报中未引用原文。")
+            own = tasks.get(problem.id, [])
+            if not own:
+                warnings.append(f"问题{problem.id}没有整改措施，通报中只有标题。")
+            for n, task in enumerate(own, start=1):
+                ordinal = ordinal_paren_arabic(n) if levels == 3 else ordinal_item(n)
+                items.append(BodyItem(BODY, ordinal + measure_text(task), "measure", task.id))
+    return items
+
+
+def _section_of(p: NoticeParagraph) -> str:
+    s = clean_text(p.section)
+    for key, names in (("一", ("一", "1", "第一部分")), ("三", ("三", "3", "第三部分"))):
+        if s in names or s.startswith(key + "、"):
+            return key
+    return s
+
+
+def section1_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
+    """Section 一: stand-alone paragraphs, with items run in as 一是…二是… after them."""
+    out: list[str] = []
+    n = 0
+    for p in sorted(paragraphs, key=lambda p: p.order):
+        lead, text = clean_text(p.lead), clean_text(p.text)
+        if not lead:
+            if text:
+                out.append(end_sentence(text))
+            continue
+        n += 1
+        piece = end_sentence(ordinal_item(n) + join_lead(lead, text))
+        if out:
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
+
+
+def section3_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
+    """Section 三: stand-alone paragraphs and one （一）… paragraph per item."""
+    out: list[str] = []
+    n = 0
+    for p in sorted(paragraphs, key=lambda p: p.order):
+        lead, text = clean_text(p.lead), clean_text(p.text)
+        if not lead:
+            if text:
+                out.append(end_sentence(text))
+            continue
+        n += 1
+        out.append(end_sentence(ordinal_paren_cn(n) + join_lead(lead, text)))
+    return out
+
+
+NOTICE_REQUIRED = (
+    "party_group",
+    "inspection_round",
+    "inspection_group",
+    "inspection_start",
+    "inspection_end",
+    "feedback_date",
+)
+
+
+def build_notice_context(ledger: Ledger, status: LedgerStatus, *, today: date) -> NoticeContext:
+    """Everything the notice template needs, as plain strings and lists."""
+    s = ledger.settings
+    require_settings(s, NOTICE_REQUIRED, "通报")
+    if not (s.unit_short or s.unit_name):
+        raise NoticeDataError("生成通报需要基本信息中的“单位简称”或“单位名称”，请填写后再生成。")
+    warnings: list[str] = []
+    notice_date = s.notice_date
+    if notice_date is None:
+        notice_date = today
+        warnings.append(f"基本信息未填写“{_label('notice_date')}”，通报日期和公开期限按{date_cn(today)}计算。")
+    if s.public_days < 1:
+        raise NoticeDataError(f"“{_label('public_days')}”应为正整数，现在是“{s.public_days}”。")
+    _, period = public_period(notice_date, s.public_days)
+
+    sections: dict[str, list[NoticeParagraph]] = {"一": [], "三": []}
+    for p in ledger.notice_text:
+        key = _section_of(p)
+        if key in sections:
+            sections[key].append(p)
+        else:
+            warnings.append(
+                f"通报正文中“部分”为“{clean_text(p.section)}”的一行无法识别（应为“一”或“三”），未写入通报。"
+            )
+    section1 = section1_paragraphs(sections["一"])
+    section3 = section3_paragraphs(sections["三"])
+    if not section1:
+        warnings.append("“通报正文”工作表没有第一部分（履行主体责任情况）的内容。")
+    if not section3:
+        warnings.append("“通报正文”工作表没有第三部分（下一步工作安排）的内容。")
+
+    signature = clean_text(s.signature or s.party_group)
+    date_text = date_cn(notice_date)
+    sig_indent, date_indent = signature_indents(signature, date_text)
+    variables = {
+        "title": "\n".join(notice_title_lines(s)),  # docxtpl turns "\n" into a line break
+        "intro": notice_intro(s),
+        "party_group": clean_text(s.party_group),
+        "unit_name": clean_text(s.unit_name),
+        "unit_short": clean_text(s.unit_short or s.unit_name),
+        "deployer": clean_text(s.deployer),
+        "inspection_round": clean_text(s.inspection_round),
+        "inspection_group": clean_text(s.inspection_group),
+        "section1": section1,
+        "stats_sentence": stats_sentence(s, status, today=today) if s.notice_stats_sentence else "",
+        "body": section2_items(ledger, status, warnings),
+        "section3": section3,
+        "public_period": period,
+        "contact_sentence": contact_sentence(s),
+        "phone": clean_text(s.phone),
+        "address": clean_text(s.address),
+        "email": clean_text(s.email),
+        "signature": signature,
+        "date_text": date_text,
+    }
+    return NoticeContext(variables, sig_indent, date_indent, warnings)
+
+
+# --- reminder letters (提醒函) ---------------------------------------------------------------
+
+REMINDER_VARIABLES: frozenset[str] = frozenset(
+    {
+        "addressee",
+        "opening",
+        "rows",
+        "contact_sentence",
+        "signature",
+        "date_text",
+        "party_group",
+        "unit_name",
+        "inspection_round",
+        "overdue_count",
+        "due_soon_count",
+        "phone",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ReminderRow:
+    """One task in a reminder letter's table (all values already formatted as text)."""
+
+    id: str
+    measure: str
+    deadline: str
+    status: str
+    days_overdue: str
+    problem: str
+    person: str
+    code: str  # status code: overdue / due_soon
+
+
+REMINDER_ITEM_FIELDS: dict[str, frozenset[str]] = {
+    "rows": frozenset(f.name for f in dataclass_fields(ReminderRow)),
+}
+
+
+@dataclass
+class ReminderContext:
+    """One reminder letter: the responsible unit, template variables and signature indents."""
+
+    unit: str
+    variables: dict
+    rows: list[ReminderRow]
+    signature_indent: float
+    date_indent: float
+
+
+def _deadline_text(task: Task, deadline: date | None) -> str:
+    if deadline is None:
+        return clean_text(task.deadline.text) if task.deadline else ""
+    text = date_cn(deadline)
+    if task.extended_deadline is not None and task.deadline is not None and task.deadline.on:
+        text += f"（已延期，原定{date_cn(task.deadline.on)}）"
+    return text
+
+
+def _reminder_row(task: Task, ts: TaskStatus, problem: Problem | None, settings: Settings) -> ReminderRow:
+    if ts.code == "overdue":
+        status, overdue = "逾期", str(ts.days_overdue)
+    else:
+        unit = "个工作日" if settings.working_days else "天"
+        left = ts.days_left or 0
+        status, overdue = ("临期（今日到期）" if left <= 0 else f"临期（还剩{left}{unit}）"), "—"
+    return ReminderRow(
+        id=clean_text(task.id),
+        measure=clean_text(task.measure),
+        deadline=_deadline_text(task, ts.deadline),
+        status=status,
+        days_overdue=overdue,
+        problem=clean_text(problem.title) if problem else "",
+        person=clean_text(task.person),
+        code=ts.code,
+    )
+
+
+def build_reminder_contexts(ledger: Ledger, status: LedgerStatus, *, today: date) -> list[ReminderContext]:
+    """One context per responsible unit that has overdue or 临期 tasks, in ledger order.
+
+    Rows list overdue tasks first (most days overdue first), then 临期 ones (nearest first).
+    Tasks without a 责任单位 are left out (validation reports the missing unit).
+    """
+    s = ledger.settings
+    problems = {p.id: p for p in ledger.problems}
+    by_unit: dict[str, list[tuple[Task, TaskStatus]]] = {}
+    for task in ledger.tasks:
+        ts = status.tasks.get(task.id)
+        unit = clean_text(task.unit)
+        if ts is None or ts.code not in ("overdue", "due_soon") or not unit:
+            continue
+        by_unit.setdefault(unit, []).append((task, ts))
+    signature = clean_text(s.reminder_signature or s.signature or s.party_group)
+    date_text = date_cn(today)
+    sig_indent, date_indent = signature_indents(signature, date_text)
+    round_ = clean_text(s.inspection_round)
+    out = []
+    for unit, items in by_unit.items():
+        items.sort(key=lambda it: (0, -it[1].days_overdue) if it[1].code == "overdue" else (1, it[1].days_left or 0))
+        rows = [_reminder_row(t, ts, problems.get(t.problem_id), s) for t, ts in items]
+        n_over = sum(r.code == "overdue" for r in rows)
+        n_soon = len(rows) - n_over
+        counts = "、".join(
+            x for x in (f"{n_over}项已超过完成时限" if n_over else "", f"{n_soon}项临近完成时限" if n_soon else "") if x
+        )
+        basis = f"根据{round_}整改工作安排，" if round_ else ""
+        opening = f"{basis}经对照整改台账核查，截至{date_text}，你单位负责的巡察整改任务中有{counts}，具体如下："
+        phone = clean_text(s.phone)
+        variables = {
+            "addressee": unit,
+            "opening": opening,
+            "rows": rows,
+            "contact_sentence": f"联系电话：{phone}。" if phone else "",
+            "signature": signature,
+            "date_text": date_text,
+            "party_group": clean_text(s.party_group),
+            "unit_name": clean_text(s.unit_name),
+            "inspection_round": round_,
+            "overdue_count": n_over,
+            "due_soon_count": n_soon,
+            "phone": phone,
+        }
+        out.append(ReminderContext(unit, variables, rows, sig_indent, date_indent))
+    return out
+
+
+__all__ = [
+    "BodyItem",
+    "REMINDER_ITEM_FIELDS",
+    "REMINDER_VARIABLES",
+    "ReminderContext",
+    "ReminderRow",
+    "build_reminder_contexts",
+    "NOTICE_ITEM_FIELDS",
+    "NOTICE_VARIABLES",
+    "NoticeContext",
+    "build_notice_context",
+    "chinese_number",
+    "format_rate",
+    "notice_title_lines",
+    "stats_sentence",
+]

@@ -1,0 +1,187 @@
+"""Render Word documents from the templates with docxtpl, safely.
+
+- ``autoescape=True``: ledger text with ``<``, ``&`` or quotes stays verbatim (docxtpl's
+  default would write broken XML that Word "repairs" by dropping text).
+- ``StrictUndefined``: a template variable the toolkit does not provide is an error, not an
+  empty string.
+- Every string is cleaned (:func:`toolkit.notice.text.clean_text`) before rendering:
+  docxtpl ≥ 0.20 turns ``\\n`` into a line break and ``\\a`` into a new paragraph, and Excel
+  leaves ``_x000D_`` behind.
+- The template is linted first; a broken template raises :class:`TemplateInvalid` listing
+  each problem with its paragraph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO
+
+import jinja2
+from docx.document import Document as DocumentObject
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docxtpl import DocxTemplate
+
+from . import layout as L
+from .context import NOTICE_ITEM_FIELDS, NOTICE_VARIABLES, build_notice_context
+from .errors import NoticeError, PdfConversionFailed, PdfUnavailable, TemplateInvalid
+from .lint import lint_document
+from .template_build import KIND_NOTICE, NOTICE_TEMPLATE_NAME, REPO_TEMPLATES, template_bytes
+from .text import clean_text
+
+
+@dataclass
+class NoticeResult:
+    """What :func:`render_notice` produced."""
+
+    docx: Path
+    pdf: Path | None = None
+    paragraphs: int = 0  # paragraphs in the document body
+    pdf_skipped: str | None = None  # why no PDF was made although one was asked for
+    warnings: list[str] = field(default_factory=list)
+
+
+def jinja_env() -> jinja2.Environment:
+    """The Jinja environment for every render: autoescape on, undefined variables are errors."""
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+
+
+def clean_value(value: object, *, keep_newlines: bool = False) -> object:
+    """``value`` with every string inside (lists, dicts, dataclasses) cleaned for Word."""
+    if isinstance(value, str):
+        if keep_newlines:
+            return "\n".join(clean_text(line) for line in value.split("\n"))
+        return clean_text(value)
+    if isinstance(value, list | tuple):
+        return type(value)(clean_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: clean_value(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: clean_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def template_source(template_path: Path | str | None, default_name: str, kind: str) -> Path | IO[bytes]:
+    """The template to use: the given path, the repository's file, or one built in memory."""
+    if template_path is not None:
+        path = Path(template_path)
+        if not path.exists():
+            raise NoticeError(f"找不到模板文件：{path}。请检查路径，或不指定模板以使用内置模板。")
+        return path
+    default = REPO_TEMPLATES / default_name
+    if default.exists():
+        return default
+    return io.BytesIO(template_bytes(kind))
+
+
+def _set_right_indent(doc: DocumentObject, style_name: str, chars: float) -> None:
+    """Right indent of every paragraph in ``style_name``, in characters and twips."""
+    for para in doc.paragraphs:
+        if para.style is None or para.style.name != style_name:
+            continue
+        ppr = para._p.get_or_add_pPr()
+        for old in ppr.findall(qn("w:ind")):
+            ppr.remove(old)
+        ind = parse_xml(
+            f'<w:ind {nsdecls("w")} w:right="{round(chars * L.CHAR_TWIPS)}" w:rightChars="{round(chars * 100)}"/>'
+        )
+        # w:ind goes before w:jc/w:outlineLvl/w:rPr in CT_PPr.
+        successor = next(
+            (c for c in ppr if c.tag in (qn("w:contextualSpacing"), qn("w:jc"), qn("w:outlineLvl"), qn("w:rPr"))),
+            None,
+        )
+        if successor is not None:
+            successor.addprevious(ind)
+        else:
+            ppr.append(ind)
+
+
+def render_document(
+    source: Path | IO[bytes],
+    variables: dict,
+    *,
+    allowed: frozenset[str],
+    item_fields: dict[str, frozenset[str]],
+    signature_indent: float | None = None,
+    date_indent: float | None = None,
+    title: str = "",
+) -> DocxTemplate:
+    """Lint, render and post-process one template; returns the rendered (unsaved) DocxTemplate."""
+    tpl = DocxTemplate(source)
+    problems = [p for p in lint_document(tpl.get_docx(), variables=allowed, item_fields=item_fields) if p.is_error]
+    if problems:
+        listing = "\n".join(p.describe() for p in problems)
+        raise TemplateInvalid(f"模板有{len(problems)}处问题，请修改后再生成：\n{listing}", problems)
+    try:
+        tpl.render(variables, jinja_env=jinja_env(), autoescape=True)
+    except jinja2.UndefinedError as exc:
+        raise TemplateInvalid(f"模板使用了工具不提供的数据（{exc.message}），请检查模板中的变量名。") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateInvalid(f"模板标签写法有误（{exc.message}），请用模板检查功能查看具体段落。") from exc
+    doc = tpl.docx
+    if signature_indent is not None:
+        _set_right_indent(doc, L.STYLE_SIGNATURE, signature_indent)
+    if date_indent is not None:
+        _set_right_indent(doc, L.STYLE_DATE, date_indent)
+    props = doc.core_properties
+    props.title = title
+    props.keywords = ""
+    props.subject = ""
+    return tpl
+
+
+def stamp_dates(doc: DocumentObject, day: date) -> None:
+    """Created/modified properties set to ``day`` (documents do not carry the render time)."""
+    moment = datetime(day.year, day.month, day.day)
+    doc.core_properties.created = moment
+    doc.core_properties.modified = moment
+
+
+def render_notice(
+    ledger,
+    *,
+    today: date,
+    out_path: Path | str,
+    template_path: Path | str | None = None,
+    pdf: bool = False,
+) -> NoticeResult:
+    """Write the progress notice (通报) for ``ledger`` as .docx (and .pdf when asked).
+
+    ``today`` is the date the statuses and the statistics sentence are computed for. The PDF
+    needs LibreOffice; without it the result says why in ``pdf_skipped`` instead of failing.
+    Raises :class:`NoticeDataError` for missing settings and :class:`TemplateInvalid` for a
+    broken template.
+    """
+    from ..status import evaluate_ledger
+
+    status = evaluate_ledger(ledger, today=today)
+    ctx = build_notice_context(ledger, status, today=today)
+    variables = {k: clean_value(v, keep_newlines=(k == "title")) for k, v in ctx.variables.items()}
+    source = template_source(template_path, NOTICE_TEMPLATE_NAME, KIND_NOTICE)
+    tpl = render_document(
+        source,
+        variables,
+        allowed=NOTICE_VARIABLES,
+        item_fields=NOTICE_ITEM_FIELDS,
+        signature_indent=ctx.signature_indent,
+        date_indent=ctx.date_indent,
+        title=variables["title"].replace("\n", ""),
+    )
+    stamp_dates(tpl.docx, ledger.settings.notice_date or today)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tpl.save(str(out))
+    result = NoticeResult(docx=out, paragraphs=len(tpl.docx.paragraphs), warnings=list(ctx.warnings))
+    if pdf:
+        from .pdf import convert_to_pdf
+
+        try:
+            result.pdf = convert_to_pdf(out)
+        except (PdfUnavailable, PdfConversionFailed) as exc:
+            result.pdf_skipped = str(exc)
+    return result

@@ -1,0 +1,209 @@
+"""Text helpers for official documents: cleaning ledger strings, ordinals, dates, widths.
+
+Pure functions, no Word: the context builder and the renderer share them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from ..dates import format_cn
+
+_DIGITS = "零一二三四五六七八九"
+
+# Excel stores characters that XML cannot hold as _xHHHH_ (carriage return = _x000D_);
+# openpyxl hands them over literally. Only control characters are decoded.
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# Line and paragraph breaks as they arrive from cells: docxtpl ≥ 0.20 would turn \n into a
+# line break and \a into a new paragraph, so every kind is removed before rendering.
+_BREAKS = re.compile(r"[ \t\u3000]*(?:\r\n|[\r\n\a\v\f\u2028\u2029\x85])[ \t\u3000]*")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\u200b]")
+_STRIP = " \t\u3000\u00a0"
+
+# A paragraph (or a lead sentence followed by more text) must end in one of these.
+_SENTENCE_END = "。！？；：….!?;:"  # a paragraph may end by introducing what follows (：)
+_LEAD_END = _SENTENCE_END + "，、,"
+_CLOSERS = "”’」』）)》"
+
+
+def _decode_excel_escape(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if code < 0x20 else match.group(0)
+
+
+def clean_text(value: object) -> str:
+    """A ledger string as it may appear in the notice: one line, no control characters.
+
+    ``_x000D_`` and other Excel escapes of control characters are decoded, then every line
+    break (``\\r\\n``, ``\\r``, ``\\n``, ``\\a`` …) is removed together with the spaces
+    around it; two ASCII letters/digits that a break separated keep one space between them.
+    Tabs become spaces, other control characters disappear, the ends are trimmed (including
+    full-width spaces staff use for indentation). Spaces inside the text are kept verbatim.
+    """
+    if value is None:
+        return ""
+    s = _EXCEL_ESCAPE.sub(_decode_excel_escape, str(value))
+    pieces = _BREAKS.split(s)
+    out = pieces[0]
+    for piece in pieces[1:]:
+        if out and piece and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
+            out += " "
+        out += piece
+    out = out.replace("\t", " ")
+    out = _CONTROL.sub("", out)
+    return out.strip(_STRIP)
+
+
+def _ends_with(text: str, marks: str) -> bool:
+    core = text.rstrip(_CLOSERS)
+    if core != text and core and core[-1] in _SENTENCE_END:
+        return True
+    return bool(text) and text[-1] in marks
+
+
+def end_sentence(text: str) -> str:
+    """``text`` with a closing 。 when it does not already end a sentence."""
+    if not text or _ends_with(text, _SENTENCE_END):
+        return text
+    return text + "。"
+
+
+def join_lead(lead: str, text: str) -> str:
+    """A lead sentence and the text that follows it, with a 。 between when the lead lacks one."""
+    if lead and text and not _ends_with(lead, _LEAD_END):
+        lead += "。"
+    return lead + text
+
+
+def chinese_number(n: int) -> str:
+    """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 105 → 一百零五 (1 … 9999)."""
+    if not 0 < n < 10000:
+        raise ValueError(f"number out of range for Chinese numerals: {n}")
+    if n < 10:
+        return _DIGITS[n]
+    if n < 20:
+        return "十" + (_DIGITS[n % 10] if n % 10 else "")
+    units = ((1000, "千"), (100, "百"), (10, "十"), (1, ""))
+    out = ""
+    zero = False
+    for value, name in units:
+        digit = (n // value) % 10
+        if digit:
+            if zero and out:
+                out += "零"
+            out += _DIGITS[digit] + name
+            zero = False
+        elif out:
+            zero = True
+    return out
+
+
+def ordinal_section(n: int) -> str:
+    """First-level ordinal: 一、"""
+    return f"{chinese_number(n)}、"
+
+
+def ordinal_paren_cn(n: int) -> str:
+    """Second-level ordinal: （一）"""
+    return f"（{chinese_number(n)}）"
+
+
+def ordinal_arabic(n: int) -> str:
+    """Third-level ordinal: 1."""
+    return f"{n}."
+
+
+def ordinal_paren_arabic(n: int) -> str:
+    """Fourth-level ordinal: （1）"""
+    return f"（{n}）"
+
+
+def ordinal_item(n: int) -> str:
+    """Run-in item ordinal: 一是"""
+    return f"{chinese_number(n)}是"
+
+
+def date_cn(d: date) -> str:
+    """2025年4月7日 (no zero padding)."""
+    return format_cn(d)
+
+
+def date_range_cn(start: date, end: date) -> str:
+    """2025年4月7日至5月6日; the year is repeated only when the range crosses a year."""
+    if start.year == end.year:
+        return f"{format_cn(start)}至{format_cn(end, with_year=False)}"
+    return f"{format_cn(start)}至{format_cn(end)}"
+
+
+def public_period(start: date, days: int) -> tuple[date, str]:
+    """Last day and text of a public period of ``days`` days starting on (and counting) ``start``."""
+    end = start + timedelta(days=days - 1)
+    return end, date_range_cn(start, end)
+
+
+AUTOSPACE = 0.25  # extra width Word and LibreOffice put between CJK text and digits/Latin
+
+
+def text_width(text: str, *, autospace: bool = False) -> float:
+    """Width in body characters: ASCII (half-width) counts ½, everything else 1.
+
+    With ``autospace`` each change between CJK and ASCII adds ¼ character, the gap both Word
+    (autoSpaceDE/DN, on by default) and LibreOffice put there: 2025年4月7日 is 7¼ wide.
+    """
+    width = sum(0.5 if ch.isascii() else 1.0 for ch in text)
+    if autospace:
+        width += AUTOSPACE * sum(
+            1
+            for a, b in zip(text, text[1:], strict=False)
+            if a.isascii() != b.isascii() and not (a.isspace() or b.isspace())
+        )
+    return width
+
+
+def signature_indents(signature: str, date_text: str) -> tuple[float, float]:
+    """Right indents (in characters) of the signature and the date, GB/T 9704-2012 7.3.5.2.
+
+    The signature is right-indented 2 characters and the date starts 2 characters to the
+    right of the signature's first character; when the date is the longer one, the date is
+    right-indented 2 characters and the signature moves left accordingly.
+    """
+    sig_w, date_w = text_width(signature, autospace=True), text_width(date_text, autospace=True)
+    # The signature starts at (line - 2 - sig_w); the date 2 characters further right.
+    date_right = sig_w - date_w
+    if date_right >= 2:
+        return 2.0, date_right
+    return 2 + date_w + 2 - sig_w, 2.0
+
+
+def break_title(title: str, breaks: list[int], *, max_width: float = 20) -> list[str]:
+    """Split ``title`` into the fewest lines that fit ``max_width``, at allowed break offsets.
+
+    Among equally many lines the most even split wins, ties going to a longer upper line
+    (the reference notice breaks 17 | 16). Without a fitting split the title is cut every
+    ``max_width`` characters.
+    """
+    if text_width(title) <= max_width:
+        return [title]
+    points = sorted({b for b in breaks if 0 < b < len(title)})
+    best: tuple | None = None
+    for count in (1, 2):
+        for combo in _combinations(points, count):
+            bounds = [0, *combo, len(title)]
+            lines = [title[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+            widths = [text_width(x) for x in lines]
+            if max(widths) > max_width:
+                continue
+            key = (max(widths) - min(widths), [-w for w in widths])
+            if best is None or key < best[0]:
+                best = (key, lines)
+        if best is not None:
+            return best[1]
+    step = int(max_width)
+    return [title[i : i + step] for i in range(0, len(title), step)]
+
+
+def _combinations(points: list[int], count: int) -> list[tuple[int, ...]]:
+    if count == 1:
+        return [(p,) for p in points]
+    return [(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
