@@ -61,6 +61,9 @@ class SheetPlan:
     # For staff sheets: the owned columns (letters) this plan covers; rows of these columns
     # that hold a value but are not in ``cells`` are emptied (e.g. a task row deleted by staff).
     owned_columns: tuple[str, ...] = ()
+    # Staff columns (letters) this plan deliberately writes — only county consolidation does, to
+    # merge accepted county rows into 完成情况/完成日期/…; every other plan writes owned cells only.
+    staff_columns: tuple[str, ...] = ()
     # First data row of the owned area (below the header): clearing starts there.
     clear_from_row: int = 2
     column_widths: dict[str, float] = field(default_factory=dict)  # only applied to new/owned sheets
