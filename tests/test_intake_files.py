@@ -3,7 +3,6 @@
 from datetime import date, datetime
 
 import openpyxl
-
 from conftest import PROBLEM_ROWS, SETTINGS_ROWS, TASK_HEADER
 
 from toolkit.api import check_file

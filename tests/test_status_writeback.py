@@ -3,6 +3,7 @@
 import html
 import json
 import zipfile
+
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 

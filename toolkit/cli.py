@@ -9,7 +9,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -56,7 +56,7 @@ def _existing(path: Path) -> Path:
     return path
 
 
-TodayOpt = Annotated[Optional[str], typer.Option("--today", help="统计日期 YYYY-MM-DD（默认：基本信息中的统计截止日期，否则今天）")]
+TodayOpt = Annotated[str | None, typer.Option("--today", help="统计日期 YYYY-MM-DD（默认：基本信息中的统计截止日期，否则今天）")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出一个 JSON 对象（供程序读取）")]
 
 
@@ -247,11 +247,11 @@ def demo_cmd(
 
 @app.command()
 def notice(
-    ledger: Annotated[Optional[Path], typer.Argument(help="台账文件（.xlsx/.xlsm）")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="输出的 .docx（默认：台账旁的 通报_日期.docx）")] = None,
-    template: Annotated[Optional[Path], typer.Option("--template", help="自定义 Word 模板")] = None,
+    ledger: Annotated[Path | None, typer.Argument(help="台账文件（.xlsx/.xlsm）")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="输出的 .docx（默认：台账旁的 通报_日期.docx）")] = None,
+    template: Annotated[Path | None, typer.Option("--template", help="自定义 Word 模板")] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 转成 PDF")] = False,
-    lint_template: Annotated[Optional[Path], typer.Option("--lint-template", help="只检查模板中的标签，不生成通报")] = None,
+    lint_template: Annotated[Path | None, typer.Option("--lint-template", help="只检查模板中的标签，不生成通报")] = None,
     today: TodayOpt = None,
 ) -> None:
     """生成整改进展情况的通报（Word，按 GB/T 9704-2012 排版），可选 PDF。"""
@@ -290,8 +290,8 @@ def notice(
 @app.command()
 def reminders(
     ledger: Annotated[Path, typer.Argument(help="台账文件（.xlsx/.xlsm）")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="输出文件夹（默认：台账旁的 提醒函_日期）")] = None,
-    template: Annotated[Optional[Path], typer.Option("--template", help="自定义提醒函模板")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="输出文件夹（默认：台账旁的 提醒函_日期）")] = None,
+    template: Annotated[Path | None, typer.Option("--template", help="自定义提醒函模板")] = None,
     today: TodayOpt = None,
 ) -> None:
     """为有逾期或临期任务的责任单位各生成一份提醒函（督办单）。"""

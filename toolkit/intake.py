@@ -17,16 +17,14 @@ from .model import (
     CellError,
     County,
     Deadline,
-    Layout,
     Ledger,
     NoticeParagraph,
     Person,
     Problem,
-    Settings,
     Table,
     Task,
 )
-from .report import ERROR, WARNING, Issue, Location
+from .report import Issue, Location
 
 HEADER_SCAN_ROWS = 10
 TRUE_WORDS = {"是", "true", "yes", "y", "1", "√", "按工作日", "工作日", "对"}

@@ -8,7 +8,7 @@ from datetime import date
 
 from .dates import working_days_until
 from .model import Ledger, Settings, Task
-from .schema import LONG_TERM_AS_DONE, LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, STATE_DONE, STATE_LONG_TERM
+from .schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, STATE_DONE, STATE_LONG_TERM
 
 ON_TRACK = "on_track"
 DUE_SOON = "due_soon"
