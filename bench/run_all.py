@@ -16,7 +16,7 @@ BENCHES = [
     ("status write-back (issue B)", "bench_writeback.py", [], ["--quick"]),
     ("notice (issue C)", "bench_notice.py", [], []),
     ("county consolidation (issue D)", "bench_consolidate.py", [], ["--quick"]),
-    ("buttons (issue E)", "bench_macros.py", [], []),
+    ("buttons (issue E)", "bench_macros.py", [], ["--quick"]),
 ]
 
 

@@ -312,6 +312,24 @@ def reminders(
         console.print(f"已生成：{p}")
 
 
+@app.command()
+def launchers(
+    ledger: Annotated[Path, typer.Argument(help="台账文件（.xlsx/.xlsm）：启动器写在它旁边")],
+    python: Annotated[str | None, typer.Option("--python", help="python.exe 的完整路径（默认自动查找）")] = None,
+) -> None:
+    """为 WPS/不启用宏的用户在台账旁生成双击即可运行的 .cmd 启动器（每个按钮一个）。"""
+    from .launchers import LauncherError, write_launchers
+
+    path = _existing(ledger)
+    try:
+        made = write_launchers(path.parent, path.name, python=python)
+    except (LauncherError, OSError) as exc:
+        _fail(str(exc))
+    console = _console()
+    for p in made:
+        console.print(f"已生成：{p}")
+
+
 def main() -> None:  # console_scripts entry point
     app()
 

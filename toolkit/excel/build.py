@@ -94,7 +94,8 @@ def write_ledger_workbook(path: str | Path, ledger: Ledger, plan: WritePlan | No
     if macros:
         from .vba import add_macro_sheet
 
-        add_macro_sheet(wb)
+        # Where docs/staff-setup.md installs the toolkit (xlwings expands the variable).
+        add_macro_sheet(wb, interpreter=r"%LOCALAPPDATA%\zhenggai\venv\Scripts\python.exe")
     _settings_sheet(wb, fmt, ledger)
     lists = _list_ranges(ledger)
     sheets = {}
