@@ -330,6 +330,16 @@ def launchers(
         console.print(f"已生成：{p}")
 
 
+def _register_county_commands() -> None:
+    from .cli_counties import consolidate_cmd, county_templates_cmd
+
+    app.command("county-templates")(county_templates_cmd)
+    app.command("consolidate")(consolidate_cmd)
+
+
+_register_county_commands()
+
+
 def main() -> None:  # console_scripts entry point
     app()
 

@@ -29,12 +29,21 @@ def run_demo(folder: Path, *, console: Console) -> dict:
 
     render_issues(console, result.report.sorted(), limit=20)
     summary: dict = {"ledger": str(ledger_path), "valid": result.valid}
+
+    # The monthly county cycle: templates issued, returns filled the way counties do (one late,
+    # one broken, one missing), consolidated into the ledger through the lossless write-back.
+    from .cli_counties import render_consolidation
+    from .counties.demo import run_county_demo
+
+    consolidation = run_county_demo(ledger_path, folder, today=DEMO_AS_OF)
+    render_consolidation(console, consolidation)
+    summary["county_changes"] = len(consolidation.changes)
+
     result, written = api.update_status_file(ledger_path, today=DEMO_AS_OF)
     render_status(console, result)
     from .cli import _describe_write
 
     console.print(f"[bold]台账[/]：{ledger_path.resolve()}  {_describe_write(written, False)}")
-    summary["written_cells"] = len(written.changes)
 
     from . import notice as nt
 

@@ -1,0 +1,201 @@
+"""County consolidation end to end against a bare python-calamine read of the same files.
+
+200 county returns × 200 task rows each (a master of 40,000 tasks across 200 counties), 10 rows
+changed per return. Each measurement runs in a fresh subprocess (imports included, as a user
+would wait for them); the master is copied fresh before every consolidation run.
+
+Run: python bench/bench_consolidate.py [--counties 200] [--rows 200] [--repeat 3]
+Prints medians and ratios; asserts nothing.
+
+Modes measured:
+- bare:    calamine opens each county file and reads every sheet to Python values;
+- bare+m:  the same plus the master ledger (what consolidation must read at least);
+- intake:  the returns phase only: pre-check, isolated worker reads, metadata/structure/value checks;
+- status:  for comparison, the plain status write-back of the same master (zhenggai status):
+           what any run that rewrites a 40,000-task ledger costs;
+- full:    consolidate_folder: master read + check, intake, merge, status, ONE lossless write
+           (backup, verify), report workbook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from datetime import time as dtime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+OUT = HERE / "out"
+TODAY = date(2025, 4, 7)
+
+
+def _child(mode: str, folder: str, master: str) -> None:
+    import resource
+
+    t0 = time.perf_counter()
+    files = sorted(Path(folder).glob("*.xlsx"))
+    if mode in ("bare", "bare+m"):
+        from python_calamine import CalamineWorkbook
+
+        for p in files + ([Path(master)] if mode == "bare+m" else []):
+            wb = CalamineWorkbook.from_path(str(p))
+            for name in wb.sheet_names:
+                wb.get_sheet_by_name(name).to_python()
+        extra = {}
+    elif mode == "intake":
+        from toolkit.api import read_ledger_tables
+        from toolkit.counties.consolidate import check_files
+        from toolkit.counties.metadata import ledger_identity
+        from toolkit.counties.returns import MasterContext
+        from toolkit.intake import load_ledger
+
+        ledger, _ = load_ledger(read_ledger_tables(master))
+        t1 = time.perf_counter()
+        ctx = MasterContext.build(ledger, ledger_id=ledger_identity(ledger), period="2025-03", today=TODAY)
+        checked = check_files(files, ctx)
+        assert all(f.accepted for f in checked), [f.issues for f in checked if not f.accepted][:1]
+        extra = {
+            "master_read": t1 - t0,
+            "returns": time.perf_counter() - t1,
+            "changes": sum(len(f.changes) for f in checked),
+        }
+    elif mode == "status":
+        from toolkit.api import update_status_file
+
+        _, written = update_status_file(master, today=TODAY, backup_dir=str(Path(master).parent / "bk"))
+        extra = {"cells": len(written.changes)}
+    else:
+        from toolkit.counties.consolidate import consolidate_folder
+
+        result = consolidate_folder(
+            master,
+            folder,
+            today=TODAY,
+            now=datetime(2025, 4, 7, 10),
+            period="2025-03",
+            report_dir=str(Path(master).parent / "report"),
+            backup_dir=str(Path(master).parent / "bk"),
+        )
+        assert result.written is not None and result.written.written and len(result.accepted) == len(files)
+        extra = {"changes": len(result.changes), "cells": len(result.written.changes)}
+    elapsed = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, **extra}))
+
+
+def _run(mode: str, folder: Path, master: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(folder), str(master)], capture_output=True, text=True
+    )
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _build(counties: int, rows: int) -> tuple[Path, Path]:
+    """Master, templates and filled returns (cached in bench/out: building them takes a while)."""
+    from toolkit import api
+    from toolkit.counties.demo import fill_return, stamp_saved_time
+    from toolkit.counties.template import make_county_templates
+    from toolkit.demo import build_demo_ledger
+    from toolkit.model import County, Deadline, Task
+
+    root = OUT / f"counties_{counties}x{rows}"
+    master = root / "master.xlsx"
+    inbox = root / "inbox"
+    if master.exists() and inbox.is_dir() and len(list(inbox.glob("*.xlsx"))) == counties:
+        return master, inbox
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    ledger = build_demo_ledger()
+    names = [f"测试县{k:03d}" for k in range(1, counties + 1)]
+    ledger.counties = [County(n) for n in names]
+    problems = [p.id for p in ledger.problems]
+    ledger.tasks = [
+        Task(
+            id=f"{k + 1}-{i + 1}",
+            problem_id=problems[i % len(problems)],
+            measure=f"第{i + 1}项整改措施：加强管理，落实责任。",
+            progress="按计划推进中。",
+            unit=name,
+            deadline=Deadline(date(2025, 12, 31), "date", "2025-12-31"),
+            state="推进中",
+        )
+        for k, name in enumerate(names)
+        for i in range(rows)
+    ]
+    print(f"building master ({len(ledger.tasks)} tasks), templates and returns in {root} ...", flush=True)
+    api.new_ledger_workbook(master, ledger, today=TODAY)
+    templates = make_county_templates(
+        master,
+        out_dir=root / "templates",
+        period="2025-03",
+        now=datetime(2025, 4, 1, 9),
+        return_deadline=date(2025, 4, 5),
+    )
+    inbox.mkdir()
+    for k, t in enumerate(templates):
+        edits = {
+            f"{k + 1}-{i + 1}": {"progress": f"第{i + 1}项本月已完成阶段性工作。"}
+            for i in range(0, rows, max(rows // 10, 1))
+        }
+        dest = fill_return(t, inbox / f"{k + 1:03d}.xlsx", edits, filler=("张三", "0763-1234567"), today=TODAY)
+        stamp_saved_time(dest, datetime.combine(date(2025, 4, 4), dtime(10)))
+    return master, inbox
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--counties", type=int, default=200)
+    ap.add_argument("--rows", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--child", nargs=3)
+    args = ap.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    master, inbox = _build(args.counties, args.rows)
+    work = master.parent / "work"
+    times: dict[str, list[float]] = {"bare": [], "bare+m": [], "intake": [], "status": [], "full": []}
+    details: dict[str, dict] = {}
+    for _ in range(args.repeat):  # interleaved, so machine noise hits every mode alike
+        for mode in times:
+            target = master
+            if mode in ("full", "status"):
+                shutil.rmtree(work, ignore_errors=True)
+                work.mkdir()
+                target = work / "master.xlsx"
+                shutil.copy2(master, target)
+            r = _run(mode, inbox, target)
+            times[mode].append(r["seconds"])
+            details[mode] = r
+    med = {m: statistics.median(v) for m, v in times.items()}
+    n = args.counties
+    print(f"{n} county files x {args.rows} rows (master {n * args.rows} tasks), median of {args.repeat}:")
+    print(f"{'mode':<8} {'seconds':>8} {'÷ bare':>7} {'÷ bare+m':>9} {'peak MB':>8}")
+    for m in times:
+        print(
+            f"{m:<8} {med[m]:>8.2f} {med[m] / med['bare']:>7.2f} {med[m] / med['bare+m']:>9.2f} "
+            f"{details[m]['peak_mb']:>8.0f}"
+        )
+    i = details["intake"]
+    print(
+        f"intake detail (last run): master read {i['master_read']:.2f} s, returns {i['returns']:.2f} s "
+        f"({i['changes']} changes); returns ÷ bare = {i['returns'] / med['bare']:.2f}"
+    )
+    print(
+        f"full: {details['full']['changes']} changes, {details['full']['cells']} cells written; "
+        f"full − status = {med['full'] - med['status']:.2f} s "
+        f"(consolidation's own cost on top of a status write-back; ÷ bare = {(med['full'] - med['status']) / med['bare']:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

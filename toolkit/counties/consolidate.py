@@ -1,0 +1,703 @@
+"""Monthly consolidation: every file of an inbox folder → checked returns → ONE lossless write.
+
+:func:`consolidate_folder` reads the master ledger, checks every file of the inbox in isolated
+worker processes (:mod:`toolkit.excel.guard`), identifies each file's county from its hidden
+metadata (never from its name), resolves duplicates, applies the accepted rows to the ledger model,
+re-runs the ordinary check + status on the updated model and writes everything in one plan through
+:func:`toolkit.excel.safe_write.write_safely` (one backup, atomic, refused while the workbook is
+open): the staff columns 完成情况/完成日期/整改进展/佐证材料 of the changed rows, the status columns,
+校验结果 and 统计, the 变更记录 log (existing rows re-emitted, new rows appended), the
+``【自动】本期报送`` column of 县区 and the period's row of 月度进展. A report workbook goes beside the
+ledger. A second run over the same inbox finds nothing to change and leaves the ledger's bytes
+as they are, and so does a run in which no file could be accepted.
+
+Rules (also in the report and the docs):
+
+- **Late**: a file is late when its submission time (China time) falls on a day after the
+  deadline — the ``deadline`` argument, else the return deadline stored in its template. The
+  submission time is the last-saved time the office software wrote into the file's properties,
+  else (missing, or before the template was issued) the file's modification time.
+- **Several files from one county**: rejected files are reported and otherwise ignored. Among the
+  accepted ones, ordered by submission time (then file name), the latest is applied only when
+  each file is a *strict update* of the one before it: every cell the earlier file changed is
+  kept or carried further (完成情况 never goes backwards, 完成日期 unchanged, 整改进展/佐证材料 keep
+  the earlier text and may add to it, 填报人/联系电话 still filled). Otherwise all of that
+  county's files are rejected and the county is asked to send one.
+- **Conflicts**: a county's edit to a field whose master value changed after the template was
+  issued (and did not come from this county's own return of the period, per 变更记录) is not
+  applied; the whole row is withheld and listed for staff to resolve.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import schema as S
+from ..api import CheckResult, ToolkitError, check_ledger, read_ledger_tables, resolve_today
+from ..intake import cell_text, load_ledger
+from ..model import CellError, Ledger, Table
+from ..plan import CellStyle, CellWrite, SheetPlan, WritePlan
+from ..report import Issue, Location
+from ..writeplan import DATE_STYLE, HEADER_STYLE, MONTHLY_COLUMNS, OWNED_HEADER_STYLE, PERCENT
+from .metadata import LABELS, MASTER_FIELDS, issued_hash, ledger_identity, parse_period, previous_period
+from .returns import (
+    ACCEPTED,
+    BLANK,
+    REJECTED,
+    SUPERSEDED,
+    Conflict,
+    FieldChange,
+    MasterContext,
+    ReturnCheck,
+    check_return,
+    probe_zip,
+)
+from .template import county_tasks
+
+Progress = Callable[[int, int, str], None]
+
+SUBMITTED = "已报送"
+LATE = "逾期报送"
+REJECTED_STATE = "被退回"
+MISSING = "未报送"
+NOT_REQUIRED = "无需报送"
+
+CHANGELOG_COLUMNS = ("时间", "报送期", "县区", "文件", "任务编号", "字段", "原值", "新值")
+REPORT_DIR_NAME = "县区报送汇总"
+
+STATE_STYLES: dict[str, CellStyle | None] = {
+    SUBMITTED: CellStyle(fill="C6EFCE", font_color="006100", align="center"),
+    LATE: CellStyle(fill="F8CBAD", font_color="833C0B", align="center"),
+    REJECTED_STATE: CellStyle(fill="FFC7CE", font_color="9C0006"),
+    MISSING: CellStyle(fill="FFEB9C", font_color="9C5700", align="center"),
+    NOT_REQUIRED: None,
+}
+
+# Short reasons for the 县区 sheet's 【自动】本期报送 cell (the report has the full text).
+SHORT_REASONS: dict[str, str] = {
+    "missing-metadata": "不是下发的报送表",
+    "metadata-tampered": "校验信息被改动",
+    "bad-metadata": "校验信息不完整",
+    "old-template": "模板版本过旧",
+    "newer-template": "模板版本过新",
+    "other-ledger": "不属于本台账",
+    "unknown-county": "县区名称不符",
+    "wrong-period": "报送期不对",
+    "missing-data-sheet": "工作表被删除",
+    "header-changed": "表头被改动",
+    "readonly-edited": "只读单元格被修改",
+    "row-added": "增加了行",
+    "row-deleted": "删除了行",
+    "rows-reordered": "行顺序被调换",
+    "other-county-task": "含其他县区的任务",
+    "duplicate-inconsistent": "多份报送内容不一致",
+    "formula-in-cell": "单元格含公式",
+    "excel-error": "单元格含错误值",
+    "bad-date": "完成日期无法识别",
+    "unknown-state": "完成情况无法识别",
+    "done-without-date": "已完成但未填完成日期",
+    "date-without-done": "完成日期与完成情况不符",
+    "date-in-future": "完成日期晚于今天",
+    "state-cleared": "完成情况被清空",
+    "macro-file": "文件含宏",
+    "not-xlsx": "不是 .xlsx 格式",
+    "encrypted": "文件加密",
+    "corrupt": "文件损坏",
+    "empty-file": "空文件",
+    "timeout": "读取超时",
+    "crashed": "文件无法读取",
+}
+
+
+@dataclass(frozen=True)
+class AppliedChange:
+    """A change written into the master: which county, which file, which cell."""
+
+    county: str
+    file: str
+    change: FieldChange
+    master_cell: str  # e.g. "J12" on 任务清单
+
+
+@dataclass
+class CountySubmission:
+    """One county's submission state for the period."""
+
+    county: str
+    state: str  # SUBMITTED / LATE / REJECTED_STATE / MISSING / NOT_REQUIRED
+    tasks: int = 0  # tasks the county reports on (open, not signed off)
+    files: list[ReturnCheck] = field(default_factory=list)
+    applied: ReturnCheck | None = None
+    reason: str = ""  # short reason when rejected
+
+    @property
+    def text(self) -> str:
+        """The cell text of 县区!【自动】本期报送."""
+        return f"{REJECTED_STATE}（{self.reason}）" if self.state == REJECTED_STATE else self.state
+
+
+@dataclass
+class ConsolidationResult:
+    """What a consolidation run found, applied and wrote."""
+
+    ledger_path: Path
+    inbox: Path
+    period: str
+    today: date
+    now: datetime
+    dry_run: bool
+    files: list[ReturnCheck] = field(default_factory=list)
+    ignored: list[tuple[Path, str]] = field(default_factory=list)
+    counties: list[CountySubmission] = field(default_factory=list)
+    changes: list[AppliedChange] = field(default_factory=list)
+    notes: list[Issue] = field(default_factory=list)  # master-side notes (a missing column...)
+    check: CheckResult | None = None
+    plan: WritePlan = field(default_factory=WritePlan)
+    written: Any = None  # toolkit.excel.safe_write.WriteResult
+    report_path: Path | None = None
+
+    @property
+    def accepted(self) -> list[ReturnCheck]:
+        return [f for f in self.files if f.status == ACCEPTED]
+
+    @property
+    def rejected(self) -> list[ReturnCheck]:
+        return [f for f in self.files if f.status == REJECTED]
+
+    @property
+    def conflicts(self) -> list[tuple[ReturnCheck, Conflict]]:
+        return [(f, c) for f in self.files if f.status == ACCEPTED for c in f.conflicts]
+
+    @property
+    def needs_attention(self) -> bool:
+        """A file was rejected or a conflict waits for staff."""
+        return bool(self.rejected or self.conflicts)
+
+    def county(self, name: str) -> CountySubmission | None:
+        return next((c for c in self.counties if c.county == name), None)
+
+
+# --------------------------------------------------------------------------------------
+# Entry point
+
+
+def consolidate_folder(
+    ledger_path: str | Path,
+    inbox_dir: str | Path,
+    *,
+    period: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    deadline: date | None = None,
+    report_dir: str | Path | None = None,
+    backup_dir: str | Path | None = None,
+    workers: int = 2,
+) -> ConsolidationResult:
+    """Consolidate the county returns in ``inbox_dir`` into the master ledger at ``ledger_path``.
+
+    ``period`` ('2025-03') defaults to the month before ``today`` (itself defaulting to
+    基本信息's 统计截止日期, else the clock); ``now`` stamps 变更记录 and the report; ``deadline``
+    overrides the return deadline stored in the templates; ``progress(done, total, file name)``
+    is called as files are checked. ``dry_run`` computes everything and lists the changes but
+    writes nothing (neither the ledger nor the report). Raises
+    :class:`~toolkit.api.ToolkitError` (Chinese message) when the ledger cannot be read or
+    written (e.g. it is open in Excel); a bad county file never raises.
+    """
+    ledger_path = Path(ledger_path)
+    inbox = Path(inbox_dir)
+    if not inbox.is_dir():
+        raise ToolkitError(f"找不到报送文件夹“{inbox}”：请确认路径，或先新建该文件夹并把县区报回的文件放进去。")
+    tables = read_ledger_tables(ledger_path)
+    ledger, intake_issues = load_ledger(tables, source=ledger_path.name)
+    if S.SHEET_TASKS not in ledger.layout.header_rows:
+        raise ToolkitError(
+            f"台账“{ledger_path.name}”中找不到可用的任务清单，无法汇总县区报送：请先用 zhenggai check 检查台账。"
+        )
+    day = resolve_today(ledger, today)
+    try:
+        period = parse_period(period) if period else previous_period(day)
+    except ValueError as exc:
+        raise ToolkitError(str(exc)) from None
+    stamp = (now or datetime.now()).replace(microsecond=0)
+    result = ConsolidationResult(ledger_path, inbox, period, day, stamp, dry_run)
+
+    changelog = tables.get(S.SHEET_CHANGELOG)
+    ctx = MasterContext.build(
+        ledger,
+        ledger_id=ledger_identity(ledger),
+        period=period,
+        today=day,
+        deadline=deadline,
+        own_values=own_values_from_log(changelog, period),
+    )
+    paths, result.ignored = list_inbox(inbox, ledger_path)
+    result.files = check_files(paths, ctx, progress=progress, workers=workers)
+    result.counties = resolve_counties(ledger, result.files)
+    result.changes, result.notes = apply_changes(ledger, result.counties)
+
+    changed_cells = {c.master_cell for c in result.changes}
+    task_sheet = ledger.layout.sheet(S.SHEET_TASKS)
+    kept = [
+        i
+        for i in intake_issues
+        if not (i.location.sheet == task_sheet and f"{i.location.column}{i.location.row}" in changed_cells)
+    ]
+    result.check = check_ledger(ledger, today=day, intake_issues=kept)
+    result.plan = build_consolidation_plan(ledger, result, tables)
+
+    from ..excel.safe_write import LedgerWriteError, write_safely
+
+    # Nothing accepted (a wrong folder or period, or every county must resend): the ledger stays
+    # byte-identical; the report and the console list every rejection.
+    if result.accepted:
+        try:
+            result.written = write_safely(ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp)
+        except LedgerWriteError as exc:
+            raise ToolkitError(str(exc)) from exc
+        except FileNotFoundError as exc:
+            raise ToolkitError(str(exc)) from exc
+    if not dry_run:
+        from .report import write_report
+
+        folder = Path(report_dir) if report_dir is not None else ledger_path.parent / REPORT_DIR_NAME
+        result.report_path = write_report(result, folder)
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Files
+
+
+def list_inbox(inbox: Path, ledger_path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to check (sorted by name) and entries ignored, with why."""
+    paths: list[Path] = []
+    ignored: list[tuple[Path, str]] = []
+    try:
+        ledger_real = ledger_path.resolve()
+    except OSError:
+        ledger_real = ledger_path
+    for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
+        name = entry.name
+        if entry.is_dir():
+            ignored.append((entry, "文件夹（只汇总报送文件夹第一层的文件）"))
+        elif name.startswith("~$") or name.startswith(".~lock."):
+            ignored.append((entry, "Excel/WPS/LibreOffice 打开文件时留下的临时文件"))
+        elif name.startswith("."):
+            ignored.append((entry, "隐藏文件"))
+        elif entry.resolve() == ledger_real:
+            ignored.append((entry, "这是台账本身"))
+        elif entry.is_file():
+            paths.append(entry)
+        else:
+            ignored.append((entry, "不是普通文件"))
+    return paths, ignored
+
+
+_FORMAT_NAMES = {
+    "xls": "Excel 97-2003（.xls）或 WPS 表格（.et）",
+    "xlsb": "Excel 二进制工作簿（.xlsb）",
+    "ods": "OpenDocument 表格（.ods）",
+}
+
+
+def _refused(path: Path, ctx: MasterContext, code: str, message: str) -> ReturnCheck:
+    out = ReturnCheck(path)
+    out.name_hint = next((c for c in sorted(ctx.counties, key=len, reverse=True) if c in path.name), "")
+    out.reject(code, message)
+    return out.finish()
+
+
+def _format_refusal(path: Path, ctx: MasterContext) -> ReturnCheck | None:
+    """Refuse, before any parsing, what is not a macro-free .xlsx (the real type, from the content)."""
+    from ..excel.read import UnreadableWorkbook, detect_format
+
+    try:
+        fmt = detect_format(path)
+    except UnreadableWorkbook as exc:
+        return _refused(path, ctx, exc.code, str(exc))
+    if fmt == "xlsm" or path.suffix.lower() in (".xlsm", ".xlam", ".xltm"):
+        return _refused(
+            path,
+            ctx,
+            "macro-file",
+            "文件含宏（.xlsm/.xlam 或内含 VBA 工程），为安全起见不予读取：请在下发的 .xlsx 报送表上填写，"
+            "保存时选择“Excel 工作簿(*.xlsx)”，不要启用宏。",
+        )
+    if fmt != "xlsx":
+        return _refused(
+            path,
+            ctx,
+            "not-xlsx",
+            f"文件是{_FORMAT_NAMES.get(fmt, fmt)}格式，报送表必须保持下发时的 .xlsx 格式"
+            "（另存为其他格式会丢失校验信息）：请在 Excel 或 WPS 中打开，“另存为”Excel 工作簿（.xlsx）后重新报送。",
+        )
+    return None
+
+
+def _read_in_batches(paths: list[Path], *, workers: int, size: int) -> Iterator[tuple[list[Path], dict]]:
+    """Batches of guard reads; the next batch is read in a thread while the caller checks this one.
+
+    The guard pre-checks each file (sizes, zip bombs, DTDs, extents) in the reading thread while
+    its worker processes parse the previous files, so pre-check, parsing and our checks overlap.
+    """
+    from ..excel.guard import read_many_untrusted
+
+    batches = [paths[i : i + size] for i in range(0, len(paths), size)]
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="county-read") as pool:
+        future = pool.submit(read_many_untrusted, batches[0], workers=workers, check=True)
+        for k, batch in enumerate(batches):
+            got = future.result()
+            if k + 1 < len(batches):
+                future = pool.submit(read_many_untrusted, batches[k + 1], workers=workers, check=True)
+            yield batch, got
+
+
+def check_files(
+    paths: list[Path], ctx: MasterContext, *, progress: Progress | None = None, workers: int = 2
+) -> list[ReturnCheck]:
+    """Pre-check, read (isolated workers) and check every file; one bad file never stops the rest."""
+    from ..excel.guard import RejectedFile
+
+    total = len(paths)
+    done = 0
+    outcomes: dict[Path, ReturnCheck] = {}
+    readable: list[Path] = []
+    for p in paths:
+        refused = _format_refusal(p, ctx)
+        if refused is None:
+            readable.append(p)
+            continue
+        outcomes[p] = refused
+        done += 1
+        if progress:
+            progress(done, total, p.name)
+    # Four batches or so: enough overlap between reading and checking (and a moving progress bar),
+    # few enough worker restarts (~0.15 s each, hidden behind the checks of the previous batch).
+    size = max(16, math.ceil(len(readable) / 4))
+    for batch, tables_by_path in _read_in_batches(readable, workers=workers, size=size):
+        for p in batch:
+            got = tables_by_path[p]
+            if isinstance(got, RejectedFile):
+                outcomes[p] = _refused(p, ctx, got.code, str(got))
+            else:
+                outcomes[p] = check_return(p, got, ctx, probe=probe_zip(p, tuple(got)))
+            done += 1
+            if progress:
+                progress(done, total, p.name)
+    return [outcomes[p] for p in paths]
+
+
+# --------------------------------------------------------------------------------------
+# Counties and duplicates
+
+_STATE_RANK = {S.STATE_NOT_STARTED: 0, S.STATE_IN_PROGRESS: 1, S.STATE_LONG_TERM: 1, S.STATE_DONE: 2}
+
+
+def strict_update_problems(earlier: ReturnCheck, later: ReturnCheck, *, limit: int = 5) -> list[str]:
+    """Why ``later`` is not a strict update of ``earlier`` (empty when it is)."""
+    problems: list[str] = []
+    assert earlier.meta is not None
+    issued = {r.task_id: r.issued for r in earlier.meta.rows}
+    for tid, values in earlier.values.items():
+        mine = later.values.get(tid)
+        for key, e in values.items():
+            touched = e != "" if key not in MASTER_FIELDS else issued_hash(key, e) != issued.get(tid, {}).get(key)
+            if not touched:
+                continue
+            lv = None if mine is None else mine.get(key)
+            ok = lv is not None and (
+                lv == e
+                or (
+                    key == "state"
+                    and lv in _STATE_RANK
+                    and e in _STATE_RANK
+                    and _STATE_RANK[lv] >= _STATE_RANK[e]
+                    and S.STATE_LONG_TERM not in (lv, e)
+                )
+                or (key in ("progress", "evidence") and e in lv)
+                or (key in ("filler", "phone") and lv != "")
+            )
+            if not ok:
+                problems.append(
+                    f"任务 {tid} 的“{LABELS[key]}”：前一份为“{e or BLANK}”，后一份为“{lv or BLANK if lv is not None else '（无此行）'}”"
+                )
+                if len(problems) >= limit:
+                    return problems
+    return problems
+
+
+def _order_key(f: ReturnCheck) -> tuple[datetime, str]:
+    return (f.submitted_at or datetime.min, f.name)
+
+
+def resolve_counties(ledger: Ledger, files: list[ReturnCheck]) -> list[CountySubmission]:
+    """Each county's state for the period, the file applied for it, duplicates settled."""
+    due = {g.county: len(g.tasks) for g in county_tasks(ledger)}
+    by_county: dict[str, list[ReturnCheck]] = {}
+    for f in files:
+        if f.county:
+            by_county.setdefault(f.county, []).append(f)
+    out: list[CountySubmission] = []
+    for c in ledger.counties:
+        if not c.name:
+            continue
+        mine = sorted(by_county.get(c.name, []), key=_order_key)
+        sub = CountySubmission(c.name, MISSING if due.get(c.name) else NOT_REQUIRED, due.get(c.name, 0), mine)
+        accepted = [f for f in mine if f.status == ACCEPTED]
+        if len(accepted) > 1:
+            _settle_duplicates(accepted)
+            accepted = [f for f in mine if f.status == ACCEPTED]
+        if accepted:
+            sub.applied = accepted[-1]
+            sub.state = LATE if sub.applied.late else SUBMITTED
+        elif mine:
+            sub.state = REJECTED_STATE
+            latest = mine[-1]
+            codes = [i.code for i in latest.errors]
+            reason = SHORT_REASONS.get(codes[0], "文件有误") if codes else "文件有误"
+            sub.reason = reason + (f"等{len(codes)}项" if len(codes) > 1 else "")
+        out.append(sub)
+    return out
+
+
+def _settle_duplicates(accepted: list[ReturnCheck]) -> None:
+    """Latest wins if it strictly updates each earlier file in turn; else all are rejected."""
+    for earlier, later in zip(accepted, accepted[1:]):
+        problems = strict_update_problems(earlier, later)
+        if problems:
+            names = "、".join(f"“{f.name}”（{_when(f)}）" for f in accepted)
+            for f in accepted:
+                f.reject(
+                    "duplicate-inconsistent",
+                    f"{f.county}本期报送了{len(accepted)}份报送表：{names}；较晚的一份不是较早一份的完整更新（"
+                    + "；".join(problems)
+                    + "），无法判断以哪份为准，均未导入：请县区确认后只报送一份（在最终版本上修改后重新报送）。",
+                )
+                f.finish()
+            return
+    latest = accepted[-1]
+    for f in accepted[:-1]:
+        f.status = SUPERSEDED
+        f.note = (
+            f"已被同一县区较晚报送的“{latest.name}”（{_when(latest)}）取代：后者包含前者的全部填报内容，按后者导入。"
+        )
+        f.changes = []
+
+
+def _when(f: ReturnCheck) -> str:
+    return f"{f.submitted_at:%Y-%m-%d %H:%M}" if f.submitted_at else "时间不详"
+
+
+# --------------------------------------------------------------------------------------
+# Applying
+
+
+def apply_changes(ledger: Ledger, counties: list[CountySubmission]) -> tuple[list[AppliedChange], list[Issue]]:
+    """Write the applied files' changes into the ledger model; returns them with master cells."""
+    tasks = {}
+    for t in ledger.tasks:
+        tasks.setdefault(t.id, t)
+    sheet = ledger.layout.sheet(S.SHEET_TASKS)
+    applied: list[AppliedChange] = []
+    notes: list[Issue] = []
+    missing_cols: set[str] = set()
+    for sub in counties:
+        f = sub.applied
+        if f is None:
+            continue
+        for ch in f.changes:
+            letter = ledger.layout.column(S.SHEET_TASKS, ch.key)
+            if letter is None:
+                if ch.key not in missing_cols:
+                    missing_cols.add(ch.key)
+                    notes.append(
+                        Issue(
+                            "ledger-column-missing",
+                            f"台账任务清单没有“{ch.label}”列，县区填报的{ch.label}未导入：请在任务清单表头添加“{ch.label}”列后重新汇总。",
+                            Location(
+                                ledger.source, sheet, ledger.layout.header_rows.get(S.SHEET_TASKS), None, ch.label
+                            ),
+                        )
+                    )
+                continue
+            t = tasks[ch.task_id]
+            if ch.key == "state":
+                t.state, t.state_text = ch.new, ch.new
+            else:
+                setattr(t, ch.key, ch.value)
+            applied.append(AppliedChange(sub.county, f.name, ch, f"{letter}{t.row}"))
+    return applied, notes
+
+
+# --------------------------------------------------------------------------------------
+# The plan
+
+
+def own_values_from_log(log: Table | None, period: str) -> dict[tuple[str, str, str], str]:
+    """(county, task, field) → the latest value that county's returns of ``period`` brought in."""
+    out: dict[tuple[str, str, str], str] = {}
+    if log is None:
+        return out
+    keys = {v: k for k, v in LABELS.items()}
+    for row in log.rows[1:] if log.first_row == 1 else log.rows:
+        cells = [cell_text(v) for v in (row + [None] * 8)[:8]]
+        _, p, county, _, tid, label, _, new = cells
+        if p == period and label in keys:
+            out[(county, tid, keys[label])] = "" if new == BLANK else new
+    return out
+
+
+def _show(value: str) -> str:
+    return value if value != "" else BLANK
+
+
+def _reemit(table: Table | None, first_row: int) -> tuple[list[CellWrite], int]:
+    """Every non-empty cell of an owned sheet from ``first_row`` down, as read; and the last used row."""
+    cells: list[CellWrite] = []
+    last = first_row - 1
+    if table is None:
+        return cells, last
+    for i, row in enumerate(table.rows):
+        r = table.excel_row(i)
+        if r < first_row:
+            continue
+        for j, v in enumerate(row):
+            if v is None or (isinstance(v, str) and v == ""):
+                continue
+            cells.append(CellWrite(r, table.letter(j), str(v) if isinstance(v, CellError) else v))
+            last = max(last, r)
+    return cells, last
+
+
+def _header(cells: list[CellWrite], columns: Iterable[str]) -> None:
+    for j, h in enumerate(columns):
+        cells.append(CellWrite(1, S.column_letter(j), h, HEADER_STYLE))
+
+
+def plan_changelog(result: ConsolidationResult, table: Table | None) -> SheetPlan:
+    """变更记录: the existing rows as they are, then one row per applied change."""
+    cells: list[CellWrite] = []
+    _header(cells, CHANGELOG_COLUMNS)
+    old, last = _reemit(table, 2)
+    cells.extend(old)
+    when = result.now.strftime("%Y-%m-%d %H:%M:%S")
+    for n, a in enumerate(result.changes, start=last + 1):
+        ch = a.change
+        for j, v in enumerate(
+            (when, result.period, a.county, a.file, ch.task_id, ch.label, _show(ch.old), _show(ch.new))
+        ):
+            cells.append(CellWrite(n, S.column_letter(j), v, CellStyle(wrap=j >= 6) if j >= 6 else None))
+    widths = {"A": 19, "B": 9, "C": 14, "D": 34, "E": 9, "F": 10, "G": 40, "H": 40}
+    return SheetPlan(S.SHEET_CHANGELOG, cells, owned_sheet=True, clear_from_row=1, column_widths=widths)
+
+
+def _month_key(v: Any) -> str:
+    if isinstance(v, (date, datetime)):
+        return f"{v.year:04d}-{v.month:02d}"
+    try:
+        return parse_period(cell_text(v))
+    except ValueError:
+        return cell_text(v)
+
+
+def plan_monthly(result: ConsolidationResult, table: Table | None) -> SheetPlan:
+    """月度进展: one row per period, this period's row (re)computed from the merged ledger."""
+    assert result.check is not None
+    rows: dict[str, list[Any]] = {}
+    if table is not None:
+        for i, row in enumerate(table.rows):
+            if table.excel_row(i) < 2 or not row or row[0] in (None, ""):
+                continue
+            values = (list(row) + [None] * len(MONTHLY_COLUMNS))[: len(MONTHLY_COLUMNS)]
+            rows[_month_key(values[0])] = [_month_key(values[0]), *values[1:]]
+    o = result.check.status.stats.overall
+    rows[result.period] = [result.period, result.today, o.total, o.done, o.open, o.overdue, o.long_term, o.rate]
+    cells: list[CellWrite] = []
+    _header(cells, MONTHLY_COLUMNS)
+    for n, key in enumerate(sorted(rows), start=2):
+        for j, v in enumerate(rows[key]):
+            if isinstance(v, CellError):
+                v = str(v)
+            style = DATE_STYLE if j == 1 else PERCENT if j == 7 else None
+            cells.append(CellWrite(n, S.column_letter(j), v, style))
+    widths = {S.column_letter(j): 11 for j in range(len(MONTHLY_COLUMNS))}
+    return SheetPlan(S.SHEET_MONTHLY, cells, owned_sheet=True, clear_from_row=1, column_widths=widths)
+
+
+def plan_counties(ledger: Ledger, result: ConsolidationResult) -> SheetPlan | None:
+    """县区!【自动】本期报送 for every county row."""
+    if S.SHEET_COUNTIES not in ledger.layout.header_rows:
+        return None
+    header_row = ledger.layout.header_rows[S.SHEET_COUNTIES]
+    col = S.COUNTY_OWNED[0]
+    letter = ledger.layout.columns.get(S.SHEET_COUNTIES, {}).get("owned:" + col.key)
+    if letter is None:
+        letter = S.column_letter(ledger.layout.next_free_column.get(S.SHEET_COUNTIES, 0))
+    cells = [CellWrite(header_row, letter, col.header, OWNED_HEADER_STYLE)]
+    states = {s.county: s for s in result.counties}
+    for c in ledger.counties:
+        sub = states.get(c.name)
+        if sub is not None:
+            cells.append(CellWrite(c.row, letter, sub.text, STATE_STYLES.get(sub.state)))
+    return SheetPlan(
+        ledger.layout.sheet(S.SHEET_COUNTIES), cells, owned_columns=(letter,), clear_from_row=header_row + 1
+    )
+
+
+def build_consolidation_plan(ledger: Ledger, result: ConsolidationResult, tables: dict[str, Table]) -> WritePlan:
+    """The status plan of the merged ledger plus the staff cells, 县区, 变更记录 and 月度进展."""
+    assert result.check is not None
+    plan = WritePlan(list(result.check.plan.sheets))
+    task_sheet = ledger.layout.sheet(S.SHEET_TASKS)
+    staff: list[CellWrite] = []
+    letters: set[str] = set()
+    for a in result.changes:
+        letter = a.master_cell.rstrip("0123456789")
+        staff.append(CellWrite(int(a.master_cell[len(letter) :]), letter, a.change.value))
+        letters.add(letter)
+    if staff:
+        # The one plan that writes staff columns: named in staff_columns so the patcher lets them through.
+        columns = tuple(sorted(letters))
+        i = next((k for k, sp in enumerate(plan.sheets) if sp.sheet == task_sheet), None)
+        if i is None:
+            header = ledger.layout.header_rows[S.SHEET_TASKS]
+            plan.sheets.append(SheetPlan(task_sheet, staff, staff_columns=columns, clear_from_row=header + 1))
+        else:
+            sp = plan.sheets[i]
+            plan.sheets[i] = replace(sp, cells=[*sp.cells, *staff], staff_columns=columns)
+    county_plan = plan_counties(ledger, result)
+    if county_plan is not None:
+        plan.sheets.append(county_plan)
+    plan.sheets.append(plan_changelog(result, tables.get(S.SHEET_CHANGELOG)))
+    plan.sheets.append(plan_monthly(result, tables.get(S.SHEET_MONTHLY)))
+    return plan
+
+
+__all__ = [
+    "consolidate_folder",
+    "ConsolidationResult",
+    "CountySubmission",
+    "AppliedChange",
+    "check_files",
+    "list_inbox",
+    "resolve_counties",
+    "strict_update_problems",
+    "apply_changes",
+    "build_consolidation_plan",
+    "SUBMITTED",
+    "LATE",
+    "REJECTED_STATE",
+    "MISSING",
+    "NOT_REQUIRED",
+    "REPORT_DIR_NAME",
+]
