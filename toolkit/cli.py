@@ -16,6 +16,10 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from . import api
+from .cli_common import EXIT_INVALID, EXIT_OK, parse_day
+from .cli_common import console as _console
+from .cli_common import existing_file as _existing
+from .cli_common import fail as _fail
 from .report import Issue
 
 app = typer.Typer(
@@ -25,35 +29,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-
-def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    _console(stderr=True).print(f"[bold red]错误：[/]{message}")
-    raise typer.Exit(code)
 
 
 def _parse_day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    from .dates import parse_staff_date
-
-    parsed = parse_staff_date(text)
-    if parsed.kind != "date":
-        _fail(f"--today 无法识别“{text}”，请写成 2025-04-07")
-    return parsed.on
-
-
-def _existing(path: Path) -> Path:
-    if not path.exists():
-        _fail(f"找不到文件：{path}")
-    if path.is_dir():
-        _fail(f"这是一个文件夹，不是台账文件：{path}")
-    return path
+    return parse_day(text, "--today")
 
 
 TodayOpt = Annotated[str | None, typer.Option("--today", help="统计日期 YYYY-MM-DD（默认：基本信息中的统计截止日期，否则今天）")]

@@ -4,7 +4,7 @@ Each command parses its options, makes one library call and renders the result w
 Exit codes: 0 done and nothing needs attention, 1 done but some files were rejected or rows
 conflict (see the report), 2 usage error or the ledger could not be read/written.
 
-Nothing here imports ``toolkit.cli`` (it imports us), so the few console helpers are local.
+Nothing here imports ``toolkit.cli`` (it imports us); console helpers come from ``toolkit.cli_common``.
 """
 
 from __future__ import annotations
@@ -19,36 +19,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from . import api
+from .cli_common import EXIT_OK
+from .cli_common import console as _console
+from .cli_common import existing_file as _ledger
+from .cli_common import fail as _fail
+from .cli_common import parse_day as _parse_day
 
-EXIT_OK, EXIT_ATTENTION, EXIT_USAGE = 0, 1, 2
-
-
-def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    _console(stderr=True).print(f"[bold red]错误：[/]{message}")
-    raise typer.Exit(code)
-
-
-def _parse_day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    from .dates import parse_staff_date
-
-    parsed = parse_staff_date(text)
-    if parsed.kind != "date":
-        _fail(f"{option} 无法识别“{text}”，请写成 2025-04-07")
-    return parsed.on
-
-
-def _ledger(path: Path) -> Path:
-    if not path.exists():
-        _fail(f"找不到台账文件：{path}")
-    if path.is_dir():
-        _fail(f"这是一个文件夹，不是台账文件：{path}")
-    return path
+EXIT_ATTENTION = 1
 
 
 LedgerArg = Annotated[Path, typer.Argument(help="台账文件（.xlsx/.xlsm）")]

@@ -71,6 +71,20 @@ def _owned_letters(ledger: Ledger, canonical: str, cells: list[CellWrite]) -> di
     return letters
 
 
+def _issues_by_row(report: Report, sheet: str) -> dict[int, list[Issue]]:
+    by_row: dict[int, list[Issue]] = defaultdict(list)
+    for issue in report.issues:
+        if issue.location.sheet == sheet and issue.location.row:
+            by_row[issue.location.row].append(issue)
+    return by_row
+
+
+def _check_cell(row: int, letter: str, issues: list[Issue]) -> CellWrite:
+    """The 【自动】校验 cell of one row: its issues as text, red for errors, yellow for warnings."""
+    style = ERROR_STYLE if any(i.is_error for i in issues) else WARNING_STYLE if issues else None
+    return CellWrite(row, letter, _issue_text(issues) or None, style)
+
+
 def _issue_text(issues: Iterable[Issue]) -> str:
     return "；".join(f"{i.location.column or ''}{'错误' if i.is_error else '警告'}：{i.message}" for i in issues)
 
@@ -81,10 +95,7 @@ def plan_task_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> She
     cells: list[CellWrite] = []
     letters = _owned_letters(ledger, S.SHEET_TASKS, cells)
     sheet = ledger.layout.sheet(S.SHEET_TASKS)
-    by_row: dict[int, list[Issue]] = defaultdict(list)
-    for issue in report.issues:
-        if issue.location.sheet == sheet and issue.location.row:
-            by_row[issue.location.row].append(issue)
+    by_row = _issues_by_row(report, sheet)
     seen: set[str] = set()
     for t in ledger.tasks:
         st = status.tasks.get(t.id)
@@ -96,10 +107,7 @@ def plan_task_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> She
             overdue = st.days_overdue if st.code in ("overdue", "done_late") else None
             cells.append(CellWrite(t.row, letters["days_overdue"], overdue or None))
             cells.append(CellWrite(t.row, letters["due_in"], _due_in_text(st, ledger)))
-        row_issues = by_row.get(t.row, [])
-        text = _issue_text(row_issues)
-        style = ERROR_STYLE if any(i.is_error for i in row_issues) else WARNING_STYLE if row_issues else None
-        cells.append(CellWrite(t.row, letters["check"], text or None, style))
+        cells.append(_check_cell(t.row, letters["check"], by_row.get(t.row, [])))
     first = ledger.layout.header_rows[S.SHEET_TASKS] + 1
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
 
@@ -119,10 +127,7 @@ def plan_problem_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> 
     cells: list[CellWrite] = []
     letters = _owned_letters(ledger, S.SHEET_PROBLEMS, cells)
     sheet = ledger.layout.sheet(S.SHEET_PROBLEMS)
-    by_row: dict[int, list[Issue]] = defaultdict(list)
-    for issue in report.issues:
-        if issue.location.sheet == sheet and issue.location.row:
-            by_row[issue.location.row].append(issue)
+    by_row = _issues_by_row(report, sheet)
     colour = {"done": "done_on_time", "open": "on_track", "due_soon": "due_soon", "overdue": "overdue",
               "long_term": "long_term"}
     for p in ledger.problems:
@@ -131,9 +136,7 @@ def plan_problem_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> 
             cells.append(CellWrite(p.row, letters["status"], ps.label, status_style(colour[ps.code])))
             cells.append(CellWrite(p.row, letters["progress"], f"{ps.done_tasks}/{ps.total_tasks}",
                                    CellStyle(align="center")))
-        row_issues = by_row.get(p.row, [])
-        style = ERROR_STYLE if any(i.is_error for i in row_issues) else WARNING_STYLE if row_issues else None
-        cells.append(CellWrite(p.row, letters["check"], _issue_text(row_issues) or None, style))
+        cells.append(_check_cell(p.row, letters["check"], by_row.get(p.row, [])))
     first = ledger.layout.header_rows[S.SHEET_PROBLEMS] + 1
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
 

@@ -19,6 +19,7 @@ import xlsxwriter
 
 from .. import schema as S
 from ..api import ToolkitError, read_ledger_tables, resolve_today
+from ..excel.build import set_list_printing
 from ..intake import load_ledger
 from ..model import Ledger, Task
 from .metadata import (
@@ -333,12 +334,7 @@ def write_template(
     ws.protect(
         "", {"format_columns": True, "format_rows": True, "select_locked_cells": True, "select_unlocked_cells": True}
     )
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(hr0)
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.set_footer("&C第 &P 页，共 &N 页")
+    set_list_printing(ws, hr0)
     ws.activate()
 
     ms = wb.add_worksheet(META_SHEET)

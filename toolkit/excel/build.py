@@ -260,20 +260,23 @@ def _staff_sheet(wb, fmt: _Formats, ledger: Ledger, canonical: str, owned: dict,
         for label, fill in (("逾期", "#FFC7CE"), ("临期", "#FFEB9C")):
             ws.conditional_format(rng, {"type": "formula", "criteria": f'=${status_col}{first0 + 1}="{label}"',
                                         "format": wb.add_format({"bg_color": fill})})
-    if canonical == S.SHEET_PROBLEMS and ledger.counties is not None:
-        pass
     if canonical in (S.SHEET_PROBLEMS, S.SHEET_TASKS):
         ws.freeze_panes(hr0 + 1, 2)
         ws.autofilter(hr0, 0, hr0 + max(len(records), 1), n_cols - 1)
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        ws.repeat_rows(hr0)
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-        ws.set_footer("&C第 &P 页，共 &N 页")
+        set_list_printing(ws, hr0)
     else:
         ws.freeze_panes(hr0 + 1, 0)
     return ws
+
+
+def set_list_printing(ws, header_row0: int) -> None:
+    """Print a list sheet on A4 landscape, one page wide, header repeated, page numbers in Chinese."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_footer("&C第 &P 页，共 &N 页")
 
 
 def _changelog_and_monthly(wb, fmt: _Formats) -> None:
