@@ -396,3 +396,19 @@ def test_check_summary_lists_at_most_eight_issues(tmp_path):
     text = macros.check_summary(result)
     assert len(result.report.issues) > macros.MAX_LISTED_ISSUES
     assert text.count("\n") == 3 + macros.MAX_LISTED_ISSUES and "……另有" in text
+
+
+def test_every_button_of_the_demo_xlsm_calls_an_existing_macro_function():
+    """The shipped demo .xlsm: each button's VBA calls a function that toolkit.macros really has."""
+    import re as _re
+
+    import toolkit.macros as macros_module
+    from toolkit.excel.vba import MACROS, extract_macros
+
+    demo = Path(__file__).resolve().parents[1] / "workbooks" / "示例台账.xlsm"
+    sources = "\n".join(extract_macros(demo).values())
+    for button in MACROS:
+        call = _re.search(rf'Sub {button.macro}\(\)\s*\n\s*RunPython "import toolkit\.macros as m; m\.(\w+)\(\)"',
+                          sources)
+        assert call is not None, button.macro
+        assert callable(getattr(macros_module, call.group(1), None)), call.group(1)
