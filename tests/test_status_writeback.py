@@ -3,7 +3,9 @@
 import html
 import json
 import zipfile
+from datetime import date
 
+import pytest
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
@@ -90,3 +92,30 @@ def test_check_results_sheet_links_to_the_cell(demo_file):
     tasks = _sheet(demo_file, "任务清单")
     row = next(r for r in tasks if r[0] == "1-3")
     assert "完成情况“已完”无法识别" in row[-1]
+
+
+def test_changes_listed_from_the_read_tables_equal_a_fresh_read(demo_file):
+    from toolkit.api import check_tables, read_ledger_tables
+    from toolkit.excel.safe_write import compute_changes
+
+    tables = read_ledger_tables(demo_file)
+    plan = check_tables(tables, today=date(2025, 9, 30), source=demo_file.name).plan
+    fresh = compute_changes(demo_file, plan)
+    assert fresh  # the date moved: statuses change
+    assert compute_changes(demo_file, plan, tables=tables) == fresh
+
+
+def test_plan_from_an_older_read_is_refused(demo_file):
+    import os
+
+    from toolkit.api import check_tables, read_ledger_tables
+    from toolkit.excel.safe_write import WorkbookLocked, write_safely
+
+    stat = demo_file.stat()
+    tables = read_ledger_tables(demo_file)
+    plan = check_tables(tables, today=date(2025, 9, 30), source=demo_file.name).plan
+    os.utime(demo_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))  # "saved" meanwhile
+    data = demo_file.read_bytes()
+    with pytest.raises(WorkbookLocked, match="被修改"):
+        write_safely(demo_file, plan, read_as=((stat.st_size, stat.st_mtime_ns), tables))
+    assert demo_file.read_bytes() == data

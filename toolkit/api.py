@@ -104,9 +104,16 @@ def update_status_file(path: str | Path, *, today: date | None = None, dry_run: 
     """
     from .excel.safe_write import write_safely
 
-    result = check_file(path, today=today)
+    path = Path(path)
     try:
-        written = write_safely(path, result.plan, dry_run=dry_run, backup_dir=backup_dir)
+        stat = path.stat()
+    except OSError as exc:
+        raise ToolkitError(f"无法读取台账文件：{path}（{exc.strerror}）") from exc
+    tables = read_ledger_tables(path)
+    result = check_tables(tables, today=today, source=path.name)
+    try:
+        written = write_safely(path, result.plan, dry_run=dry_run, backup_dir=backup_dir,
+                               read_as=((stat.st_size, stat.st_mtime_ns), tables))
     except Exception as exc:  # the safe-write family carries Chinese messages
         if type(exc).__module__.startswith("toolkit."):
             raise ToolkitError(str(exc)) from exc

@@ -29,7 +29,7 @@ import shutil
 import stat
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ from toolkit.excel.patch import (
     member_records,
     prepare_patch,
 )
+from toolkit.model import Table
 from toolkit.plan import CellValue, Formula, WritePlan
 from toolkit.schema import column_index, column_letter
 
@@ -280,13 +281,35 @@ def _cell(grid: list[list[object]], row: int, col: int) -> object:
     return ""
 
 
-def compute_changes(source: str | Path | bytes, plan: WritePlan) -> list[CellChange]:
+def _grids_from_tables(tables: Mapping[str, Table], sheets: list[str]) -> dict[str, list[list[object]]]:
+    """The same A1-based grids as :func:`_grids`, from tables already read from the same bytes."""
+    out: dict[str, list[list[object]]] = {}
+    for name in sheets:
+        table = tables.get(name)
+        if table is None or not table.rows:
+            out[name] = []
+            continue
+        pad = [""] * table.first_col
+        grid: list[list[object]] = [[] for _ in range(table.first_row - 1)]
+        grid.extend(pad + ["" if v is None else v for v in row] for row in table.rows)
+        out[name] = grid
+    return out
+
+
+def compute_changes(
+    source: str | Path | bytes, plan: WritePlan, *, tables: Mapping[str, Table] | None = None
+) -> list[CellChange]:
     """Cells whose value the plan would change, with the values calamine reads now.
 
     Includes cells emptied because they lie in an owned column/sheet but not in the plan.
-    Formatting-only changes are not listed.
+    Formatting-only changes are not listed. ``tables`` — the sheets as the caller already read
+    them from these very bytes — saves reading the workbook a second time.
     """
-    grids = _grids(source if isinstance(source, bytes) else Path(source), [s.sheet for s in plan.sheets])
+    names = [s.sheet for s in plan.sheets]
+    if tables is not None:
+        grids = _grids_from_tables(tables, names)
+    else:
+        grids = _grids(source if isinstance(source, bytes) else Path(source), names)
     changes: list[CellChange] = []
     for sp in plan.sheets:
         grid = grids[sp.sheet]
@@ -406,6 +429,7 @@ def write_safely(
     keep_backups: int = 10,
     now: datetime | None = None,
     on_step: Callable[[str], None] | None = None,
+    read_as: tuple[tuple[int, int], Mapping[str, Table]] | None = None,
 ) -> WriteResult:
     """Apply ``plan`` to the ledger at ``path`` atomically, with a backup and a read-back check.
 
@@ -413,6 +437,9 @@ def write_safely(
     ledger; ``keep_backups=0`` takes no backup. ``now`` stamps the backup name (default: the
     local time). ``on_step`` is called with ``"after-backup"``, ``"mid-temp-write"``,
     ``"after-temp-write"``, ``"after-verify"`` and ``"after-replace"`` (used by the crash tests).
+    ``read_as`` = ((size, mtime_ns), tables): the tables the plan was computed from, read when the
+    file had that size and mtime. They list the changes without reading the file again, and the
+    write is refused (:class:`WorkbookLocked`) when the file has changed since.
 
     Raises :class:`WorkbookLocked`, :class:`PatchRefused` or :class:`VerifyFailed`; in every
     such case the ledger is unchanged.
@@ -428,7 +455,16 @@ def write_safely(
 
     before = ledger.stat()
     original = ledger.read_bytes()
-    changes = tuple(compute_changes(original, plan))
+    known = None
+    if read_as is not None:
+        if read_as[0] != (before.st_size, before.st_mtime_ns):
+            # The plan was computed from an older version of the ledger: writing it now could undo
+            # what was saved in between.
+            raise WorkbookLocked(
+                f"台账「{ledger.name}」在工具读取之后被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
+            )
+        known = read_as[1]
+    changes = tuple(compute_changes(original, plan, tables=known))
     if dry_run:
         prepare_patch(original, plan)  # surface refusals in a dry run too
         return WriteResult(ledger, changes, written=False, dry_run=True)
