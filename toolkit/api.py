@@ -83,9 +83,14 @@ def calendar_warnings(ledger: Ledger, status: LedgerStatus) -> list:
 
 def read_ledger_tables(path: str | Path) -> dict[str, Table]:
     """Read a ledger workbook (trusted: the staff's own file) into tables."""
+    from .excel.guard import precheck
     from .excel.read import UnreadableWorkbook, read_workbook
 
     try:
+        # Even the staff's own file gets the structural pre-check (a few ms for a normal ledger):
+        # one stray cell at XFD1048576 would otherwise make the reader abort the whole process.
+        # Its limits are wider than for county files: only what would exhaust memory is refused.
+        precheck(path, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
         return read_workbook(path)
     except UnreadableWorkbook as exc:
         raise ToolkitError(str(exc)) from exc
