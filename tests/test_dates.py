@@ -101,3 +101,11 @@ def test_working_days_skip_holidays():
 def test_unknown_year_falls_back_to_weekdays():
     count, exact = working_days_until(date(2031, 1, 6), date(2031, 1, 13))  # Mon → next Mon
     assert (count, exact) == (5, False)
+
+
+def test_cached_parsing_keeps_bool_and_number_apart():
+    # Regression: the parse cache must not answer 1 with the result for True (True == 1).
+    assert parse_staff_date(True).kind == "error"
+    assert parse_staff_date(45473).on == date(2024, 6, 30)
+    assert parse_staff_date(1).kind == "error"  # a typing slip, not 1900-01-01
+    assert parse_staff_date(True).kind == "error"

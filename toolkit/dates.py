@@ -74,6 +74,22 @@ def _implied_year(month: int, day: int | None, reference: date | None) -> int | 
 
 
 def parse_staff_date(value: object, *, reference: date | None = None, allow_words: bool = False) -> ParsedDate:
+    """Understand a date cell as staff fill it in (cached: ledgers repeat the same few dates).
+
+    See :func:`_parse_staff_date`.
+    """
+    try:
+        return _parse_cached(value, reference, allow_words)
+    except TypeError:  # an unhashable value: parse without the cache
+        return _parse_staff_date(value, reference=reference, allow_words=allow_words)
+
+
+@lru_cache(maxsize=8192, typed=True)  # typed: True == 1 and 1 == 1.0 must not share an answer
+def _parse_cached(value: object, reference: date | None, allow_words: bool) -> ParsedDate:
+    return _parse_staff_date(value, reference=reference, allow_words=allow_words)
+
+
+def _parse_staff_date(value: object, *, reference: date | None = None, allow_words: bool = False) -> ParsedDate:
     """Understand a date cell as staff fill it in.
 
     ``reference`` supplies the year when staff omit it (6月底): the first such date on or after it.
@@ -89,7 +105,9 @@ def parse_staff_date(value: object, *, reference: date | None = None, allow_word
         return ParsedDate(kind="error", error=f"“{value}”不是日期，{EXAMPLE}")
     if isinstance(value, (int, float)):
         # An Excel serial number that reached us unformatted (e.g. a date typed into a text cell).
-        if 1 <= value < 2958466:
+        # Only serials of plausible ledger dates (2000-01-01 … 9999-12-31): a small number in a
+        # date cell is a typing slip, not a date in 1900.
+        if 36526 <= value < 2958466:
             return ParsedDate(_EXCEL_EPOCH + timedelta(days=int(value)))
         return ParsedDate(kind="error", error=f"数字“{value}”不是日期，{EXAMPLE}")
     raw = str(value).strip()

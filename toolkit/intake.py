@@ -131,15 +131,20 @@ class _Sheet:
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(Excel row, {key: raw value}) for every data row that is not blank."""
-        for i in range(self.header_idx + 1, len(self.table.rows)):
-            row = self.table.rows[i]
-            if not any(
-                j < len(row) and row[j] is not None and not (isinstance(row[j], str) and not row[j].strip())
-                for j in self.staff_cols
-            ):
+        staff = self.staff_cols
+        items = list(self.cols.items())
+        table = self.table
+        for i in range(self.header_idx + 1, len(table.rows)):
+            row = table.rows[i]
+            n = len(row)
+            for j in staff:  # blank unless some staff cell holds something (owned cells don't count)
+                if j < n:
+                    v = row[j]
+                    if v is not None and (type(v) is not str or v.strip()):
+                        break
+            else:
                 continue
-            values = {k: (row[j] if j < len(row) else None) for k, j in self.cols.items()}
-            yield self.table.excel_row(i), values
+            yield table.first_row + i, {k: (row[j] if j < n else None) for k, j in items}
 
 
 def _scan_errors(ledger: Ledger, table: Table) -> Iterator[Issue]:

@@ -6,6 +6,7 @@ import difflib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import lru_cache
 
 from . import schema as S
 from .model import Ledger, Task
@@ -119,10 +120,12 @@ def rule_known_units_and_people(ledger: Ledger, today: date) -> Iterator[Issue]:
                         )
 
 
-def _split_names(value: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _split_names(value: str) -> tuple[str, ...]:
+    """Names in a cell that may hold several (张三、李四)."""
     for sep in "，,、/；; ":
         value = value.replace(sep, " ")
-    return [v for v in value.split() if v]
+    return tuple(v for v in value.split() if v)
 
 
 def rule_dates(ledger: Ledger, today: date) -> Iterator[Issue]:
