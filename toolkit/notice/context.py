@@ -286,8 +286,9 @@ def _section_of(p: NoticeParagraph) -> str:
     return s
 
 
-def section1_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
-    """Section 一: stand-alone paragraphs, with items run in as 一是…二是… after them."""
+def _text_paragraphs(paragraphs: list[NoticeParagraph], *, ordinal, run_in: bool) -> list[str]:
+    """Stand-alone paragraphs (no lead) and numbered items, either run into the paragraph
+    before them (section 一: 一是…二是…) or each a paragraph of its own (section 三: （一）…)."""
     out: list[str] = []
     n = 0
     for p in sorted(paragraphs, key=lambda p: p.order):
@@ -297,27 +298,22 @@ def section1_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
                 out.append(end_sentence(text))
             continue
         n += 1
-        piece = end_sentence(ordinal_item(n) + join_lead(lead, text))
-        if out:
+        piece = end_sentence(ordinal(n) + join_lead(lead, text))
+        if run_in and out:
             out[-1] += piece
         else:
             out.append(piece)
     return out
 
 
+def section1_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
+    """Section 一: stand-alone paragraphs, with items run in as 一是…二是… after them."""
+    return _text_paragraphs(paragraphs, ordinal=ordinal_item, run_in=True)
+
+
 def section3_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
     """Section 三: stand-alone paragraphs and one （一）… paragraph per item."""
-    out: list[str] = []
-    n = 0
-    for p in sorted(paragraphs, key=lambda p: p.order):
-        lead, text = clean_text(p.lead), clean_text(p.text)
-        if not lead:
-            if text:
-                out.append(end_sentence(text))
-            continue
-        n += 1
-        out.append(end_sentence(ordinal_paren_cn(n) + join_lead(lead, text)))
-    return out
+    return _text_paragraphs(paragraphs, ordinal=ordinal_paren_cn, run_in=False)
 
 
 NOTICE_REQUIRED = (
