@@ -138,6 +138,8 @@ def fill_return(
         tid, letter, text = readonly_edit
         ws[f"{letter}{rows[tid]}"] = text
     dest = Path(dest)
+    # Saves a new file in the demo inbox: a county's copy of a template the toolkit generated,
+    # edited the way a county would — never the master ledger or any staff workbook.
     wb.save(dest)
     return dest
 
