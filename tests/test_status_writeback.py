@@ -29,7 +29,10 @@ def test_status_writes_owned_cells_only_and_second_run_changes_nothing(demo_file
     result = runner.invoke(app, ["status", str(demo_file), "--today", "2025-06-30", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["write"] is None or isinstance(payload["write"], dict)
+    write = payload["write"]
+    assert write["written"] and not write["dry_run"] and write["backup"]
+    assert all(set(c) == {"sheet", "cell", "old", "new"} for c in write["changes"])
+    assert {"sheet": "任务清单", "cell": "P9", "old": "临期", "new": "逾期"} in write["changes"]  # task 3-1
     after_tasks = _sheet(demo_file, "任务清单")
     header = after_tasks[1]
     owned = [j for j, h in enumerate(header) if str(h).startswith("【自动】")]

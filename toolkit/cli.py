@@ -169,7 +169,12 @@ def status(
         _fail(str(exc))
     if as_json:
         payload = result_json(result)
-        payload["write"] = written.to_dict() if hasattr(written, "to_dict") else None
+        payload["write"] = {
+            "written": written.written,
+            "dry_run": written.dry_run,
+            "backup": str(written.backup) if written.backup else None,
+            "changes": [{"sheet": c.sheet, "cell": c.cell, "old": c.old, "new": c.new} for c in written.changes],
+        }
         _print_json(payload)
     else:
         console = _console()
