@@ -122,3 +122,18 @@ def test_plan_from_an_older_read_is_refused(demo_file):
     with pytest.raises(WorkbookLocked, match="被修改"):
         write_safely(demo_file, plan, read_as=((stat.st_size, stat.st_mtime_ns), tables))
     assert demo_file.read_bytes() == data
+
+
+@pytest.mark.parametrize("name, word", [("any_sheets.ods", "OpenDocument"), ("any_sheets.xls", ".xls")])
+def test_status_on_a_format_it_cannot_write_says_how_to_convert(tmp_path, name, word):
+    from conftest import CORPUS
+
+    src = CORPUS / name
+    if not src.exists():
+        pytest.skip("shared corpus not present")
+    path = tmp_path / name
+    path.write_bytes(src.read_bytes())
+    result = runner.invoke(app, ["status", str(path)])
+    assert result.exit_code == 2
+    assert word in result.output and "另存为" in result.output
+    assert path.read_bytes() == src.read_bytes()

@@ -110,6 +110,7 @@ def update_status_file(path: str | Path, *, today: date | None = None, dry_run: 
     from .excel.safe_write import write_safely
 
     path = Path(path)
+    _require_writable_format(path)
     try:
         stat = path.stat()
     except OSError as exc:
@@ -124,6 +125,26 @@ def update_status_file(path: str | Path, *, today: date | None = None, dry_run: 
             raise ToolkitError(str(exc)) from exc
         raise
     return result, written
+
+
+WRITABLE_FORMATS = {"xlsx", "xlsm"}
+FORMAT_NAMES = {"xls": "旧版 Excel 97-2003 工作簿（.xls）", "xlsb": "Excel 二进制工作簿（.xlsb）",
+                "ods": "OpenDocument 表格（.ods，WPS/LibreOffice 常用）"}
+
+
+def _require_writable_format(path: Path) -> None:
+    """Write-back works on .xlsx/.xlsm only; say which format this is and how to convert it."""
+    from .excel.read import UnreadableWorkbook, detect_format
+
+    try:
+        kind = detect_format(path)
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+    if kind not in WRITABLE_FORMATS:
+        raise ToolkitError(
+            f"“{path.name}”是{FORMAT_NAMES.get(kind, kind)}，工具只能把结果写回 .xlsx/.xlsm 工作簿（不会改动本文件）。"
+            "请在 Excel 或 WPS 中“另存为”Excel 工作簿（.xlsx）后，对新文件运行；校验（zhenggai check）可以直接读取本文件。"
+        )
 
 
 def new_ledger_workbook(path: str | Path, ledger: Ledger | None = None, *, today: date | None = None,
