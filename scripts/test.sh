@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/python ]; then
     # Debian's own python3 ships venv separately.
     rm -rf .venv
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-      apt-get install -y -qq python3-venv >/dev/null
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
     fi
     "$PY" -m venv .venv
   fi
