@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,12 @@ class Formula:
 CellValue = str | int | float | bool | date | datetime | Formula | None
 
 
-@dataclass(frozen=True)
-class CellWrite:
-    """Write ``value`` (``None`` = empty the cell) with ``style`` into ``column``/``row`` (1-based)."""
+class CellWrite(NamedTuple):
+    """Write ``value`` (``None`` = empty the cell) with ``style`` into ``column``/``row`` (1-based).
+
+    A named tuple rather than a frozen dataclass: a plan for a 10k-task ledger holds ~60k of
+    them, and tuples are several times cheaper to create.
+    """
 
     row: int
     column: str
