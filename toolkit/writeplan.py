@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from . import schema as S
 from .model import Ledger
@@ -51,7 +51,7 @@ MONTHLY_COLUMNS = ("月份", "截止日期", "措施总数", "已完成", "正�
 CHECK_COLUMNS = ("序号", "级别", "工作表", "单元格", "字段", "问题及修改方法", "代码")
 
 
-@lru_cache(maxsize=None)
+@cache
 def status_style(code: str) -> CellStyle:
     fill, font = STATUS_COLOURS[code]
     return CellStyle(fill=fill, font_color=font, align="center")
