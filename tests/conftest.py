@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -90,3 +90,23 @@ def small_tables():
         return tables_from_rows(sheets)
 
     return make
+
+
+# County cycle: templates issued 2025-04-01 09:00, returns due 2025-04-05, run on 2025-04-07.
+COUNTY_TODAY = date(2025, 4, 7)
+COUNTY_ISSUED = datetime(2025, 4, 1, 9, 0)
+COUNTY_DEADLINE = date(2025, 4, 5)
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory):
+    """Demo master + its county templates (issued/due as above), made once per module; treat as read-only."""
+    from toolkit import api
+    from toolkit.counties.template import make_county_templates
+
+    root = tmp_path_factory.mktemp("issued")
+    master = root / "台账.xlsx"
+    api.new_ledger_workbook(master, copy.deepcopy(_DEMO), today=COUNTY_TODAY)
+    paths = make_county_templates(master, out_dir=root / "下发", today=COUNTY_TODAY, now=COUNTY_ISSUED,
+                                  return_deadline=COUNTY_DEADLINE)
+    return master, {p.name.split("_")[1]: p for p in paths}

@@ -16,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import typer
+from conftest import COUNTY_TODAY as TODAY
 from typer.testing import CliRunner
 
 from toolkit import api
@@ -23,26 +24,12 @@ from toolkit.cli_counties import consolidate_cmd, county_templates_cmd
 from toolkit.counties.consolidate import ConsolidationResult, consolidate_folder
 from toolkit.counties.demo import fill_return, run_county_demo, stamp_saved_time
 from toolkit.counties.metadata import DATA_SHEET, META_SHEET
-from toolkit.counties.template import make_county_templates
 from toolkit.demo import build_demo_ledger
 from toolkit.excel.read import read_workbook
 
-TODAY = date(2025, 4, 7)
-ISSUED = datetime(2025, 4, 1, 9, 0)
-DEADLINE = date(2025, 4, 5)
 ON_TIME = datetime(2025, 4, 4, 10, 0)
 NOW = datetime(2025, 4, 7, 10, 0)
 _DEMO = build_demo_ledger()
-
-
-@pytest.fixture(scope="module")
-def issued(tmp_path_factory):
-    """Demo master + templates issued 2025-04-01 (due 2025-04-05), made once per module."""
-    root = tmp_path_factory.mktemp("issued")
-    master = root / "台账.xlsx"
-    api.new_ledger_workbook(master, copy.deepcopy(_DEMO), today=TODAY)
-    paths = make_county_templates(master, out_dir=root / "下发", today=TODAY, now=ISSUED, return_deadline=DEADLINE)
-    return master, {p.name.split("_")[1]: p for p in paths}
 
 
 @dataclass

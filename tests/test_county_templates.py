@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import COUNTY_DEADLINE as DEADLINE
+from conftest import COUNTY_ISSUED as ISSUED
+from conftest import COUNTY_TODAY as TODAY
 
 from toolkit import api
 from toolkit.counties.consolidate import consolidate_folder
@@ -28,20 +31,7 @@ from toolkit.counties.template import make_county_templates
 from toolkit.demo import build_demo_ledger
 from toolkit.excel.read import describe_sheets, read_workbook
 
-TODAY = date(2025, 4, 7)
-ISSUED = datetime(2025, 4, 1, 9, 0)
-DEADLINE = date(2025, 4, 5)
 _DEMO = build_demo_ledger()
-
-
-@pytest.fixture(scope="module")
-def issued(tmp_path_factory):
-    """The demo master and its county templates, made once for the module (read-only)."""
-    root = tmp_path_factory.mktemp("templates")
-    master = root / "台账.xlsx"
-    api.new_ledger_workbook(master, copy.deepcopy(_DEMO), today=TODAY)
-    paths = make_county_templates(master, out_dir=root / "下发", today=TODAY, now=ISSUED, return_deadline=DEADLINE)
-    return master, {p.name.split("_")[1]: p for p in paths}
 
 
 def test_one_template_per_county_with_open_tasks(issued):
