@@ -31,7 +31,7 @@ def _child(mode: str, path: str) -> None:
     else:
         from datetime import date
 
-        from toolkit.api import check_file
+        from toolkit.jobs.ledger import check_file
     t0 = time.perf_counter()
     imported = t0 - t_import
     if mode == "bare":

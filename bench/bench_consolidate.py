@@ -50,11 +50,11 @@ def _child(mode: str, folder: str, master: str) -> None:
                 wb.get_sheet_by_name(name).to_python()
         extra = {}
     elif mode == "intake":
-        from toolkit.api import read_ledger_tables
+        from toolkit.jobs.ledger import read_ledger_tables
         from toolkit.counties.consolidate import check_files
         from toolkit.counties.metadata import ledger_identity
         from toolkit.counties.returns import MasterContext
-        from toolkit.intake import load_ledger
+        from toolkit.core.intake import load_ledger
 
         ledger, _ = load_ledger(read_ledger_tables(master))
         t1 = time.perf_counter()
@@ -67,7 +67,7 @@ def _child(mode: str, folder: str, master: str) -> None:
             "changes": sum(len(f.changes) for f in checked),
         }
     elif mode == "status":
-        from toolkit.api import update_status_file
+        from toolkit.jobs.ledger import update_status_file
 
         _, written = update_status_file(master, today=TODAY, backup_dir=str(Path(master).parent / "bk"))
         extra = {"cells": len(written.changes)}
@@ -101,11 +101,11 @@ def _run(mode: str, folder: Path, master: Path) -> dict:
 
 def _build(counties: int, rows: int) -> tuple[Path, Path]:
     """Master, templates and filled returns (cached in bench/out: building them takes a while)."""
-    from toolkit import api
-    from toolkit.counties.demo import fill_return, stamp_saved_time
+    from toolkit import jobs as api
+    from toolkit.demo.counties import fill_return, stamp_saved_time
     from toolkit.counties.template import make_county_templates
-    from toolkit.demo import build_demo_ledger
-    from toolkit.model import County, Deadline, Task
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.core.model import County, Deadline, Task
 
     root = OUT / f"counties_{counties}x{rows}"
     master = root / "master.xlsx"

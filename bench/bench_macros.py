@@ -87,7 +87,7 @@ def time_macro(name: str, payload: dict, repeat: int, prepare=None) -> tuple[flo
 def windows_calls(plan) -> int:
     """xlwings calls apply_plan makes on Windows Excel, where rectangles of one format share a multi-area range."""
     from toolkit.excel import live
-    from toolkit.schema import column_index
+    from toolkit.core.schema import column_index
 
     calls = 0
     for sp in plan.sheets:
@@ -135,9 +135,9 @@ def main() -> None:
         f"  over a bare interpreter start ({base:.3f} s)"
     )
 
-    from toolkit import api, demo, macros
+    from toolkit import jobs as api, demo, macros
     from toolkit.excel import live
-    from toolkit.excel.vba import MACROS
+    from toolkit.excel.vba.project import MACROS
 
     work = Path(tempfile.mkdtemp(prefix="bench-macros-")) / "整改 台账"
     work.mkdir(parents=True)

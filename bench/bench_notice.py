@@ -26,7 +26,7 @@ TODAY = date(2025, 4, 7)
 
 def big_ledger(measures: int):
     """The demo ledger's problems and tasks replicated until there are ``measures`` tasks."""
-    from toolkit.demo import build_demo_ledger
+    from toolkit.demo.ledger import build_demo_ledger
 
     demo = build_demo_ledger()
     ledger = copy.deepcopy(demo)
@@ -92,7 +92,7 @@ def main() -> None:
     ap.add_argument("--pdf", action="store_true", help="also time the LibreOffice PDF conversion (once)")
     args = ap.parse_args()
 
-    from toolkit.demo import build_demo_ledger
+    from toolkit.demo.ledger import build_demo_ledger
     from toolkit.notice import render_notice
 
     demo = build_demo_ledger()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from toolkit.demo import build_demo_ledger
-from toolkit.model import Ledger
+from toolkit.demo.ledger import build_demo_ledger
+from toolkit.core.model import Ledger
 
 
 def synthetic_ledger(n_tasks: int) -> Ledger:
@@ -33,7 +33,7 @@ def synthetic_ledger(n_tasks: int) -> Ledger:
 
 
 def write_synthetic(path: Path, n_tasks: int) -> Path:
-    from toolkit import api
+    from toolkit import jobs as api
 
     if not path.exists():
         api.new_ledger_workbook(path, synthetic_ledger(n_tasks))

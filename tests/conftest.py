@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.demo import DEMO_AS_OF, build_demo_ledger
+from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "calamine-tests"
@@ -31,7 +31,7 @@ def as_of() -> date:
 @pytest.fixture
 def demo_file(tmp_path) -> Path:
     """The demo ledger written as a real .xlsx by the builder."""
-    from toolkit import api
+    from toolkit import jobs as api
 
     path = tmp_path / "台账 示例.xlsx"
     api.new_ledger_workbook(path, copy.deepcopy(_DEMO), today=DEMO_AS_OF)
@@ -40,7 +40,7 @@ def demo_file(tmp_path) -> Path:
 
 def tables_from_rows(sheets: dict[str, list[list]]):
     """Plain tables (as any reader would produce) from lists of rows starting at A1."""
-    from toolkit.model import Table
+    from toolkit.core.model import Table
 
     return {name: Table(name, [list(r) for r in rows]) for name, rows in sheets.items()}
 
@@ -101,7 +101,7 @@ COUNTY_DEADLINE = date(2025, 4, 5)
 @pytest.fixture(scope="module")
 def issued(tmp_path_factory):
     """Demo master + its county templates (issued/due as above), made once per module; treat as read-only."""
-    from toolkit import api
+    from toolkit import jobs as api
     from toolkit.counties.template import make_county_templates
 
     root = tmp_path_factory.mktemp("issued")

@@ -19,12 +19,12 @@ import typer
 from conftest import COUNTY_TODAY as TODAY
 from typer.testing import CliRunner
 
-from toolkit import api
-from toolkit.cli_counties import consolidate_cmd, county_templates_cmd
+from toolkit import jobs as api
+from toolkit.cli.counties import consolidate_cmd, county_templates_cmd
 from toolkit.counties.consolidate import ConsolidationResult, consolidate_folder
-from toolkit.counties.demo import fill_return, run_county_demo, stamp_saved_time
+from toolkit.demo.counties import fill_return, run_county_demo, stamp_saved_time
 from toolkit.counties.metadata import DATA_SHEET, META_SHEET
-from toolkit.demo import build_demo_ledger
+from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import read_workbook
 
 ON_TIME = datetime(2025, 4, 4, 10, 0)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import api
+from toolkit import jobs as api
 from toolkit.counties.consolidate import consolidate_folder
-from toolkit.counties.demo import fill_return, stamp_saved_time
+from toolkit.demo.counties import fill_return, stamp_saved_time
 from toolkit.counties.template import make_county_templates
-from toolkit.demo import build_demo_ledger
+from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import read_workbook
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "calamine-tests"

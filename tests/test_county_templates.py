@@ -14,9 +14,9 @@ from conftest import COUNTY_DEADLINE as DEADLINE
 from conftest import COUNTY_ISSUED as ISSUED
 from conftest import COUNTY_TODAY as TODAY
 
-from toolkit import api
+from toolkit import jobs as api
 from toolkit.counties.consolidate import consolidate_folder
-from toolkit.counties.demo import fill_return
+from toolkit.demo.counties import fill_return
 from toolkit.counties.metadata import (
     DATA_SHEET,
     HEADERS,
@@ -28,7 +28,7 @@ from toolkit.counties.metadata import (
 )
 from toolkit.counties.returns import probe_zip
 from toolkit.counties.template import make_county_templates
-from toolkit.demo import build_demo_ledger
+from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import describe_sheets, read_workbook
 
 _DEMO = build_demo_ledger()
@@ -97,7 +97,7 @@ def test_metadata_binds_county_period_ledger_and_fingerprint(issued):
 
 
 def test_metadata_without_magic_is_missing():
-    from toolkit.model import Table
+    from toolkit.core.model import Table
 
     with pytest.raises(MetadataError) as err:
         parse_meta({"Sheet1": Table("Sheet1", [["任务编号", "完成情况"]])})

@@ -18,7 +18,7 @@ from python_calamine import CalamineWorkbook
 
 from toolkit.excel.patch import prepare_patch
 from toolkit.excel.safe_write import VerifyFailed, WorkbookLocked, _verify, find_lock, write_safely
-from toolkit.plan import CellStyle, CellWrite, SheetPlan, WritePlan
+from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
 
 REPO = Path(__file__).resolve().parents[1]
 

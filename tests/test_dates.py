@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from toolkit.dates import format_cn, is_workday, parse_staff_date, working_days_until
+from toolkit.core.dates import format_cn, is_workday, parse_staff_date, working_days_until
 
 REF = date(2024, 4, 2)
 

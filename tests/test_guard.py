@@ -1,4 +1,4 @@
-"""toolkit.excel.guard: hostile county submissions are refused quickly and never kill the run.
+"""toolkit.excel.untrusted: hostile county submissions are refused quickly and never kill the run.
 
 Every hostile file is made here, in tmp_path: zips are written by hand where the attack
 lives in the zip structure itself (declared sizes, a deflate stream repeated to 1 GB).
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from toolkit.excel.guard import (
+from toolkit.excel.untrusted import (
     FileFacts,
     RejectedFile,
     WorkerStartError,

@@ -5,7 +5,7 @@ from datetime import date, datetime
 import openpyxl
 from conftest import PROBLEM_ROWS, SETTINGS_ROWS, TASK_HEADER
 
-from toolkit.api import check_file
+from toolkit.jobs.ledger import check_file
 
 
 def _write(path, sheets):

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
-from toolkit import launchers
-from toolkit.excel.vba import MACROS
-from toolkit.launchers import LAUNCHERS, LauncherError, render_launcher, write_launchers
+from toolkit.jobs import launchers
+from toolkit.excel.vba.project import MACROS
+from toolkit.jobs.launchers import LAUNCHERS, LauncherError, render_launcher, write_launchers
 from toolkit.macros import DEFAULT_INBOX
 
 LEDGER = "整改台账 2025（第一轮）.xlsm"

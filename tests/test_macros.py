@@ -23,11 +23,11 @@ import openpyxl
 import pytest
 from test_live import assert_cells_match_plan, make_ledger, open_book, replay, written_cells
 
-from toolkit import api, macros
-from toolkit.demo import DEMO_AS_OF
+from toolkit import jobs as api, macros
+from toolkit.demo.ledger import DEMO_AS_OF
 from toolkit.excel import live
 from toolkit.excel.read import read_workbook
-from toolkit.excel.vba import MACROS
+from toolkit.excel.vba.project import MACROS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,7 @@ def test_import_is_light():
     """Nothing heavy at import: the button's start-up pays only for what it uses."""
     code = (
         "import sys, json, toolkit.macros; "
-        "print(json.dumps([m for m in ('xlwings', 'pandas', 'numpy', 'openpyxl', 'docxtpl', 'toolkit.api') "
+        "print(json.dumps([m for m in ('xlwings', 'pandas', 'numpy', 'openpyxl', 'docxtpl', 'toolkit.jobs.ledger') "
         "if m in sys.modules]))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -213,7 +213,7 @@ def test_an_unexpected_exception_becomes_a_chinese_message_and_a_log(remote, led
     def broken(*args, **kwargs):  # fault injection: an internal error in the core
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(api, "check_tables", broken)
+    monkeypatch.setattr("toolkit.jobs.ledger.check_tables", broken)
     _, book = press("update_status", ledger)  # returns normally: no traceback reaches Excel
     text, title, mode = alert_of(book)
     assert mode == "critical" and title == "整改台账 · 更新状态"
@@ -225,7 +225,7 @@ def test_an_unexpected_exception_becomes_a_chinese_message_and_a_log(remote, led
 
 def test_a_toolkit_error_reaches_staff_as_its_message(remote, folder):
     """The counties module refuses a ledger without county tasks; its Chinese message is what staff see."""
-    from toolkit.demo import build_demo_ledger
+    from toolkit.demo.ledger import build_demo_ledger
 
     model = build_demo_ledger()
     for task in model.tasks:
@@ -403,7 +403,7 @@ def test_every_button_of_the_demo_xlsm_calls_an_existing_macro_function():
     import re as _re
 
     import toolkit.macros as macros_module
-    from toolkit.excel.vba import MACROS, extract_macros
+    from toolkit.excel.vba.project import MACROS, extract_macros
 
     demo = Path(__file__).resolve().parents[1] / "workbooks" / "示例台账.xlsm"
     sources = "\n".join(extract_macros(demo).values())

@@ -16,7 +16,7 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 from docxtpl import DocxTemplate
 
-from toolkit.model import Ledger, NoticeParagraph, Problem, Settings, Task
+from toolkit.core.model import Ledger, NoticeParagraph, Problem, Settings, Task
 from toolkit.notice import NoticeDataError, TemplateInvalid, lint_template, render_notice
 from toolkit.notice.context import NOTICE_ITEM_FIELDS, NOTICE_VARIABLES, format_rate, notice_title_lines
 from toolkit.notice.render import jinja_env
@@ -34,7 +34,7 @@ from toolkit.notice.text import (
     public_period,
     signature_indents,
 )
-from toolkit.status import evaluate_ledger
+from toolkit.core.status import evaluate_ledger
 
 REFERENCE = Path(__file__).resolve().parents[1] / "toolkit" / "data" / "reference_notice.txt"
 TODAY = date(2025, 4, 7)

@@ -18,7 +18,7 @@ MM_TWIPS = 1440 / 25.4
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    from toolkit.demo import build_demo_ledger
+    from toolkit.demo.ledger import build_demo_ledger
 
     path = tmp_path_factory.mktemp("layout") / "通报.docx"
     render_notice(build_demo_ledger(), today=date(2025, 4, 7), out_path=path)

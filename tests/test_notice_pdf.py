@@ -36,7 +36,7 @@ def run(*cmd: str) -> str:
 def notice_pdf(tmp_path_factory) -> Path:
     if find_soffice() is None:
         pytest.skip("LibreOffice (soffice) 未安装")
-    from toolkit.demo import build_demo_ledger
+    from toolkit.demo.ledger import build_demo_ledger
 
     out = tmp_path_factory.mktemp("pdf") / "通报.docx"
     result = render_notice(build_demo_ledger(), today=date(2025, 4, 7), out_path=out, pdf=True)

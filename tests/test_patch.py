@@ -16,7 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from toolkit.excel.patch import PatchRefused, apply_plan, member_records, prepare_patch
 from toolkit.excel.safe_write import write_safely
-from toolkit.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
+from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
 
 SHEET = "任务清单"
 HEADERS = ["任务编号", "整改措施", "完成情况", "【自动】状态", "【自动】逾期天数"]
@@ -487,7 +487,7 @@ def test_general_path_matches_expectation_on_a_larger_sheet(tmp_path: Path):
 
 def drop_implied_r(xml: bytes) -> bytes:
     """Remove every r attribute that is implied (row = previous + 1, column = previous + 1)."""
-    from toolkit.schema import column_index as col_of
+    from toolkit.core.schema import column_index as col_of
 
     def fix_row(m: re.Match[bytes]) -> bytes:
         cells, prev = [], -1

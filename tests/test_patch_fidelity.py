@@ -25,8 +25,8 @@ from python_calamine import CalamineWorkbook
 
 from toolkit.excel.patch import apply_plan, member_records
 from toolkit.excel.safe_write import write_safely
-from toolkit.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
-from toolkit.schema import column_index
+from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
+from toolkit.core.schema import column_index
 
 ROWS = 20
 RED = CellStyle(fill="FFC7CE", font_color="9C0006", bold=True)

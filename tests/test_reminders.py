@@ -7,10 +7,10 @@ from datetime import date
 import docx
 import pytest
 
-from toolkit.model import Deadline, Problem, Task
+from toolkit.core.model import Deadline, Problem, Task
 from toolkit.notice import render_reminders
 from toolkit.notice.reminders import reminder_file_name
-from toolkit.status import evaluate_ledger
+from toolkit.core.status import evaluate_ledger
 
 TODAY = date(2025, 4, 7)
 

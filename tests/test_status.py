@@ -2,9 +2,9 @@ from datetime import date
 
 import pytest
 
-from toolkit.model import Deadline, Ledger, Problem, Settings, Task
-from toolkit.schema import LONG_TERM_AS_DONE, LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED
-from toolkit.status import completion_rate, evaluate_ledger, problem_status, task_status
+from toolkit.core.model import Deadline, Ledger, Problem, Settings, Task
+from toolkit.core.schema import LONG_TERM_AS_DONE, LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED
+from toolkit.core.status import completion_rate, evaluate_ledger, problem_status, task_status
 
 CAL = Settings(warning_days=3, working_days=False)
 WORK = Settings(warning_days=3, working_days=True)

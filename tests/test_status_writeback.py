@@ -98,7 +98,7 @@ def test_check_results_sheet_links_to_the_cell(demo_file):
 
 
 def test_changes_listed_from_the_read_tables_equal_a_fresh_read(demo_file):
-    from toolkit.api import check_tables, read_ledger_tables
+    from toolkit.jobs.ledger import check_tables, read_ledger_tables
     from toolkit.excel.safe_write import compute_changes
 
     tables = read_ledger_tables(demo_file)
@@ -111,7 +111,7 @@ def test_changes_listed_from_the_read_tables_equal_a_fresh_read(demo_file):
 def test_plan_from_an_older_read_is_refused(demo_file):
     import os
 
-    from toolkit.api import check_tables, read_ledger_tables
+    from toolkit.jobs.ledger import check_tables, read_ledger_tables
     from toolkit.excel.safe_write import WorkbookLocked, write_safely
 
     stat = demo_file.stat()

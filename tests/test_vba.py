@@ -23,11 +23,11 @@ import xlsxwriter
 import xlwings
 from oletools.olevba import decompress_stream
 
-from toolkit.excel import vba
-from toolkit.excel.vba import BUTTONS_MODULE, CONFIG_SHEET, MACRO_SHEET, MACROS
+from toolkit.excel.vba import project as vba
+from toolkit.excel.vba.project import BUTTONS_MODULE, CONFIG_SHEET, MACRO_SHEET, MACROS
 
 XLWINGS_DIR = Path(xlwings.__file__).parent
-VBA_DIR = Path(vba.__file__).resolve().parent.parent / "vba"
+VBA_DIR = Path(vba.__file__).resolve().parent
 NS = {
     "main": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
@@ -153,7 +153,7 @@ def _template_vba_project() -> olefile.OleFileIO:
 def test_buttons_module_file_is_rendered_from_macros_table():
     on_disk = (VBA_DIR / f"{BUTTONS_MODULE}.bas").read_bytes()
     assert on_disk == vba.render_buttons_module().encode("ascii"), (
-        "LedgerButtons.bas and MACROS differ: run  python -m toolkit.excel.vba"
+        "LedgerButtons.bas and MACROS differ: run  python -m toolkit.excel.vba.project"
     )
 
 
@@ -166,7 +166,7 @@ def test_buttons_module_file_is_rendered_from_macros_table():
 )
 def test_vendored_xlwings_vba_matches_installed_xlwings(ours, theirs):
     assert (VBA_DIR / ours).read_bytes() == (XLWINGS_DIR / theirs).read_bytes(), (
-        f"toolkit/vba/{ours} is not the one of xlwings {xlwings.__version__}: copy it again"
+        f"toolkit/excel/vba/{ours} is not the one of xlwings {xlwings.__version__}: copy it again"
     )
 
 

@@ -1,10 +1,10 @@
 """The Python side of the ledger's buttons: one short function per button, no arguments.
 
 Each button of the 操作 sheet runs one VBA line, e.g.
-``RunPython "import toolkit.macros as m; m.check_ledger()"`` (see :mod:`toolkit.excel.vba`).
+``RunPython "import toolkit.macros as m; m.check_ledger()"`` (see :mod:`toolkit.excel.vba.project`).
 Each function here takes the calling workbook (``xlwings.Book.caller()``), reads it in bulk
 (:func:`toolkit.excel.live.read_book`), runs the same core as the ``zhenggai`` command
-(:func:`toolkit.api.check_tables`), writes the result back through xlwings
+(:func:`toolkit.jobs.ledger.check_tables`), writes the result back through xlwings
 (:func:`toolkit.excel.live.apply_plan`) and shows a Chinese summary in a message box
 (``book.app.alert``). Any failure reaches staff as a Chinese message box, never as a Python
 traceback: a known problem (unreadable ledger, missing setting, a file open in Word…) shows
@@ -55,9 +55,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api import CheckResult
-    from .model import Table
-    from .plan import WritePlan
+    from toolkit.jobs.ledger import CheckResult
+    from toolkit.core.model import Table
+    from toolkit.core.plan import WritePlan
 
 __all__ = [
     "ButtonError",
@@ -138,20 +138,20 @@ class _Session:
     @property
     def tables(self) -> dict[str, Table]:
         if self._tables is None:
-            from .excel.live import read_book
+            from toolkit.excel.live import read_book
 
             self._tables = read_book(self.book)
         return self._tables
 
     def check(self) -> CheckResult:
         """The core on the open workbook's tables: the same call as the CLI's, with the same as-of date."""
-        from .api import check_tables
+        from toolkit.jobs.ledger import check_tables
 
         return check_tables(self.tables, source=self.source)
 
     def apply(self, plan: WritePlan) -> int:
         """Write ``plan`` into the open workbook in bulk (tables as read before any write)."""
-        from .excel.live import apply_plan
+        from toolkit.excel.live import apply_plan
 
         return apply_plan(self.book, plan, tables=self.tables)
 
@@ -187,8 +187,8 @@ class _Session:
 
     def setting_text(self, label: str) -> str:
         """The text right of ``label`` in 基本信息 ('' when absent): settings the core does not model."""
-        from .intake import cell_text, find_sheet
-        from .schema import SHEET_SETTINGS, normalize_header
+        from toolkit.core.intake import cell_text, find_sheet
+        from toolkit.core.schema import SHEET_SETTINGS, normalize_header
 
         name = find_sheet(self.tables, SHEET_SETTINGS)
         if name is None:
@@ -275,7 +275,7 @@ def _run(caption: str, job: Callable[[_Session], str]) -> None:
 
 
 def _check_ledger(session: _Session) -> str:
-    from .schema import SHEET_CHECK
+    from toolkit.core.schema import SHEET_CHECK
 
     result = session.check()
     session.apply(check_only_plan(result))
@@ -299,7 +299,7 @@ def _update_status(session: _Session) -> str:
 
 def _make_county_templates(session: _Session) -> str:
     try:
-        from .counties import template
+        from toolkit.counties import template
     except ImportError as exc:
         _missing_feature(exc, "生成县区报送表")
     result = session.check()
@@ -322,7 +322,7 @@ def _make_county_templates(session: _Session) -> str:
 
 def _consolidate_counties(session: _Session) -> str:
     try:
-        from .counties import consolidate, report
+        from toolkit.counties import consolidate, report
     except ImportError as exc:
         _missing_feature(exc, "汇总县区报送")
     from dataclasses import replace
@@ -353,7 +353,7 @@ def _consolidate_counties(session: _Session) -> str:
 
 
 def _make_notice(session: _Session) -> str:
-    from .notice import render_notice
+    from toolkit.notice import render_notice
 
     result = session.check()
     out = unique_path(session.path.with_name(f"通报_{result.today.isoformat()}.docx"))
@@ -374,8 +374,8 @@ def _make_notice(session: _Session) -> str:
 
 def check_only_plan(result: CheckResult) -> WritePlan:
     """The part of ``result.plan`` that 校验台账 writes: the 校验结果 sheet and the 【自动】校验 columns."""
-    from . import schema as S
-    from .plan import SheetPlan, WritePlan
+    from toolkit.core import schema as S
+    from toolkit.core.plan import SheetPlan, WritePlan
 
     canonical = {actual: canon for canon, actual in result.ledger.layout.sheet_names.items()}
     check_headers = {col.header for cols in S.SHEET_OWNED.values() for col in cols if col.key == "check"}
@@ -472,7 +472,7 @@ def _period(session: _Session) -> str | None:
 
 def _period_label(period: str | None, today: date) -> str:
     """'2025年3月' for the period a job used (the counties module's default when ``period`` is None)."""
-    from .counties.metadata import parse_period, period_label, previous_period
+    from toolkit.counties.metadata import parse_period, period_label, previous_period
 
     try:
         return period_label(parse_period(period) if period else previous_period(today))
@@ -482,7 +482,7 @@ def _period_label(period: str | None, today: date) -> str:
 
 def consolidation_summary(outcome: Any, written: int, report_path: Path | None) -> str:
     """The message box text of 汇总县区报送."""
-    from .counties.metadata import period_label
+    from toolkit.counties.metadata import period_label
 
     lines = [
         f"已汇总 {period_label(outcome.period)} 的县区报送：收到 {len(outcome.files)} 份文件，"

@@ -1,7 +1,7 @@
 """Monthly consolidation: every file of an inbox folder → checked returns → ONE lossless write.
 
 :func:`consolidate_folder` reads the master ledger, checks every file of the inbox in isolated
-worker processes (:mod:`toolkit.excel.guard`), identifies each file's county from its hidden
+worker processes (:mod:`toolkit.excel.untrusted`), identifies each file's county from its hidden
 metadata (never from its name), resolves duplicates, applies the accepted rows to the ledger model,
 re-runs the ordinary check + status on the updated model and writes everything in one plan through
 :func:`toolkit.excel.safe_write.write_safely` (one backup, atomic, refused while the workbook is
@@ -38,15 +38,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from .. import schema as S
-from ..api import CheckResult, ToolkitError, check_ledger, read_ledger_tables, resolve_today
-from ..intake import cell_text, load_ledger
-from ..model import CellError, Ledger, Table
-from ..plan import CellStyle, CellWrite, SheetPlan, WritePlan
-from ..report import Issue, Location
-from ..writeplan import DATE_STYLE, HEADER_STYLE, MONTHLY_COLUMNS, OWNED_HEADER_STYLE, PERCENT
-from .metadata import LABELS, MASTER_FIELDS, issued_hash, ledger_identity, parse_period, previous_period
-from .returns import (
+from toolkit.core import schema as S
+from toolkit.jobs.ledger import CheckResult, ToolkitError, check_ledger, read_ledger_tables, resolve_today
+from toolkit.core.intake import cell_text, load_ledger
+from toolkit.core.model import CellError, Ledger, Table
+from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
+from toolkit.core.report import Issue, Location
+from toolkit.core.writeplan import DATE_STYLE, HEADER_STYLE, MONTHLY_COLUMNS, OWNED_HEADER_STYLE, PERCENT
+from toolkit.counties.metadata import LABELS, MASTER_FIELDS, issued_hash, ledger_identity, parse_period, previous_period
+from toolkit.counties.returns import (
     ACCEPTED,
     BLANK,
     REJECTED,
@@ -58,7 +58,7 @@ from .returns import (
     check_return,
     probe_zip,
 )
-from .template import county_tasks
+from toolkit.counties.template import county_tasks
 
 Progress = Callable[[int, int, str], None]
 
@@ -208,7 +208,7 @@ def consolidate_folder(
     overrides the return deadline stored in the templates; ``progress(done, total, file name)``
     is called as files are checked. ``dry_run`` computes everything and lists the changes but
     writes nothing (neither the ledger nor the report). Raises
-    :class:`~toolkit.api.ToolkitError` (Chinese message) when the ledger cannot be read or
+    :class:`~toolkit.jobs.ledger.ToolkitError` (Chinese message) when the ledger cannot be read or
     written (e.g. it is open in Excel); a bad county file never raises.
     """
     ledger_path = Path(ledger_path)
@@ -253,7 +253,7 @@ def consolidate_folder(
     result.check = check_ledger(ledger, today=day, intake_issues=kept)
     result.plan = build_consolidation_plan(ledger, result, tables)
 
-    from ..excel.safe_write import LedgerWriteError, write_safely
+    from toolkit.excel.safe_write import LedgerWriteError, write_safely
 
     # Nothing accepted (a wrong folder or period, or every county must resend): the ledger stays
     # byte-identical; the report and the console list every rejection.
@@ -265,7 +265,7 @@ def consolidate_folder(
         except FileNotFoundError as exc:
             raise ToolkitError(str(exc)) from exc
     if not dry_run:
-        from .report import write_report
+        from toolkit.counties.report import write_report
 
         folder = Path(report_dir) if report_dir is not None else ledger_path.parent / REPORT_DIR_NAME
         result.report_path = write_report(result, folder)
@@ -317,7 +317,7 @@ def _refused(path: Path, ctx: MasterContext, code: str, message: str) -> ReturnC
 
 def _format_refusal(path: Path, ctx: MasterContext) -> ReturnCheck | None:
     """Refuse, before any parsing, what is not a macro-free .xlsx (the real type, from the content)."""
-    from ..excel.read import UnreadableWorkbook, detect_format
+    from toolkit.excel.read import UnreadableWorkbook, detect_format
 
     try:
         fmt = detect_format(path)
@@ -348,7 +348,7 @@ def _read_in_batches(paths: list[Path], *, workers: int, size: int) -> Iterator[
     The guard pre-checks each file (sizes, zip bombs, DTDs, extents) in the reading thread while
     its worker processes parse the previous files, so pre-check, parsing and our checks overlap.
     """
-    from ..excel.guard import read_many_untrusted
+    from toolkit.excel.untrusted import read_many_untrusted
 
     batches = [paths[i : i + size] for i in range(0, len(paths), size)]
     if not batches:
@@ -366,7 +366,7 @@ def check_files(
     paths: list[Path], ctx: MasterContext, *, progress: Progress | None = None, workers: int = 2
 ) -> list[ReturnCheck]:
     """Pre-check, read (isolated workers) and check every file; one bad file never stops the rest."""
-    from ..excel.guard import RejectedFile
+    from toolkit.excel.untrusted import RejectedFile
 
     total = len(paths)
     done = 0

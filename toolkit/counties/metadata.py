@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..intake import cell_id, cell_text, normalize_state
-from ..model import CellError, Ledger, Table, Task
+from toolkit.core.intake import cell_id, cell_text, normalize_state
+from toolkit.core.model import CellError, Ledger, Table, Task
 
 MAGIC = "zhenggai-county-return"
 TEMPLATE_VERSION = 1
@@ -209,7 +209,7 @@ def county_value(key: str, raw: Any) -> str:
     if key == "state":
         return normalize_state(raw) or cell_text(raw)
     if key == "completed_on":
-        from ..dates import parse_staff_date
+        from toolkit.core.dates import parse_staff_date
 
         parsed = parse_staff_date(raw)
         return parsed.on.isoformat() if parsed.kind == "date" and parsed.on else cell_text(raw)

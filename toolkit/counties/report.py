@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import xlsxwriter
 
-from .metadata import period_label
-from .returns import ACCEPTED, BLANK, REJECTED, SUPERSEDED
+from toolkit.counties.metadata import period_label
+from toolkit.counties.returns import ACCEPTED, BLANK, REJECTED, SUPERSEDED
 
 if TYPE_CHECKING:
-    from .consolidate import ConsolidationResult
+    from toolkit.counties.consolidate import ConsolidationResult
 
 STATUS_WORDS = {ACCEPTED: "已导入", REJECTED: "退回", SUPERSEDED: "被较晚一份取代"}
 
@@ -96,7 +96,7 @@ def _write(path: Path, result: ConsolidationResult) -> None:
         "bad": wb.add_format({**base, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
         "missing": wb.add_format({**base, "bg_color": "#FFEB9C", "font_color": "#9C5700"}),
     }
-    from .consolidate import LATE, MISSING, REJECTED_STATE, SUBMITTED
+    from toolkit.counties.consolidate import LATE, MISSING, REJECTED_STATE, SUBMITTED
 
     state_style = {SUBMITTED: "ok", LATE: "late", REJECTED_STATE: "bad", MISSING: "missing"}
     summary = _Sheet(

@@ -1,7 +1,7 @@
 """One returned county workbook → accepted changes, conflicts and located issues (never raises).
 
 The file has already been pre-checked and read in an isolated worker by
-:mod:`toolkit.excel.guard`; this module only looks at the tables it produced, plus two small
+:mod:`toolkit.excel.untrusted`; this module only looks at the tables it produced, plus two small
 parts of the zip read here (the last-saved time in ``docProps/core.xml`` and the formula cells of
 the data sheet), both bounded and regex-scanned, never parsed as XML with entities.
 
@@ -24,13 +24,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .. import schema as S
-from ..dates import parse_staff_date
-from ..intake import cell_text, normalize_state
-from ..model import CellError, Layout, Ledger, Table, Task
-from ..report import WARNING, Issue, Location
-from ..validate import rule_dates, rule_states
-from .metadata import (
+from toolkit.core import schema as S
+from toolkit.core.dates import parse_staff_date
+from toolkit.core.intake import cell_text, normalize_state
+from toolkit.core.model import CellError, Layout, Ledger, Table, Task
+from toolkit.core.report import WARNING, Issue, Location
+from toolkit.core.validate import rule_dates, rule_states
+from toolkit.counties.metadata import (
     CHINA_TZ_OFFSET,
     COLUMNS,
     LABELS,

@@ -1,7 +1,7 @@
 """New workbooks with XlsxWriter: the ledger (``zhenggai init``), laid out for the patcher.
 
 Only ever writes a new file (never re-saves a staff workbook). Owned columns and sheets are
-filled from a :class:`~toolkit.plan.WritePlan` in the same pass, so a fresh ledger opens with
+filled from a :class:`~toolkit.core.plan.WritePlan` in the same pass, so a fresh ledger opens with
 its statuses, check results and statistics already there.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 import xlsxwriter
 
-from .. import schema as S
-from ..layout import SETTINGS_HEADER, TITLE_ROWS, header_row
-from ..model import Ledger
-from ..plan import CellStyle, Formula, WritePlan
-from ..writeplan import MONTHLY_COLUMNS, STATS
+from toolkit.core import schema as S
+from toolkit.core.layout import SETTINGS_HEADER, TITLE_ROWS, header_row
+from toolkit.core.model import Ledger
+from toolkit.core.plan import CellStyle, Formula, WritePlan
+from toolkit.core.writeplan import MONTHLY_COLUMNS, STATS
 
 DATA_ROWS_RESERVE = 1000  # validation and colouring extend this far below the last row
 LIST_SHEET = S.SHEET_LISTS
@@ -83,7 +83,7 @@ def _record_value(rec: Any, key: str) -> Any:
 def write_ledger_workbook(path: str | Path, ledger: Ledger, plan: WritePlan | None = None) -> Path:
     """Write a new ledger workbook (``.xlsx``, or ``.xlsm`` with the button sheet) to ``path``.
 
-    ``ledger.layout`` must come from :func:`toolkit.layout.assign_new_layout`.
+    ``ledger.layout`` must come from :func:`toolkit.core.layout.assign_new_layout`.
     """
     path = Path(path)
     macros = path.suffix.lower() == ".xlsm"
@@ -92,7 +92,7 @@ def write_ledger_workbook(path: str | Path, ledger: Ledger, plan: WritePlan | No
     fmt = _Formats(wb)
     plan_cells = plan.as_grid() if plan else {}
     if macros:
-        from .vba import add_macro_sheet
+        from toolkit.excel.vba.project import add_macro_sheet
 
         # Where docs/staff-setup.md installs the toolkit (xlwings expands the variable).
         add_macro_sheet(wb, interpreter=r"%LOCALAPPDATA%\zhenggai\venv\Scripts\python.exe")

@@ -2,7 +2,7 @@
 
 The buttons (:mod:`toolkit.macros`) use this module; the CLI uses :mod:`toolkit.excel.read`
 and :mod:`toolkit.excel.patch` on the saved file. Both feed the same core and apply the same
-:class:`~toolkit.plan.WritePlan`, so a button and the command produce the same result.
+:class:`~toolkit.core.plan.WritePlan`, so a button and the command produce the same result.
 
 Reading (:func:`read_book`)
     One bulk read per sheet: the used range's values (``.options(ndim=2, err_to_str=True)``),
@@ -20,7 +20,7 @@ Reading (:func:`read_book`)
     skipped.
 
 Writing (:func:`apply_plan`)
-    Same rules as the lossless file patcher (see :mod:`toolkit.plan`), in bulk: values go
+    Same rules as the lossless file patcher (see :mod:`toolkit.core.plan`), in bulk: values go
     out as one 2-D write per rectangle of planned cells; each format attribute (fill, font
     colour, bold, number format, wrap, alignment) is grouped by value into rectangles and set
     once per rectangle — on Windows Excel, rectangles of one format are joined into
@@ -37,7 +37,7 @@ Writing (:func:`apply_plan`)
     :func:`excel_text`. Strings made only of other characters (most Chinese text) go out as
     they are, so ordinary cells get no quote prefix. The number format ``@`` was the
     alternative; it was not chosen because it changes the cell's format for good (a number
-    later written there would be stored as text). Only :class:`~toolkit.plan.Formula` values
+    later written there would be stored as text). Only :class:`~toolkit.core.plan.Formula` values
     are written as formulas (``"=" + text``).
 
     Differences from the patcher, all invisible in the values: a cell whose value and style
@@ -71,9 +71,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from ..model import CellError, Table
-from ..plan import CellStyle, CellValue, Formula, SheetPlan, WritePlan
-from ..schema import OWNED_PREFIX, column_index, column_letter
+from toolkit.core.model import CellError, Table
+from toolkit.core.plan import CellStyle, CellValue, Formula, SheetPlan, WritePlan
+from toolkit.core.schema import OWNED_PREFIX, column_index, column_letter
 
 __all__ = [
     "ERROR_CODES",
@@ -448,7 +448,7 @@ def _check_plan(plan: WritePlan, current: dict[str, Table | None]) -> None:
 
     A plan that must write staff columns says so itself, as for the patcher: the sheet is marked
     ``owned_sheet`` with ``clear_from_row`` past the last row (what county consolidation does),
-    or lists them in ``staff_columns`` should :class:`~toolkit.plan.SheetPlan` gain that field.
+    or lists them in ``staff_columns`` should :class:`~toolkit.core.plan.SheetPlan` gain that field.
     """
     for sp in plan.sheets:
         seen: set[tuple[int, str]] = set()

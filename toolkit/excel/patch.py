@@ -1,4 +1,4 @@
-"""Lossless write-back of a :class:`~toolkit.plan.WritePlan` into an existing .xlsx/.xlsm.
+"""Lossless write-back of a :class:`~toolkit.core.plan.WritePlan` into an existing .xlsx/.xlsm.
 
 Only the cells listed in the plan change. Every zip member the plan does not need is copied
 as its raw compressed bytes (same name, order, compression method, local header, extra
@@ -82,8 +82,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from toolkit.plan import CellStyle, CellValue, CellWrite, Formula, SheetPlan, WritePlan
-from toolkit.schema import OWNED_PREFIX, column_index, column_letter
+from toolkit.core.plan import CellStyle, CellValue, CellWrite, Formula, SheetPlan, WritePlan
+from toolkit.core.schema import OWNED_PREFIX, column_index, column_letter
 
 __all__ = [
     "LedgerWriteError",

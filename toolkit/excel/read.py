@@ -1,4 +1,4 @@
-"""Read workbooks into :class:`~toolkit.model.Table` objects with their Excel coordinates.
+"""Read workbooks into :class:`~toolkit.core.model.Table` objects with their Excel coordinates.
 
 python-calamine does the parsing (fast, and it reads .xlsx/.xlsm/.xls/.xlsb/.ods). This module
 adds what the toolkit needs on top of it:
@@ -10,14 +10,14 @@ adds what the toolkit needs on top of it:
   :class:`UnreadableWorkbook`; no other exception leaves :func:`read_workbook`;
 - each table keeps the sheet's true first row and column, merged ranges, and merged values
   copied to every covered cell (what a person sees in Excel);
-- Excel error values come back as :class:`~toolkit.model.CellError` for .xlsx/.xlsm
+- Excel error values come back as :class:`~toolkit.core.model.CellError` for .xlsx/.xlsm
   (python-calamine turns them into empty cells, so the sheet XML is scanned for them);
 - numbers that are whole come back as ``int`` (Excel stores 3 as 3.0), empty cells as ``None``.
 
 Strings are returned exactly as stored: trimming and NFKC belong to the core.
 
 This module trusts the file's size and shape: files from outside go through
-:mod:`toolkit.excel.guard` first, which rejects hostile files and reads in a worker process.
+:mod:`toolkit.excel.untrusted` first, which rejects hostile files and reads in a worker process.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.parsers import expat
 
-from ..model import CellError, Table
+from toolkit.core.model import CellError, Table
 
 __all__ = [
     "UnreadableWorkbook",
@@ -517,7 +517,7 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None 
     its own words. Chart sheets are never returned (they hold no cells).
 
     Raises :class:`UnreadableWorkbook` and nothing else for a file that cannot be read.
-    This function trusts the file: use :func:`toolkit.excel.guard.read_untrusted` for files
+    This function trusts the file: use :func:`toolkit.excel.untrusted.read_untrusted` for files
     from outside.
     """
     fmt, zf = _detect(path, keep_zip=True)

@@ -42,9 +42,9 @@ from toolkit.excel.patch import (
     member_records,
     prepare_patch,
 )
-from toolkit.model import Table
-from toolkit.plan import CellValue, Formula, WritePlan
-from toolkit.schema import column_index, column_letter
+from toolkit.core.model import Table
+from toolkit.core.plan import CellValue, Formula, WritePlan
+from toolkit.core.schema import column_index, column_letter
 
 __all__ = [
     "BACKUP_DIR_NAME",

@@ -11,12 +11,12 @@ Public API (the CLI calls these):
 
 from __future__ import annotations
 
-from .errors import NoticeDataError, NoticeError, PdfConversionFailed, PdfUnavailable, TemplateInvalid
-from .lint import TemplateProblem, lint_template
-from .pdf import convert_to_pdf, find_soffice
-from .reminders import render_reminders
-from .render import NoticeResult, render_notice
-from .template_build import build_templates
+from toolkit.notice.errors import NoticeDataError, NoticeError, PdfConversionFailed, PdfUnavailable, TemplateInvalid
+from toolkit.notice.lint import TemplateProblem, lint_template
+from toolkit.notice.pdf import convert_to_pdf, find_soffice
+from toolkit.notice.reminders import render_reminders
+from toolkit.notice.render import NoticeResult, render_notice
+from toolkit.notice.template_build import build_templates
 
 __all__ = [
     "NoticeDataError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .template_build import REPO_TEMPLATES, build_templates
+from toolkit.notice.template_build import REPO_TEMPLATES, build_templates
 
 
 def main(argv: list[str] | None = None) -> int:

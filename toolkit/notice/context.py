@@ -26,10 +26,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from ..model import Ledger, NoticeParagraph, Problem, Settings, Task
-from ..schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, SETTINGS_BY_KEY
-from .errors import NoticeDataError
-from .text import (
+from toolkit.core.model import Ledger, NoticeParagraph, Problem, Settings, Task
+from toolkit.core.schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, SETTINGS_BY_KEY
+from toolkit.notice.errors import NoticeDataError
+from toolkit.notice.text import (
     break_title,
     chinese_number,
     clean_text,
@@ -45,7 +45,7 @@ from .text import (
 )
 
 if TYPE_CHECKING:
-    from ..status import LedgerStatus, TaskStatus
+    from toolkit.core.status import LedgerStatus, TaskStatus
 
 HEADING2 = "heading2"
 HEADING3 = "heading3"

@@ -30,8 +30,8 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from jinja2 import meta, nodes
 
-from .context import NOTICE_ITEM_FIELDS, NOTICE_VARIABLES, REMINDER_ITEM_FIELDS, REMINDER_VARIABLES
-from .template_build import KIND_NOTICE, KIND_REMINDER
+from toolkit.notice.context import NOTICE_ITEM_FIELDS, NOTICE_VARIABLES, REMINDER_ITEM_FIELDS, REMINDER_VARIABLES
+from toolkit.notice.template_build import KIND_NOTICE, KIND_REMINDER
 
 ERROR = "error"
 WARNING = "warning"

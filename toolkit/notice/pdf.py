@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from .errors import PdfConversionFailed, PdfUnavailable
+from toolkit.notice.errors import PdfConversionFailed, PdfUnavailable
 
 # Official font name → (free family, bold).
 FONT_MAP: dict[str, tuple[str, bool]] = {

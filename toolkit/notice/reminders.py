@@ -6,10 +6,10 @@ import re
 from datetime import date
 from pathlib import Path
 
-from ..model import Ledger
-from .context import REMINDER_ITEM_FIELDS, REMINDER_VARIABLES, build_reminder_contexts
-from .render import clean_value, render_document, stamp_dates, template_source
-from .template_build import KIND_REMINDER, REMINDER_TEMPLATE_NAME
+from toolkit.core.model import Ledger
+from toolkit.notice.context import REMINDER_ITEM_FIELDS, REMINDER_VARIABLES, build_reminder_contexts
+from toolkit.notice.render import clean_value, render_document, stamp_dates, template_source
+from toolkit.notice.template_build import KIND_REMINDER, REMINDER_TEMPLATE_NAME
 
 REMINDER_TITLE = "关于加快推进巡察整改任务的提醒函"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -32,7 +32,7 @@ def render_reminders(
     Returns the paths written, in ledger order of the units; an empty list when no task is
     overdue or near its deadline. Raises :class:`TemplateInvalid` for a broken template.
     """
-    from ..status import evaluate_ledger
+    from toolkit.core.status import evaluate_ledger
 
     status = evaluate_ledger(ledger, today=today)
     contexts = build_reminder_contexts(ledger, status, today=today)

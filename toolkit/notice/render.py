@@ -26,12 +26,12 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docxtpl import DocxTemplate
 
-from . import layout as L
-from .context import NOTICE_ITEM_FIELDS, NOTICE_VARIABLES, build_notice_context
-from .errors import NoticeError, PdfConversionFailed, PdfUnavailable, TemplateInvalid
-from .lint import lint_document
-from .template_build import KIND_NOTICE, NOTICE_TEMPLATE_NAME, REPO_TEMPLATES, template_bytes
-from .text import clean_text
+from toolkit.notice import layout as L
+from toolkit.notice.context import NOTICE_ITEM_FIELDS, NOTICE_VARIABLES, build_notice_context
+from toolkit.notice.errors import NoticeError, PdfConversionFailed, PdfUnavailable, TemplateInvalid
+from toolkit.notice.lint import lint_document
+from toolkit.notice.template_build import KIND_NOTICE, NOTICE_TEMPLATE_NAME, REPO_TEMPLATES, template_bytes
+from toolkit.notice.text import clean_text
 
 
 @dataclass
@@ -157,7 +157,7 @@ def render_notice(
     Raises :class:`NoticeDataError` for missing settings and :class:`TemplateInvalid` for a
     broken template.
     """
-    from ..status import evaluate_ledger
+    from toolkit.core.status import evaluate_ledger
 
     status = evaluate_ledger(ledger, today=today)
     ctx = build_notice_context(ledger, status, today=today)
@@ -178,7 +178,7 @@ def render_notice(
     tpl.save(str(out))
     result = NoticeResult(docx=out, paragraphs=len(tpl.docx.paragraphs), warnings=list(ctx.warnings))
     if pdf:
-        from .pdf import convert_to_pdf
+        from toolkit.notice.pdf import convert_to_pdf
 
         try:
             result.pdf = convert_to_pdf(out)

@@ -25,7 +25,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm
 from lxml import etree
 
-from . import layout as L
+from toolkit.notice import layout as L
 
 REPO_TEMPLATES = Path(__file__).resolve().parents[2] / "word_templates"
 NOTICE_TEMPLATE_NAME = "notice_template.docx"

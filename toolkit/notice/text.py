@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from ..dates import format_cn
+from toolkit.core.dates import format_cn
 
 _DIGITS = "零一二三四五六七八九"
 

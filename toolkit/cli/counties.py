@@ -4,7 +4,7 @@ Each command parses its options, makes one library call and renders the result w
 Exit codes: 0 done and nothing needs attention, 1 done but some files were rejected or rows
 conflict (see the report), 2 usage error or the ledger could not be read/written.
 
-Nothing here imports ``toolkit.cli`` (it imports us); console helpers come from ``toolkit.cli_common``.
+Nothing here imports ``toolkit.cli`` (it imports us); console helpers come from ``toolkit.cli.common``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from . import api
-from .cli_common import EXIT_OK
-from .cli_common import console as _console
-from .cli_common import existing_file as _ledger
-from .cli_common import fail as _fail
-from .cli_common import parse_day as _parse_day
+from toolkit import jobs as api
+from toolkit.cli.common import EXIT_OK
+from toolkit.cli.common import console as _console
+from toolkit.cli.common import existing_file as _ledger
+from toolkit.cli.common import fail as _fail
+from toolkit.cli.common import parse_day as _parse_day
 
 EXIT_ATTENTION = 1
 
@@ -46,8 +46,8 @@ def county_templates_cmd(
     ] = None,
 ) -> None:
     """为每个县区生成本期整改进展报送表（只含该县区的任务，灰色列锁定，含隐藏校验信息）。"""
-    from .counties.metadata import DEFAULT_RETURN_DAYS
-    from .counties.template import make_county_templates
+    from toolkit.counties.metadata import DEFAULT_RETURN_DAYS
+    from toolkit.counties.template import make_county_templates
 
     day = _parse_day(today, "--today")
     due = _parse_day(deadline, "--deadline")
@@ -84,7 +84,7 @@ def consolidate_cmd(
     ] = None,
 ) -> None:
     """汇总县区报回的报送表：逐个校验，合格的导入台账（一次写入、自动备份），生成汇总报告。"""
-    from .counties.consolidate import consolidate_folder
+    from toolkit.counties.consolidate import consolidate_folder
 
     day = _parse_day(today, "--today")
     due = _parse_day(deadline, "--deadline")
@@ -126,8 +126,8 @@ def consolidate_cmd(
 
 def render_consolidation(console: Console, result) -> None:
     """The Chinese console summary of a consolidation run."""
-    from .counties.consolidate import LATE, MISSING, REJECTED_STATE, SUBMITTED
-    from .counties.metadata import period_label
+    from toolkit.counties.consolidate import LATE, MISSING, REJECTED_STATE, SUBMITTED
+    from toolkit.counties.metadata import period_label
 
     colour = {SUBMITTED: "green", LATE: "dark_orange", REJECTED_STATE: "red", MISSING: "yellow"}
     table = RichTable(title=f"{period_label(result.period)}县区报送情况（统计日期 {result.today.isoformat()}）")

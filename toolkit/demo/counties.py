@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from .metadata import CHINA_TZ_OFFSET, DATA_SHEET, LETTERS, META_SHEET
+from toolkit.counties.metadata import CHINA_TZ_OFFSET, DATA_SHEET, LETTERS, META_SHEET
 
 # What each county does in the demo (county → edits by task id, and how the file comes back).
 DEMO_STORY: dict[str, dict[str, Any]] = {
@@ -189,8 +189,8 @@ def run_county_demo(ledger_path: str | Path, folder: str | Path, *, today: date,
     Templates are issued six days before ``today`` with returns due two days before it, so one
     return is late. Returns the :class:`~toolkit.counties.consolidate.ConsolidationResult`.
     """
-    from .consolidate import consolidate_folder
-    from .template import make_county_templates
+    from toolkit.counties.consolidate import consolidate_folder
+    from toolkit.counties.template import make_county_templates
 
     folder = Path(folder)
     issued = datetime.combine(today - timedelta(days=6), time(9, 0))

@@ -7,8 +7,8 @@ before the workbook exists and written in the same pass.
 
 from __future__ import annotations
 
-from . import schema as S
-from .model import Ledger
+from toolkit.core import schema as S
+from toolkit.core.model import Ledger
 
 TITLE_ROWS = {S.SHEET_PROBLEMS: 1, S.SHEET_TASKS: 1}  # a title row above the header
 SETTINGS_HEADER = ("项目", "内容", "说明")

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from .dates import working_days_until
-from .model import Ledger, Settings, Task
-from .schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, STATE_DONE, STATE_LONG_TERM
+from toolkit.core.dates import working_days_until
+from toolkit.core.model import Ledger, Settings, Task
+from toolkit.core.schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, STATE_DONE, STATE_LONG_TERM
 
 ON_TRACK = "on_track"
 DUE_SOON = "due_soon"

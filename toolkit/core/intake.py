@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from . import schema as S
-from .dates import parse_staff_date
-from .model import (
+from toolkit.core import schema as S
+from toolkit.core.dates import parse_staff_date
+from toolkit.core.model import (
     CellError,
     County,
     Deadline,
@@ -24,7 +24,7 @@ from .model import (
     Table,
     Task,
 )
-from .report import Issue, Location
+from toolkit.core.report import Issue, Location
 
 HEADER_SCAN_ROWS = 10
 TRUE_WORDS = {"是", "true", "yes", "y", "1", "√", "按工作日", "工作日", "对"}

@@ -15,12 +15,12 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from . import api
-from .cli_common import EXIT_INVALID, EXIT_OK, parse_day
-from .cli_common import console as _console
-from .cli_common import existing_file as _existing
-from .cli_common import fail as _fail
-from .report import Issue
+from toolkit import jobs as api
+from toolkit.cli.common import EXIT_INVALID, EXIT_OK, parse_day
+from toolkit.cli.common import console as _console
+from toolkit.cli.common import existing_file as _existing
+from toolkit.cli.common import fail as _fail
+from toolkit.core.report import Issue
 
 app = typer.Typer(
     add_completion=False,
@@ -206,7 +206,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="文件已存在时覆盖")] = False,
 ) -> None:
     """新建台账工作簿：各工作表、下拉列表、日期校验、条件格式、统计图表。"""
-    from .demo import build_demo_ledger
+    from toolkit.demo.ledger import build_demo_ledger
 
     try:
         result = api.new_ledger_workbook(path, build_demo_ledger() if demo else None, overwrite=force)
@@ -220,7 +220,7 @@ def demo_cmd(
     folder: Annotated[Path, typer.Argument(help="输出文件夹（默认 ./zhenggai-demo）")] = Path("zhenggai-demo"),
 ) -> None:
     """生成示例台账并完整运行一遍：校验、状态写回、通报等，输出到指定文件夹。"""
-    from .demo_run import run_demo
+    from toolkit.jobs.demo import run_demo
 
     try:
         summary = run_demo(folder, console=_console())
@@ -239,7 +239,7 @@ def notice(
     today: TodayOpt = None,
 ) -> None:
     """生成整改进展情况的通报（Word，按 GB/T 9704-2012 排版），可选 PDF。"""
-    from . import notice as nt
+    from toolkit import notice as nt
 
     console = _console()
     if lint_template is not None:
@@ -279,7 +279,7 @@ def reminders(
     today: TodayOpt = None,
 ) -> None:
     """为有逾期或临期任务的责任单位各生成一份提醒函（督办单）。"""
-    from . import notice as nt
+    from toolkit import notice as nt
 
     try:
         result = api.check_file(_existing(ledger), today=_parse_day(today))
@@ -302,7 +302,7 @@ def launchers(
     python: Annotated[str | None, typer.Option("--python", help="python.exe 的完整路径（默认自动查找）")] = None,
 ) -> None:
     """为 WPS/不启用宏的用户在台账旁生成双击即可运行的 .cmd 启动器（每个按钮一个）。"""
-    from .launchers import LauncherError, write_launchers
+    from toolkit.jobs.launchers import LauncherError, write_launchers
 
     path = _existing(ledger)
     try:
@@ -315,7 +315,7 @@ def launchers(
 
 
 def _register_county_commands() -> None:
-    from .cli_counties import consolidate_cmd, county_templates_cmd
+    from toolkit.cli.counties import consolidate_cmd, county_templates_cmd
 
     app.command("county-templates")(county_templates_cmd)
     app.command("consolidate")(consolidate_cmd)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import api
-from .demo import DEMO_AS_OF, build_demo_ledger
+from toolkit import jobs as api
+from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
 
 DEMO_LEDGER_NAME = "示例台账.xlsx"
 
@@ -25,15 +25,15 @@ def run_demo(folder: Path, *, console: Console) -> dict:
     api.new_ledger_workbook(ledger_path, build_demo_ledger(), today=DEMO_AS_OF)
     console.print(f"[bold]示例台账[/]：{ledger_path.resolve()}")
     result = api.check_file(ledger_path, today=DEMO_AS_OF)
-    from .cli import render_issues, render_status
+    from toolkit.cli.app import render_issues, render_status
 
     render_issues(console, result.report.sorted(), limit=20)
     summary: dict = {"ledger": str(ledger_path), "valid": result.valid}
 
     # The monthly county cycle: templates issued, returns filled the way counties do (one late,
     # one broken, one missing), consolidated into the ledger through the lossless write-back.
-    from .cli_counties import render_consolidation
-    from .counties.demo import run_county_demo
+    from toolkit.cli.counties import render_consolidation
+    from toolkit.demo.counties import run_county_demo
 
     consolidation = run_county_demo(ledger_path, folder, today=DEMO_AS_OF)
     render_consolidation(console, consolidation)
@@ -41,11 +41,11 @@ def run_demo(folder: Path, *, console: Console) -> dict:
 
     result, written = api.update_status_file(ledger_path, today=DEMO_AS_OF)
     render_status(console, result)
-    from .cli import _describe_write
+    from toolkit.cli.app import _describe_write
 
     console.print(f"[bold]台账[/]：{ledger_path.resolve()}  {_describe_write(written, False)}")
 
-    from . import notice as nt
+    from toolkit import notice as nt
 
     made = nt.render_notice(result.ledger, today=DEMO_AS_OF, out_path=folder / "通报_2025-04-07.docx",
                             pdf=nt.find_soffice() is not None)

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
 
-from . import schema as S
-from .model import Ledger, Task
-from .report import ERROR, WARNING, Issue, Location
+from toolkit.core import schema as S
+from toolkit.core.model import Ledger, Task
+from toolkit.core.report import ERROR, WARNING, Issue, Location
 
 Rule = Callable[[Ledger, date], Iterator[Issue]]
 

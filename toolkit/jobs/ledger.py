@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .intake import load_ledger
-from .layout import assign_new_layout
-from .model import Ledger, Table
-from .plan import WritePlan
-from .report import Report
-from .status import LedgerStatus, evaluate_ledger
-from .validate import validate_ledger
-from .writeplan import build_write_plan
+from toolkit.core.intake import load_ledger
+from toolkit.core.layout import assign_new_layout
+from toolkit.core.model import Ledger, Table
+from toolkit.core.plan import WritePlan
+from toolkit.core.report import Report
+from toolkit.core.status import LedgerStatus, evaluate_ledger
+from toolkit.core.validate import validate_ledger
+from toolkit.core.writeplan import build_write_plan
 
 LEDGER_SHEETS = None  # read every sheet: synonyms mean we cannot know the names in advance
 
@@ -63,8 +63,8 @@ def check_ledger(ledger: Ledger, *, today: date | None = None, intake_issues=())
 
 def calendar_warnings(ledger: Ledger, status: LedgerStatus) -> list:
     """A warning per task whose working-day count had to fall back to Mon–Fri (year not in the calendar)."""
-    from .report import WARNING, Issue, Location
-    from .schema import SHEET_TASKS
+    from toolkit.core.report import WARNING, Issue, Location
+    from toolkit.core.schema import SHEET_TASKS
 
     out = []
     for t in ledger.tasks:
@@ -83,8 +83,8 @@ def calendar_warnings(ledger: Ledger, status: LedgerStatus) -> list:
 
 def read_ledger_tables(path: str | Path) -> dict[str, Table]:
     """Read a ledger workbook (trusted: the staff's own file) into tables."""
-    from .excel.guard import precheck
-    from .excel.read import UnreadableWorkbook, read_workbook
+    from toolkit.excel.untrusted import precheck
+    from toolkit.excel.read import UnreadableWorkbook, read_workbook
 
     try:
         # Even the staff's own file gets the structural pre-check (a few ms for a normal ledger):
@@ -107,7 +107,7 @@ def update_status_file(path: str | Path, *, today: date | None = None, dry_run: 
 
     Returns (CheckResult, WriteResult). Refuses (ToolkitError) while the workbook is open.
     """
-    from .excel.safe_write import write_safely
+    from toolkit.excel.safe_write import write_safely
 
     path = Path(path)
     _require_writable_format(path)
@@ -134,7 +134,7 @@ FORMAT_NAMES = {"xls": "旧版 Excel 97-2003 工作簿（.xls）", "xlsb": "Exce
 
 def _require_writable_format(path: Path) -> None:
     """Write-back works on .xlsx/.xlsm only; say which format this is and how to convert it."""
-    from .excel.read import UnreadableWorkbook, detect_format
+    from toolkit.excel.read import UnreadableWorkbook, detect_format
 
     try:
         kind = detect_format(path)
@@ -154,7 +154,7 @@ def new_ledger_workbook(path: str | Path, ledger: Ledger | None = None, *, today
     ``ledger`` None → an empty ledger with the Qingyuan counties listed. Refuses to overwrite an
     existing file unless asked: an existing workbook is staff data.
     """
-    from .excel.build import write_ledger_workbook
+    from toolkit.excel.build import write_ledger_workbook
 
     path = Path(path)
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -176,8 +176,8 @@ def new_ledger_workbook(path: str | Path, ledger: Ledger | None = None, *, today
 
 
 def empty_ledger() -> Ledger:
-    from .model import County
-    from .schema import QINGYUAN_COUNTIES
+    from toolkit.core.model import County
+    from toolkit.core.schema import QINGYUAN_COUNTIES
 
     ledger = Ledger(source="新台账")
     ledger.counties = [County(c) for c in QINGYUAN_COUNTIES]

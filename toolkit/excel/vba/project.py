@@ -7,7 +7,7 @@ so no xlwings add-in is needed on the PC, and an ``xlwings.conf`` sheet that tel
 RunPython which Python to start.
 
 The VBA project (``xl/vbaProject.bin``) is built here from the source text kept in
-:mod:`toolkit.vba`, with the standard library only. It is a *source-only* project, the
+:mod:`toolkit.excel.vba`, with the standard library only. It is a *source-only* project, the
 interoperable form [MS-OVBA] describes: ``_VBA_PROJECT`` has version 0xFFFF and no
 performance cache, every module stream holds only compressed source (offset 0), so Excel
 compiles the source when the workbook is opened. Its layout copies the ``vbaProject.bin``
@@ -111,8 +111,8 @@ def render_buttons_module(macros: Sequence[MacroButton] = MACROS) -> str:
     """The text of ``LedgerButtons.bas``: one Public Sub per button, one RunPython line each."""
     lines = [
         f'Attribute VB_Name = "{BUTTONS_MODULE}"',
-        "' Buttons of the ledger's macro sheet. Generated from toolkit.excel.vba.MACROS:",
-        "' edit that table, then run  python -m toolkit.excel.vba  to rewrite this file.",
+        "' Buttons of the ledger's macro sheet. Generated from toolkit.excel.vba.project.MACROS:",
+        "' edit that table, then run  python -m toolkit.excel.vba.project  to rewrite this file.",
         "' Each Sub runs one function of toolkit.macros through xlwings RunPython.",
         "Option Explicit",
     ]
@@ -152,8 +152,8 @@ class VbaModule:
 
 
 def read_source(filename: str) -> str:
-    """The text of one file of :mod:`toolkit.vba` (ASCII, line ends as in the file)."""
-    data = resources.files("toolkit.vba").joinpath(filename).read_bytes()
+    """The text of one file of :mod:`toolkit.excel.vba` (ASCII, line ends as in the file)."""
+    data = resources.files("toolkit.excel.vba").joinpath(filename).read_bytes()
     return _ascii(data.decode("latin-1"), filename)
 
 
@@ -753,8 +753,8 @@ def extract_macros(path: str | Path) -> dict[str, str]:
 
 
 def write_buttons_module(folder: str | Path | None = None) -> Path:
-    """Rewrite ``LedgerButtons.bas`` from :data:`MACROS` (in ``toolkit/vba`` by default)."""
-    target = Path(folder) if folder else Path(__file__).resolve().parent.parent / "vba"
+    """Rewrite ``LedgerButtons.bas`` from :data:`MACROS` (in ``toolkit/excel/vba`` by default)."""
+    target = Path(folder) if folder else Path(__file__).resolve().parent
     path = target / f"{BUTTONS_MODULE}.bas"
     path.write_bytes(render_buttons_module().encode("ascii"))
     return path

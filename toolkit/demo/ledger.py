@@ -12,8 +12,8 @@ import re
 from datetime import date
 from importlib import resources
 
-from .model import County, Deadline, Ledger, NoticeParagraph, Person, Problem, Settings, Task
-from .schema import QINGYUAN_COUNTIES
+from toolkit.core.model import County, Deadline, Ledger, NoticeParagraph, Person, Problem, Settings, Task
+from toolkit.core.schema import QINGYUAN_COUNTIES
 
 ORDINALS = "一二三四五六七八九十"
 _MEASURE_RE = re.compile(rf"^([{ORDINALS}]+)是(.*)$")

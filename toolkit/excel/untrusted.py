@@ -28,8 +28,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..model import Table
-from .read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format, read_workbook
+from toolkit.core.model import Table
+from toolkit.excel.read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format, read_workbook
 
 __all__ = [
     "RejectedFile",
@@ -513,7 +513,7 @@ class _XmlScan:
         lim = self.lim
         cols = max_col + 1
         if max_row > lim.max_rows or cols > lim.max_cols or max_row * max(cols, 1) > lim.max_cells:
-            from ..schema import column_letter
+            from toolkit.core.schema import column_letter
 
             where = f"{column_letter(max_col)}{max_row}" if 0 <= max_col < 16384 else f"第 {max_row} 行第 {cols:,} 列"
             raise _reject(
@@ -669,7 +669,7 @@ _BOOT = (
     "n=struct.unpack('<Q',sys.stdin.buffer.read(8))[0]\n"
     "cfg=pickle.loads(sys.stdin.buffer.read(n))\n"
     "sys.path[:0]=cfg['path']\n"
-    "from toolkit.excel.guard import _worker_loop\n"
+    "from toolkit.excel.untrusted import _worker_loop\n"
     "_worker_loop(cfg)\n"
 )
 

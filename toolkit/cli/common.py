@@ -1,4 +1,4 @@
-"""Console helpers shared by the command modules (``toolkit.cli`` and ``toolkit.cli_counties``)."""
+"""Console helpers shared by the command modules (``toolkit.cli`` and ``toolkit.cli.counties``)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def parse_day(text: str | None, option: str = "--today") -> date | None:
     """A date option (YYYY-MM-DD or any form staff type), or exit 2 with how to write it."""
     if text is None:
         return None
-    from .dates import parse_staff_date
+    from toolkit.core.dates import parse_staff_date
 
     parsed = parse_staff_date(text)
     if parsed.kind != "date":

@@ -1,6 +1,6 @@
 Attribute VB_Name = "LedgerButtons"
-' Buttons of the ledger's macro sheet. Generated from toolkit.excel.vba.MACROS:
-' edit that table, then run  python -m toolkit.excel.vba  to rewrite this file.
+' Buttons of the ledger's macro sheet. Generated from toolkit.excel.vba.project.MACROS:
+' edit that table, then run  python -m toolkit.excel.vba.project  to rewrite this file.
 ' Each Sub runs one function of toolkit.macros through xlwings RunPython.
 Option Explicit
 

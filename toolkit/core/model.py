@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .schema import column_letter
+from toolkit.core.schema import column_letter
 
 
 @dataclass

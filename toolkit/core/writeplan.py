@@ -1,4 +1,4 @@
-"""Checked ledger → :class:`~toolkit.plan.WritePlan`: the owned columns and sheets, as plain data.
+"""Checked ledger → :class:`~toolkit.core.plan.WritePlan`: the owned columns and sheets, as plain data.
 
 Pure: the same plan is applied to a saved file by the patcher and to an open workbook by xlwings.
 Nothing time-dependent other than ``today`` goes into it, so a second run with the same inputs
@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from . import schema as S
-from .model import Ledger
-from .plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
-from .report import Issue, Report
-from .status import LABELS, STATUS_COLOURS, Counts, LedgerStatus
+from toolkit.core import schema as S
+from toolkit.core.model import Ledger
+from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
+from toolkit.core.report import Issue, Report
+from toolkit.core.status import LABELS, STATUS_COLOURS, Counts, LedgerStatus
 
 HEADER_STYLE = CellStyle(fill="D9D9D9", bold=True, align="center", wrap=True)
 OWNED_HEADER_STYLE = CellStyle(fill="BFBFBF", bold=True, align="center", wrap=True)
