@@ -213,7 +213,7 @@ def test_an_unexpected_exception_becomes_a_chinese_message_and_a_log(remote, led
     def broken(*args, **kwargs):  # fault injection: an internal error in the core
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("toolkit.jobs.ledger.check_tables", broken)
+    monkeypatch.setattr("toolkit.core.check.check_tables", broken)
     _, book = press("update_status", ledger)  # returns normally: no traceback reaches Excel
     text, title, mode = alert_of(book)
     assert mode == "critical" and title == "整改台账 · 更新状态"

@@ -4,7 +4,7 @@ Each button of the 操作 sheet runs one VBA line, e.g.
 ``RunPython "import toolkit.macros as m; m.check_ledger()"`` (see :mod:`toolkit.excel.vba.project`).
 Each function here takes the calling workbook (``xlwings.Book.caller()``), reads it in bulk
 (:func:`toolkit.excel.live.read_book`), runs the same core as the ``zhenggai`` command
-(:func:`toolkit.jobs.ledger.check_tables`), writes the result back through xlwings
+(:func:`toolkit.core.check.check_tables`), writes the result back through xlwings
 (:func:`toolkit.excel.live.apply_plan`) and shows a Chinese summary in a message box
 (``book.app.alert``). Any failure reaches staff as a Chinese message box, never as a Python
 traceback: a known problem (unreadable ledger, missing setting, a file open in Word…) shows
@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from toolkit.jobs.ledger import CheckResult
+    from toolkit.core.check import CheckResult
     from toolkit.core.model import Table
     from toolkit.core.plan import WritePlan
 
@@ -145,7 +145,7 @@ class _Session:
 
     def check(self) -> CheckResult:
         """The core on the open workbook's tables: the same call as the CLI's, with the same as-of date."""
-        from toolkit.jobs.ledger import check_tables
+        from toolkit.core.check import check_tables
 
         return check_tables(self.tables, source=self.source)
 

@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.core import schema as S
-from toolkit.jobs.ledger import CheckResult, ToolkitError, check_ledger, read_ledger_tables, resolve_today
+from toolkit.core.check import CheckResult, check_ledger, resolve_today
+from toolkit.core.errors import ToolkitError
+from toolkit.excel.ledger_file import read_ledger_tables
 from toolkit.core.intake import cell_text, load_ledger
 from toolkit.core.model import CellError, Ledger, Table
 from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
@@ -208,7 +210,7 @@ def consolidate_folder(
     overrides the return deadline stored in the templates; ``progress(done, total, file name)``
     is called as files are checked. ``dry_run`` computes everything and lists the changes but
     writes nothing (neither the ledger nor the report). Raises
-    :class:`~toolkit.jobs.ledger.ToolkitError` (Chinese message) when the ledger cannot be read or
+    :class:`~toolkit.core.errors.ToolkitError` (Chinese message) when the ledger cannot be read or
     written (e.g. it is open in Excel); a bad county file never raises.
     """
     ledger_path = Path(ledger_path)

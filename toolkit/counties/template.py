@@ -18,7 +18,9 @@ from typing import Any
 import xlsxwriter
 
 from toolkit.core import schema as S
-from toolkit.jobs.ledger import ToolkitError, read_ledger_tables, resolve_today
+from toolkit.core.check import resolve_today
+from toolkit.core.errors import ToolkitError
+from toolkit.excel.ledger_file import read_ledger_tables
 from toolkit.excel.build import set_list_printing
 from toolkit.core.intake import load_ledger
 from toolkit.core.model import Ledger, Task
@@ -99,7 +101,7 @@ def make_county_templates(
     基本信息's 统计截止日期, else the clock). The issue time is ``now``, else ``today`` at the
     clock's time of day, else the clock. ``return_deadline`` defaults to the issue date plus
     :data:`DEFAULT_RETURN_DAYS` days. Existing files of the same name are replaced (they are the
-    center's own output). Raises :class:`~toolkit.jobs.ledger.ToolkitError` for an unreadable ledger or
+    center's own output). Raises :class:`~toolkit.core.errors.ToolkitError` for an unreadable ledger or
     ambiguous task ids.
     """
     ledger = load_master(ledger_path)

@@ -1,0 +1,59 @@
+"""The staff's ledger as a file: read it (pre-checked), say which formats can be written, write a new one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from toolkit.core.errors import ToolkitError
+from toolkit.core.model import Ledger, Table
+from toolkit.core.plan import WritePlan
+
+WRITABLE_FORMATS = {"xlsx", "xlsm"}
+FORMAT_NAMES = {"xls": "旧版 Excel 97-2003 工作簿（.xls）", "xlsb": "Excel 二进制工作簿（.xlsb）",
+                "ods": "OpenDocument 表格（.ods，WPS/LibreOffice 常用）"}
+
+
+def read_ledger_tables(path: str | Path) -> dict[str, Table]:
+    """Read a ledger workbook (trusted: the staff's own file) into tables; ToolkitError when it cannot be read."""
+    from toolkit.excel.read import UnreadableWorkbook, read_workbook
+    from toolkit.excel.untrusted import precheck
+
+    try:
+        # Even the staff's own file gets the structural pre-check (a few ms for a normal ledger):
+        # one stray cell at XFD1048576 would otherwise make the reader abort the whole process.
+        # Its limits are wider than for county files: only what would exhaust memory is refused.
+        precheck(path, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+        return read_workbook(path)
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+
+
+def require_writable_format(path: Path) -> None:
+    """Write-back works on .xlsx/.xlsm only; say which format this is and how to convert it."""
+    from toolkit.excel.read import UnreadableWorkbook, detect_format
+
+    try:
+        kind = detect_format(path)
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+    if kind not in WRITABLE_FORMATS:
+        raise ToolkitError(
+            f"“{path.name}”是{FORMAT_NAMES.get(kind, kind)}，工具只能把结果写回 .xlsx/.xlsm 工作簿（不会改动本文件）。"
+            "请在 Excel 或 WPS 中“另存为”Excel 工作簿（.xlsx）后，对新文件运行；校验（zhenggai check）可以直接读取本文件。"
+        )
+
+
+def write_new_ledger(path: Path, ledger: Ledger, plan: WritePlan) -> None:
+    """Write a brand-new ledger workbook atomically (temp file in the same folder, then rename)."""
+    from toolkit.excel.build import write_ledger_workbook
+
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        write_ledger_workbook(tmp, ledger, plan)
+        os.replace(tmp, path)
+    except PermissionError as exc:
+        raise ToolkitError(f"无法写入 {path}：没有写入权限，或同名文件正在 Excel/WPS 中打开。") from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
