@@ -712,7 +712,7 @@ def test_cli_templates_and_consolidate_exit_codes(issued, tmp_path):
     runner = CliRunner()
     out = runner.invoke(_app(), ["county-templates", str(master), "--today", "2025-04-07", "--deadline", "2025-04-10"])
     assert out.exit_code == 0, out.output
-    assert "已生成 7 个县区报送表" in out.output and "报回截止日期：2025-04-10" in out.output
+    assert "已生成 7 份县区报送表" in out.output and "报回截止日期：2025-04-10" in out.output
     templates = tmp_path / "县区报送表-下发"
     inbox = tmp_path / "收件"
     inbox.mkdir()
@@ -732,6 +732,6 @@ def test_cli_templates_and_consolidate_exit_codes(issued, tmp_path):
     assert out.exit_code == 1, out.output
     assert "已写回台账" in out.output and "汇总报告" in out.output and "文件是空的" in out.output
     out = runner.invoke(_app(), ["consolidate", str(master), str(tmp_path / "无"), "--today", "2025-04-07"])
-    assert out.exit_code == 2 and "找不到报送文件夹" in out.output
+    assert out.exit_code == 2 and "找不到县区报送文件夹" in out.output
     out = runner.invoke(_app(), ["consolidate", str(master), str(inbox), "--period", "2025-13"])
     assert out.exit_code == 2 and "报送期“2025-13”无法识别" in out.output

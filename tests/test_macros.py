@@ -28,6 +28,12 @@ from toolkit.demo.ledger import DEMO_AS_OF
 from toolkit.excel import live
 from toolkit.excel.read import read_workbook
 from toolkit.excel.vba.project import MACROS
+from toolkit.core.plan import check_only_plan
+from toolkit.jobs.paths import unique_path
+from toolkit.jobs.result import JobResult
+from toolkit.jobs.settings import COUNTY_TEMPLATE_DIR, DEFAULT_INBOX, INBOX_SETTING, resolve_inbox
+from toolkit.jobs.summary import figures_lines, summary_lines
+from conftest import tables_from_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,7 +165,7 @@ def test_check_ledger_writes_only_the_check_results(remote, folder):
     path = broken_ledger(folder)
     payload, book = press("check_ledger", path)
     result = api.check_file(path)
-    expected = macros.check_only_plan(result)
+    expected = check_only_plan(result.plan, result.ledger)
     state, _ = replay(payload, book.json()["actions"])
     assert_cells_match_plan(state, expected)
     assert {sp.sheet for sp in expected.sheets} == {"校验结果", "任务清单", "问题清单"}
@@ -178,7 +184,9 @@ def test_check_ledger_writes_only_the_check_results(remote, folder):
 def test_check_ledger_on_a_clean_ledger_says_so(remote, ledger):
     _, book = press("check_ledger", ledger)
     text, _, mode = alert_of(book)
-    assert mode == "info" and text == f"校验完成（统计日期 {DEMO_AS_OF.isoformat()}）：未发现问题。"
+    lines = text.split("\n")
+    assert mode == "info" and lines[0] == f"√ 校验完成（统计日期 {DEMO_AS_OF.isoformat()}）：未发现问题。"
+    assert lines[-1] == "校验完成：台账中没有错误。"
 
 
 def test_check_reads_the_open_workbook_not_the_saved_file(remote, ledger):
@@ -204,21 +212,20 @@ def test_missing_sheet_is_reported_not_raised(remote, ledger):
 
 
 def test_an_unexpected_exception_becomes_a_chinese_message_and_a_log(remote, ledger, monkeypatch, tmp_path):
-    import tempfile
+    from toolkit.jobs import crashlog
 
     logs = tmp_path / "logs"
-    logs.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(logs))
+    monkeypatch.setenv("ZHENGGAI_LOG_DIR", str(logs))
 
     def broken(*args, **kwargs):  # fault injection: an internal error in the core
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("toolkit.core.check.check_tables", broken)
+    monkeypatch.setattr("toolkit.jobs.sources.check_tables", broken)
     _, book = press("update_status", ledger)  # returns normally: no traceback reaches Excel
     text, title, mode = alert_of(book)
     assert mode == "critical" and title == "整改台账 · 更新状态"
-    assert text.startswith("更新状态时出现程序错误（ZeroDivisionError")
-    log = logs / macros.LOG_NAME
+    assert text.startswith("更新状态时出现程序内部错误（ZeroDivisionError")
+    log = logs / crashlog.LOG_NAME
     assert str(log) in text
     assert "Traceback" in log.read_text(encoding="utf-8")
 
@@ -295,9 +302,9 @@ def test_make_county_templates_beside_the_ledger(remote, ledger):
 
     _, book = press("make_county_templates", ledger)
     text, _, mode = alert_of(book)
-    out = ledger.parent / macros.COUNTY_TEMPLATE_DIR
+    out = ledger.parent / COUNTY_TEMPLATE_DIR
     made = sorted(p.name for p in out.iterdir())
-    assert mode == "info" and f"已生成 {len(made)} 份县区报送表（报送期：2025年3月）" in text
+    assert mode == "info" and f"已生成 {len(made)} 份县区报送表" in text and "报送期：2025年3月" in text
     expected = make_county_templates(ledger, out_dir=ledger.parent / "cli", today=DEMO_AS_OF)
     assert made == sorted(p.name for p in expected)
 
@@ -320,7 +327,7 @@ def _returns(ledger: Path, inbox: Path) -> Path:
 def test_consolidate_counties_applies_the_consolidation_plan(remote, ledger):
     from toolkit.counties.consolidate import REPORT_DIR_NAME, consolidate_folder
 
-    inbox = ledger.parent / macros.DEFAULT_INBOX
+    inbox = ledger.parent / DEFAULT_INBOX
     _returns(ledger, inbox)
     before = ledger.read_bytes()
     payload, book = press("consolidate_counties", ledger)
@@ -335,7 +342,7 @@ def test_consolidate_counties_applies_the_consolidation_plan(remote, ledger):
     assert expected.changes  # the edited return changes the ledger
     state, _ = replay(payload, book.json()["actions"])
     assert_cells_match_plan(state, expected.plan)
-    assert f"台账中修改了 {len(expected.changes)} 处" in text
+    assert f"导入 {len(expected.changes)} 处填报内容" in text
     assert ledger.read_bytes() == before  # written into the open workbook, not the file
 
 
@@ -345,42 +352,46 @@ def test_consolidate_counties_reads_the_inbox_setting(remote, ledger):
     payload = live.workbook_payload(ledger)
     settings = next(s for s in payload["sheets"] if s["name"] == "基本信息")
     width = len(settings["values"][0])
-    settings["values"].append([macros.INBOX_SETTING, "各县交回 文件"] + [""] * (width - 2))
+    settings["values"].append([INBOX_SETTING, "各县交回 文件"] + [""] * (width - 2))
     settings["used_range_address"] = f"A1:C{len(settings['values'])}"
     _, book = press("consolidate_counties", ledger, payload)
     text, _, mode = alert_of(book)
-    assert mode == "info" and "已汇总 2025年3月 的县区报送" in text
+    assert mode == "info" and "2025年3月县区报送：收到" in text
 
 
 def test_consolidate_counties_without_inbox_explains_what_to_do(remote, ledger):
     _, book = press("consolidate_counties", ledger)
     text, _, mode = alert_of(book)
     assert mode == "critical"
-    assert f"找不到县区报送文件夹：{ledger.parent / macros.DEFAULT_INBOX}" in text
-    assert f"左格写“{macros.INBOX_SETTING}”" in text
+    assert f"找不到县区报送文件夹：{ledger.parent / DEFAULT_INBOX}" in text
+    assert f"左格写“{INBOX_SETTING}”" in text
 
 
 # ----------------------------------------------------------------------------- pure helpers
 
 
 def test_inbox_folder_setting_is_relative_to_the_ledger(tmp_path):
-    assert macros.inbox_folder("", tmp_path) == tmp_path / macros.DEFAULT_INBOX
-    assert macros.inbox_folder("交回", tmp_path) == tmp_path / "交回"
-    assert macros.inbox_folder(f'"{tmp_path / "x y"}"', Path("/elsewhere")) == tmp_path / "x y"
+    def tables(value):
+        return tables_from_rows({"基本信息": [["项目", "内容"], [INBOX_SETTING, value]]})
+
+    assert resolve_inbox(None, tables(""), tmp_path) == tmp_path / DEFAULT_INBOX
+    assert resolve_inbox(None, tables("交回"), tmp_path) == tmp_path / "交回"
+    assert resolve_inbox(None, tables(f'"{tmp_path / "x y"}"'), Path("/elsewhere")) == tmp_path / "x y"
+    assert resolve_inbox(tmp_path / "命令行", tables("交回"), tmp_path) == tmp_path / "命令行"
 
 
 def test_unique_path_counts_up(tmp_path):
     target = tmp_path / "通报_2025-04-07.docx"
-    assert macros.unique_path(target) == target
+    assert unique_path(target) == target
     target.write_bytes(b"")
     (tmp_path / "通报_2025-04-07(2).docx").write_bytes(b"")
-    assert macros.unique_path(target) == tmp_path / "通报_2025-04-07(3).docx"
+    assert unique_path(target) == tmp_path / "通报_2025-04-07(3).docx"
 
 
 def test_status_summary_figures_match_the_stats(demo_file):
     result = api.check_file(demo_file)
     c = result.status.stats.overall
-    text = macros.status_summary(result)
+    text = "\n".join(figures_lines(JobResult("status", "更新状态", check=result, today=result.today)))
     assert f"整改措施 {c.total} 项：已完成 {c.done} 项" in text
     assert f"其中临期 {c.due_soon} 项、逾期 {c.overdue} 项" in text
 
@@ -393,9 +404,9 @@ def test_check_summary_lists_at_most_eight_issues(tmp_path):
         ws[f"C{r}"] = None
     wb.save(path)
     result = api.check_file(path)
-    text = macros.check_summary(result)
+    lines = summary_lines(JobResult("check", "校验台账", check=result, today=result.today), issues=macros.MAX_LISTED_ISSUES)
     assert len(result.report.issues) > macros.MAX_LISTED_ISSUES
-    assert text.count("\n") == 3 + macros.MAX_LISTED_ISSUES and "……另有" in text
+    assert len(lines) == 2 + macros.MAX_LISTED_ISSUES and lines[-1].startswith("……另有")
 
 
 def test_every_button_of_the_demo_xlsm_calls_an_existing_macro_function():

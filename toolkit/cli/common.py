@@ -1,14 +1,28 @@
-"""Console helpers shared by the command modules (``toolkit.cli`` and ``toolkit.cli.counties``)."""
+"""Console helpers shared by the command modules: options, the rich console, running one job."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+from toolkit.jobs.result import EXIT_ATTENTION, EXIT_INTERNAL, EXIT_OK, EXIT_UNUSABLE, JobResult
+from toolkit.jobs.runner import execute
+
+EXIT_INVALID = EXIT_ATTENTION
+EXIT_USAGE = EXIT_UNUSABLE
+__all__ = ["EXIT_OK", "EXIT_INVALID", "EXIT_USAGE", "EXIT_INTERNAL", "console", "fail", "parse_day", "run_job"]
+
+TodayOpt = Annotated[
+    str | None, typer.Option("--today", help="统计日期 YYYY-MM-DD（默认：基本信息中的统计截止日期，否则今天）")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="输出一个 JSON 对象（供程序读取）")]
+LedgerArg = Annotated[Path, typer.Argument(help="台账文件（.xlsx/.xlsm）")]
 
 
 def console(stderr: bool = False) -> Console:
@@ -16,8 +30,8 @@ def console(stderr: bool = False) -> Console:
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
-    """Print a Chinese error to stderr and exit (2 by default: usage or unreadable input)."""
-    console(stderr=True).print(f"[bold red]错误：[/]{message}")
+    """Print a Chinese error to stderr and exit (2 by default: usage or unusable input)."""
+    console(stderr=True).print(f"[bold red]错误：[/]{message}", markup=True)
     raise typer.Exit(code)
 
 
@@ -33,10 +47,20 @@ def parse_day(text: str | None, option: str = "--today") -> date | None:
     return parsed.on
 
 
-def existing_file(path: Path) -> Path:
-    """The path of an existing file, or exit 2 saying what is wrong."""
-    if not path.exists():
-        fail(f"找不到文件：{path}")
-    if path.is_dir():
-        fail(f"这是一个文件夹，不是台账文件：{path}")
-    return path
+def run_job(caption: str, job: Callable[[], JobResult], render: Callable[[JobResult], None]) -> None:
+    """Run one job, render its result (or its one-line Chinese error), and exit with the job's code."""
+    outcome = execute(caption, job, argv=sys.argv[1:])
+    if outcome.result is None:
+        err = console(stderr=True)
+        first, *rest = outcome.error_lines
+        err.print(f"[bold red]错误：[/]{first}", markup=True)
+        for line in rest:
+            err.print(line, markup=False)
+        raise typer.Exit(outcome.code)
+    render(outcome.result)
+    raise typer.Exit(outcome.code)
+
+
+def print_lines(con: Console, lines: list[str]) -> None:
+    for line in lines:
+        con.print(line, markup=False)

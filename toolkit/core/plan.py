@@ -86,3 +86,32 @@ class WritePlan:
     def as_grid(self) -> dict[str, dict[tuple[int, str], tuple[CellValue, CellStyle | None]]]:
         """Plan as ``{sheet: {(row, column): (value, style)}}``: handy for comparisons in tests."""
         return {s.sheet: {(c.row, c.column): (c.value, c.style) for c in s.cells} for s in self.sheets}
+
+
+def check_only_plan(plan: WritePlan, ledger) -> WritePlan:
+    """The part of ``plan`` that holds only check results: the 校验结果 sheet and the 【自动】校验 columns."""
+    from toolkit.core import schema as S
+
+    canonical = {actual: canon for canon, actual in ledger.layout.sheet_names.items()}
+    check_headers = {col.header for cols in S.SHEET_OWNED.values() for col in cols if col.key == "check"}
+    sheets: list[SheetPlan] = []
+    for sp in plan.sheets:
+        if sp.owned_sheet:
+            if sp.sheet == S.SHEET_CHECK:
+                sheets.append(sp)
+            continue
+        if canonical.get(sp.sheet) not in S.SHEET_OWNED:
+            continue
+        header_row = sp.clear_from_row - 1
+        letters = {c.column for c in sp.cells if c.row == header_row and c.value in check_headers}
+        if not letters:
+            continue
+        sheets.append(
+            SheetPlan(
+                sp.sheet,
+                [c for c in sp.cells if c.column in letters],
+                owned_columns=tuple(sorted(letters)),
+                clear_from_row=sp.clear_from_row,
+            )
+        )
+    return WritePlan(sheets)

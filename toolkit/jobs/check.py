@@ -1,0 +1,115 @@
+"""The ledger jobs: check, status (write-back) and init."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from toolkit.core.check import CheckResult
+from toolkit.core.errors import ToolkitError
+from toolkit.core.plan import WritePlan
+from toolkit.jobs.result import JobResult
+from toolkit.jobs.sources import FileLedger, LedgerSource, WriteOutcome
+
+AS_OF_IMPLAUSIBLE = "as-of-implausible"
+
+
+def checked(source: LedgerSource, today: date | None, *, explicit_today: bool | None = None) -> CheckResult:
+    """Read and check the ledger; refuse (exit 2) an as-of date the core finds implausible when it was given explicitly."""
+    result = source.check(today)
+    if today is not None if explicit_today is None else explicit_today:
+        bad = [i for i in result.report.errors if i.code == AS_OF_IMPLAUSIBLE]
+        if bad:
+            raise ToolkitError(bad[0].message)
+    return result
+
+
+def write_blockers(result: CheckResult) -> list[str]:
+    """Why computed columns must not be written (a required input column is missing): Chinese reasons."""
+    try:
+        from toolkit.core.plan import computed_columns_blocked  # added with the intake rules
+    except ImportError:
+        computed_columns_blocked = None
+    if computed_columns_blocked is not None:
+        return [getattr(i, "message", str(i)) for i in computed_columns_blocked(result.ledger)]
+    missing = sorted({i.location.field or "" for i in result.report.errors if i.code == "missing-column"})
+    if not missing:
+        return []
+    names = "、".join(f"“{m}”" for m in missing if m)
+    return [f"缺少必需列{names}，整改状态和统计无法正确计算：本次只写入校验结果，未写入整改状态和统计。请补上该列后重新运行。"]
+
+
+def check_only(result: CheckResult) -> WritePlan:
+    """The part of the plan holding only check results (校验结果 sheet and 【自动】校验 columns)."""
+    from toolkit.core.plan import check_only_plan
+
+    return check_only_plan(result.plan, result.ledger)
+
+
+def record_write(job: JobResult, source: LedgerSource, outcome: WriteOutcome, what: str = "台账") -> None:
+    job.write_attempted = True
+    job.changes = list(outcome.changes)
+    if outcome.written:
+        job.add_written(source.path, what, cells=outcome.cells, backup=outcome.backup, in_memory=outcome.in_memory)
+
+
+def run_check(source: LedgerSource, *, today: date | None = None, write: bool = False) -> JobResult:
+    """校验台账: check the ledger; with ``write`` also put the results into the workbook (校验结果, 【自动】校验).
+
+    A refused write (the workbook is open elsewhere, a read-only file) does not fail the check:
+    the result says what was not written and why.
+    """
+    job = JobResult("check", "校验台账", ledger=_ledger_path(source))
+    result = checked(source, today)
+    job.check, job.today = result, result.today
+    if write:
+        try:
+            record_write(job, source, source.write(check_only(result)))
+        except ToolkitError as exc:
+            job.refused.append(f"校验结果未写入台账：{exc}")
+    return job
+
+
+def run_status(source: LedgerSource, *, today: date | None = None, dry_run: bool = False) -> JobResult:
+    """更新状态: compute statuses and write statuses, check results and 统计 back (backup first, lossless).
+
+    When a required input column is missing, only the check results are written and the result says so.
+    """
+    job = JobResult("status", "更新状态", ledger=_ledger_path(source), dry_run=dry_run)
+    source.require_writable()
+    result = checked(source, today)
+    job.check, job.today = result, result.today
+    plan = result.plan
+    blockers = write_blockers(result)
+    if blockers:
+        plan = check_only(result)
+        job.refused.extend(blockers)
+    record_write(job, source, source.write(plan, dry_run=dry_run))
+    return job
+
+
+def run_init(path: str | Path, *, demo: bool = False, force: bool = False, today: date | None = None) -> JobResult:
+    """新建台账: a new ledger workbook (.xlsx, or .xlsm with the 操作 buttons); never overwrites without ``force``."""
+    from toolkit.jobs.ledger import new_ledger_workbook
+
+    path = Path(path)
+    job = JobResult("init", "新建台账", ledger=path)
+    ledger = None
+    if demo:
+        from toolkit.demo.ledger import build_demo_ledger
+
+        ledger = build_demo_ledger()
+    result = new_ledger_workbook(path, ledger, overwrite=force, today=today)
+    job.check, job.today = result, result.today
+    job.add_written(path, "台账")
+    job.notes.append(f"新台账共 {len(result.ledger.tasks)} 项整改措施。")
+    return job
+
+
+def _ledger_path(source: LedgerSource) -> Path | None:
+    if isinstance(source, FileLedger):
+        return source.path
+    try:
+        return source.path
+    except ToolkitError:
+        return None

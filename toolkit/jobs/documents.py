@@ -1,0 +1,86 @@
+"""Document jobs: the progress notice (通报) and the reminder letters (提醒函)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from toolkit.core.errors import ToolkitError
+from toolkit.jobs.check import checked
+from toolkit.jobs.paths import unique_path
+from toolkit.jobs.result import JobResult
+from toolkit.jobs.sources import LedgerSource
+
+
+def run_notice(
+    source: LedgerSource,
+    *,
+    today: date | None = None,
+    out: str | Path | None = None,
+    template: str | Path | None = None,
+    pdf: bool = False,
+    overwrite: bool = False,
+) -> JobResult:
+    """生成通报: the notice as .docx (and .pdf) beside the ledger, rendered even when the ledger has errors.
+
+    Without ``out`` the file is 通报_<as-of>.docx beside the ledger, or 通报_<as-of>(2).docx … when
+    that exists (staff edit the generated notice in Word). An explicit ``out`` that exists is
+    replaced only with ``overwrite``.
+    """
+    from toolkit import notice as nt
+
+    job = JobResult("notice", "生成通报")
+    result = checked(source, today)
+    job.check, job.today, job.ledger = result, result.today, source.path
+    if out is None:
+        target = unique_path(source.folder / f"通报_{result.today.isoformat()}.docx")
+    else:
+        target = Path(out)
+        if target.suffix.lower() != ".docx":
+            raise ToolkitError(f"通报的文件名应以 .docx 结尾：{target.name}")
+        if target.exists() and not overwrite:
+            raise ToolkitError(f"文件已存在，为防止覆盖已修改的通报，未生成：{target}。请换一个文件名，或加 --force 覆盖。")
+    try:
+        made = nt.render_notice(result.ledger, today=result.today, out_path=target, template_path=template, pdf=pdf)
+    except PermissionError as exc:
+        raise ToolkitError(f"无法写入 {target.name}：文件可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
+    except nt.NoticeError as exc:
+        raise ToolkitError(str(exc)) from exc
+    job.details = made
+    job.add_written(made.docx, "通报")
+    if made.pdf:
+        job.add_written(made.pdf, "通报 PDF")
+    elif pdf:
+        job.refused.append(f"未生成 PDF：{made.pdf_skipped}")
+    job.notes.extend(made.warnings)
+    if result.report.errors:
+        job.notes.append(f"台账有 {len(result.report.errors)} 处错误，通报内容可能不准确：请先校验台账并改正后重新生成。")
+    return job
+
+
+def run_reminders(
+    source: LedgerSource,
+    *,
+    today: date | None = None,
+    out: str | Path | None = None,
+    template: str | Path | None = None,
+) -> JobResult:
+    """生成提醒函: one letter per unit with overdue or near-deadline tasks, in a new folder beside the ledger."""
+    from toolkit import notice as nt
+
+    job = JobResult("reminders", "生成提醒函")
+    result = checked(source, today)
+    job.check, job.today, job.ledger = result, result.today, source.path
+    out_dir = Path(out) if out is not None else unique_path(source.folder / f"提醒函_{result.today.isoformat()}")
+    try:
+        paths = nt.render_reminders(result.ledger, today=result.today, out_dir=out_dir, template_path=template)
+    except PermissionError as exc:
+        raise ToolkitError(f"无法写入提醒函：{exc.filename or out_dir} 可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
+    except nt.NoticeError as exc:
+        raise ToolkitError(str(exc)) from exc
+    job.details = paths
+    for p in paths:
+        job.add_written(p, "提醒函")
+    if not paths:
+        job.notes.append("没有逾期或临期任务，无需发提醒函。")
+    return job

@@ -1,0 +1,193 @@
+"""Where a job's ledger comes from and where its writes go: a file on disk, or the workbook open in Excel.
+
+Both give the job the same tables, so the same job computes the same plan; only the sink differs:
+:class:`FileLedger` writes through the lossless patcher (backup, lock check, atomic replace),
+:class:`LiveLedger` writes into the open workbook through xlwings (staff save it themselves).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from toolkit.core.check import CheckResult, check_tables
+from toolkit.core.errors import ToolkitError
+from toolkit.core.model import Table
+from toolkit.core.plan import WritePlan
+
+
+@dataclass
+class WriteOutcome:
+    """What a sink did with a plan."""
+
+    written: bool  # the file was replaced / the open workbook was changed
+    cells: int  # cells changed (file) or written (open workbook)
+    changes: list[Any] = field(default_factory=list)  # CellChange list (file sink only)
+    backup: Path | None = None
+    in_memory: bool = False
+    style_only: int = 0  # cells whose format changed but not their value (file sink)
+
+
+class FileLedger:
+    """A ledger workbook on disk (CLI, launchers, scheduled runs)."""
+
+    kind = "file"
+    in_memory = False
+
+    def __init__(self, path: str | Path, *, backup_dir: str | Path | None = None) -> None:
+        self.path = Path(path)
+        self.backup_dir = backup_dir
+        self._tables: dict[str, Table] | None = None
+        self._stat: tuple[int, int] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def folder(self) -> Path:
+        return self.path.resolve().parent
+
+    def require_file(self) -> None:
+        if not self.path.exists():
+            raise ToolkitError(f"找不到台账文件：{self.path}")
+        if self.path.is_dir():
+            raise ToolkitError(f"这是一个文件夹，不是台账文件：{self.path}")
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        if self._tables is None:
+            from toolkit.excel.ledger_file import read_ledger_tables
+
+            self.require_file()
+            try:
+                st = self.path.stat()
+            except OSError as exc:
+                raise ToolkitError(f"无法读取台账文件：{self.path}（{exc.strerror}）") from exc
+            self._stat = (st.st_size, st.st_mtime_ns)
+            self._tables = read_ledger_tables(self.path)
+        return self._tables
+
+    def check(self, today: date | None = None) -> CheckResult:
+        return check_tables(self.tables, today=today, source=self.name)
+
+    def require_writable(self) -> None:
+        from toolkit.excel.ledger_file import require_writable_format
+
+        require_writable_format(self.path)
+
+    def write(self, plan: WritePlan, *, dry_run: bool = False) -> WriteOutcome:
+        """Write ``plan`` through the lossless patcher; ToolkitError (Chinese) when refused."""
+        from toolkit.excel.safe_write import write_safely
+
+        self.require_writable()
+        tables = self.tables
+        try:
+            res = write_safely(self.path, plan, dry_run=dry_run, backup_dir=self.backup_dir,
+                               read_as=(self._stat, tables))
+        except Exception as exc:  # the safe-write family carries Chinese messages
+            if type(exc).__module__.startswith("toolkit."):
+                raise ToolkitError(str(exc)) from exc
+            raise
+        changes = list(res.changes)
+        style_only = int(getattr(res, "style_changes", 0) or 0)
+        return WriteOutcome(bool(res.written), len(changes), changes, res.backup, False, style_only)
+
+    def snapshot(self) -> Path:
+        """A file holding the ledger as the job sees it: the file itself."""
+        self.require_file()
+        return self.path
+
+    def close(self) -> None:
+        pass
+
+
+class LiveLedger:
+    """The workbook open in Excel that called a button (xlwings ``Book``)."""
+
+    kind = "live"
+    in_memory = True
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self._tables: dict[str, Table] | None = None
+        self._temp: list[tempfile.TemporaryDirectory] = []
+
+    @property
+    def name(self) -> str:
+        return Path(self.book.name).name
+
+    @property
+    def path(self) -> Path:
+        """The saved workbook on disk (ToolkitError when it has never been saved to a local folder)."""
+        try:
+            full = str(self.book.fullname)
+        except Exception as exc:  # noqa: BLE001 - xlwings cannot map a OneDrive/SharePoint URL
+            raise ToolkitError(
+                "无法确定台账在本机的保存位置（可能保存在 OneDrive 或 SharePoint 上）。请把台账另存到本机文件夹后再点按钮。"
+            ) from exc
+        if "://" in full:
+            raise ToolkitError("台账保存在网络位置（OneDrive/SharePoint），按钮无法使用。请把台账另存到本机文件夹后再点按钮。")
+        path = Path(full)
+        if not path.is_absolute() or not path.is_file():
+            raise ToolkitError("工作簿还没有保存到文件夹中：请先“文件 → 另存为”保存台账（.xlsm），再点按钮。")
+        return path
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def tables(self) -> dict[str, Table]:
+        if self._tables is None:
+            from toolkit.excel.live import read_book
+
+            self._tables = read_book(self.book)
+        return self._tables
+
+    def check(self, today: date | None = None) -> CheckResult:
+        return check_tables(self.tables, today=today, source=self.name)
+
+    def require_writable(self) -> None:
+        pass
+
+    def write(self, plan: WritePlan, *, dry_run: bool = False) -> WriteOutcome:
+        from toolkit.excel.live import LiveWriteRefused, apply_plan
+
+        if dry_run:
+            return WriteOutcome(False, 0, in_memory=True)
+        try:
+            count = apply_plan(self.book, plan, tables=self.tables)
+        except LiveWriteRefused as exc:
+            raise ToolkitError(str(exc)) from exc
+        return WriteOutcome(count > 0, count, in_memory=True)
+
+    def snapshot(self) -> Path:
+        """A file with the workbook as it is open now (unsaved edits included where Excel can save a copy)."""
+        path = self.path
+        if sys.platform == "win32" and _engine(self.book) == "excel":
+            folder = tempfile.TemporaryDirectory(prefix="zhenggai-")
+            self._temp.append(folder)
+            copy = Path(folder.name) / path.name
+            self.book.api.SaveCopyAs(str(copy))
+            return copy
+        return path
+
+    def close(self) -> None:
+        for folder in self._temp:
+            folder.cleanup()
+        self._temp.clear()
+
+
+def _engine(book: Any) -> str:
+    try:
+        return book.app.engine.name
+    except Exception:  # noqa: BLE001
+        return "excel"
+
+
+LedgerSource = FileLedger | LiveLedger
