@@ -1,5 +1,5 @@
 """The ``zhenggai`` command line: one module per command group, each calling one job."""
 
-from toolkit.cli.app import app, main
+from toolkit.cli.commands import app, main
 
 __all__ = ["app", "main"]
