@@ -35,7 +35,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))  # the xlwings remote-engine payload helper lives with the tests
 TODAY = date(2025, 4, 7)
+
+import xlwings_remote  # noqa: E402
 
 
 def import_seconds(module: str, repeat: int) -> float:
@@ -72,7 +75,7 @@ def time_macro(name: str, payload: dict, repeat: int, prepare=None) -> tuple[flo
     for _ in range(repeat):
         if prepare:
             prepare()
-        book = live.remote_book(payload)
+        book = xlwings_remote.remote_book(payload)
         book.set_mock_caller()
         t = time.perf_counter()
         getattr(macros, name)()
@@ -145,7 +148,7 @@ def main() -> None:
         ledger = work / "整改台账 示例.xlsx"
         api.new_ledger_workbook(ledger, demo.build_demo_ledger(), today=TODAY)
         t = time.perf_counter()
-        payload = live.workbook_payload(ledger)
+        payload = xlwings_remote.workbook_payload(ledger)
         print(
             f"\ndemo ledger (50 tasks); payload from the file {time.perf_counter() - t:.3f} s (openpyxl, not timed below)"
         )
@@ -171,7 +174,7 @@ def main() -> None:
         for size in sizes:
             path = write_synthetic(work / f"synthetic_{size}.xlsx", size)
             t = time.perf_counter()
-            big = live.workbook_payload(path)
+            big = xlwings_remote.workbook_payload(path)
             load = time.perf_counter() - t
             seconds, actions = time_macro("update_status", big, max(1, repeat // 2))
             plan = api.check_file(path).plan

@@ -1,6 +1,6 @@
 """toolkit.excel.live through xlwings' real ``remote`` engine (no Excel on Linux).
 
-A saved workbook becomes the JSON an xlwings Office.js client sends (``live.workbook_payload``),
+A saved workbook becomes the JSON an xlwings Office.js client sends (``xlwings_remote.workbook_payload``),
 ``xw.Book`` opens it on the ``remote`` engine, and what the adapter writes comes back as the
 engine's queued actions (``book.json()["actions"]``). :func:`replay` plays those actions onto a
 dict of cells the way Excel applies them (a leading apostrophe marks text, a leading ``=`` a
@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+import xlwings_remote
 from toolkit import jobs as api
 from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
 from toolkit.excel import live
@@ -61,7 +62,7 @@ def demo_path(tmp_path) -> Path:
 
 
 def open_book(payload: dict) -> Any:
-    return live.remote_book(copy.deepcopy(payload))
+    return xlwings_remote.remote_book(copy.deepcopy(payload))
 
 
 def excel_value(raw: Any) -> Any:
@@ -158,7 +159,7 @@ def written_cells(state: dict) -> dict[str, set[tuple[int, str]]]:
 
 def test_read_book_gives_the_file_readers_tables(remote, demo_path):
     """Same cells as toolkit.excel.read, except merged titles: the remote engine cannot report merges."""
-    book = open_book(live.workbook_payload(demo_path))
+    book = open_book(xlwings_remote.workbook_payload(demo_path))
     from_book = live.read_book(book)
     from_file = read_workbook(demo_path)
     assert list(from_book) == list(from_file)
@@ -293,7 +294,7 @@ def test_union_addresses_fit_excels_range_limit():
 
 def test_multi_area_writes_fall_back_to_rectangles_where_refused(remote, demo_path):
     """The remote engine cannot address "P3,P7": each group is redone rectangle by rectangle."""
-    book = open_book(live.workbook_payload(demo_path))
+    book = open_book(xlwings_remote.workbook_payload(demo_path))
     sheet = book.sheets["校验结果"]
     rects = [(3, 2, 3, 2), (5, 2, 6, 2), (9, 2, 9, 3)]
     live._each(sheet, rects, True, lambda rng: setattr(rng, "color", "#FFC7CE"))
@@ -338,7 +339,7 @@ def test_needs_text_mark(text, marked):
 
 
 def test_apply_plan_writes_the_cli_plan_in_bulk(remote, demo_path):
-    payload = live.workbook_payload(demo_path)
+    payload = xlwings_remote.workbook_payload(demo_path)
     book = open_book(payload)
     tables = live.read_book(book)
     plan = api.check_file(demo_path).plan
@@ -359,7 +360,7 @@ def test_apply_plan_writes_the_cli_plan_in_bulk(remote, demo_path):
 
 
 def test_strings_stay_text_and_only_formulas_become_formulas(remote, demo_path):
-    payload = live.workbook_payload(demo_path)
+    payload = xlwings_remote.workbook_payload(demo_path)
     book = open_book(payload)
     texts = ["=1+1", "+86", "-1", "3/5", "1-1", "TRUE", "#N/A", "'引号", "按期推进", "2025年4月7日", "１２３"]
     cells = [CellWrite(r, "A", t) for r, t in enumerate(texts, start=1)]
@@ -376,7 +377,7 @@ def test_strings_stay_text_and_only_formulas_become_formulas(remote, demo_path):
 
 
 def test_missing_owned_sheet_is_created_and_the_active_sheet_restored(remote, demo_path):
-    payload = live.workbook_payload(demo_path, active_sheet="任务清单")
+    payload = xlwings_remote.workbook_payload(demo_path, active_sheet="任务清单")
     payload["sheets"] = [s for s in payload["sheets"] if s["name"] != "统计"]
     book = open_book(payload)
     plan = api.check_file(demo_path).plan
@@ -391,7 +392,7 @@ def test_missing_owned_sheet_is_created_and_the_active_sheet_restored(remote, de
 
 
 def test_owned_sheet_rows_outside_the_plan_are_cleared(remote, demo_path):
-    payload = live.workbook_payload(demo_path)
+    payload = xlwings_remote.workbook_payload(demo_path)
     check = next(s for s in payload["sheets"] if s["name"] == "校验结果")
     check["values"] = [row + [""] * (7 - len(row)) for row in check["values"]]
     check["values"] += [[n, "错误", "任务清单", "H7", "完成时限", "旧的问题", "bad-date"] for n in range(1, 6)]
@@ -407,7 +408,7 @@ def test_owned_sheet_rows_outside_the_plan_are_cleared(remote, demo_path):
 
 def test_stale_owned_column_cells_are_emptied_but_keep_their_format(remote, demo_path):
     """A task row deleted by staff leaves its 【自动】 cells behind; they are emptied (rangeClearContents)."""
-    payload = live.workbook_payload(demo_path)
+    payload = xlwings_remote.workbook_payload(demo_path)
     tasks = next(s for s in payload["sheets"] if s["name"] == "任务清单")
     last = len(tasks["values"])
     tasks["values"].append([""] * 15 + ["逾期", 3, "已逾期3天", ""])  # row below the last task: staff deleted it
@@ -421,7 +422,7 @@ def test_stale_owned_column_cells_are_emptied_but_keep_their_format(remote, demo
 
 
 def test_a_plan_for_a_staff_column_is_refused_before_anything_is_written(remote, demo_path):
-    book = open_book(live.workbook_payload(demo_path))
+    book = open_book(xlwings_remote.workbook_payload(demo_path))
     plan = WritePlan(
         [SheetPlan("任务清单", [CellWrite(3, "C", "改写整改措施")], owned_columns=("C",), clear_from_row=3)]
     )
@@ -432,7 +433,7 @@ def test_a_plan_for_a_staff_column_is_refused_before_anything_is_written(remote,
 
 @pytest.mark.parametrize("value", [float("nan"), "长" * 32768])
 def test_values_excel_cannot_hold_are_refused_before_anything_is_written(remote, demo_path, value):
-    book = open_book(live.workbook_payload(demo_path))
+    book = open_book(xlwings_remote.workbook_payload(demo_path))
     plan = WritePlan(
         [SheetPlan("校验结果", [CellWrite(1, "A", "ok"), CellWrite(2, "A", value)], owned_sheet=True, clear_from_row=1)]
     )
@@ -442,7 +443,7 @@ def test_values_excel_cannot_hold_are_refused_before_anything_is_written(remote,
 
 
 def test_a_plan_for_a_missing_staff_sheet_is_refused(remote, demo_path):
-    book = open_book(live.workbook_payload(demo_path))
+    book = open_book(xlwings_remote.workbook_payload(demo_path))
     plan = WritePlan([SheetPlan("不存在的表", [CellWrite(3, "P", "x")], owned_columns=("P",), clear_from_row=3)])
     with pytest.raises(live.LiveWriteRefused, match="找不到工作表"):
         live.apply_plan(book, plan)
@@ -450,7 +451,7 @@ def test_a_plan_for_a_missing_staff_sheet_is_refused(remote, demo_path):
 
 def test_new_owned_column_header_is_accepted(remote, demo_path):
     """A plan may add a 【自动】 column right of the data: the header it writes is what the check reads."""
-    book = open_book(live.workbook_payload(demo_path))
+    book = open_book(xlwings_remote.workbook_payload(demo_path))
     plan = WritePlan(
         [
             SheetPlan(
@@ -465,7 +466,7 @@ def test_new_owned_column_header_is_accepted(remote, demo_path):
 
 
 def test_column_widths_go_out_in_points_on_the_remote_engine(remote, demo_path):
-    payload = live.workbook_payload(demo_path)
+    payload = xlwings_remote.workbook_payload(demo_path)
     book = open_book(payload)
     plan = WritePlan(
         [SheetPlan("校验结果", [CellWrite(1, "A", "x")], owned_sheet=True, clear_from_row=1, column_widths={"F": 80})]
@@ -476,7 +477,7 @@ def test_column_widths_go_out_in_points_on_the_remote_engine(remote, demo_path):
 
 
 def test_payload_keeps_chinese_paths_and_dates(remote, demo_path):
-    payload = live.workbook_payload(demo_path)
+    payload = xlwings_remote.workbook_payload(demo_path)
     assert payload["book"]["name"] == str(demo_path.resolve())
     book = open_book(payload)
     assert Path(book.fullname) == demo_path.resolve()

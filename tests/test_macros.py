@@ -1,7 +1,7 @@
 """The buttons' Python side (toolkit.macros), run as Excel runs it: no arguments, the caller's workbook.
 
 Each test saves a ledger into a folder whose name has Chinese characters and spaces, turns the
-file into the JSON an xlwings client sends (``live.workbook_payload``), opens it on xlwings'
+file into the JSON an xlwings client sends (``xlwings_remote.workbook_payload``), opens it on xlwings'
 ``remote`` engine and makes it the caller (``Book.set_mock_caller``). The macro then runs its
 real code path — ``xw.Book.caller()``, bulk read, core, bulk write, ``app.alert`` — and its
 effects are the engine's queued actions, replayed onto cells by ``test_live.replay`` and
@@ -23,6 +23,7 @@ import openpyxl
 import pytest
 from test_live import assert_cells_match_plan, make_ledger, open_book, replay, written_cells
 
+import xlwings_remote
 from toolkit import jobs as api, macros
 from toolkit.demo.ledger import DEMO_AS_OF
 from toolkit.excel import live
@@ -72,7 +73,7 @@ def broken_ledger(folder: Path) -> Path:
 
 def press(macro: str, path: Path, payload: dict | None = None):
     """Open ``path`` as the calling workbook and run one button function; return (payload, book)."""
-    payload = payload or live.workbook_payload(path)
+    payload = payload or xlwings_remote.workbook_payload(path)
     book = open_book(payload)
     book.set_mock_caller()
     getattr(macros, macro)()
@@ -113,7 +114,7 @@ def test_import_is_light():
 @pytest.mark.parametrize("broken", [False, True], ids=["demo", "with-errors"])
 def test_button_and_command_line_compute_the_same_plan(remote, folder, broken):
     path = broken_ledger(folder) if broken else make_ledger(folder, "整改台账 2025.xlsx")
-    book = open_book(live.workbook_payload(path))
+    book = open_book(xlwings_remote.workbook_payload(path))
     from_button = api.check_tables(live.read_book(book), source=Path(book.name).name)
     from_file = api.check_file(path)
     assert from_button.plan.as_grid() == from_file.plan.as_grid()
@@ -191,7 +192,7 @@ def test_check_ledger_on_a_clean_ledger_says_so(remote, ledger):
 
 def test_check_reads_the_open_workbook_not_the_saved_file(remote, ledger):
     """Staff may click before saving: the button sees the open workbook's values."""
-    payload = live.workbook_payload(ledger)
+    payload = xlwings_remote.workbook_payload(ledger)
     tasks = next(s for s in payload["sheets"] if s["name"] == "任务清单")
     tasks["values"][2][2] = ""  # C3 (整改措施) emptied in Excel, not saved
     _, book = press("check_ledger", ledger, payload)
@@ -201,7 +202,7 @@ def test_check_reads_the_open_workbook_not_the_saved_file(remote, ledger):
 
 
 def test_missing_sheet_is_reported_not_raised(remote, ledger):
-    payload = live.workbook_payload(ledger)
+    payload = xlwings_remote.workbook_payload(ledger)
     payload["sheets"] = [s for s in payload["sheets"] if s["name"] != "问题清单"]
     _, book = press("check_ledger", ledger, payload)
     text, _, mode = alert_of(book)
@@ -246,7 +247,7 @@ def test_a_toolkit_error_reaches_staff_as_its_message(remote, folder):
 
 
 def test_unsaved_workbook_cannot_make_files(remote, ledger):
-    payload = live.workbook_payload(ledger)
+    payload = xlwings_remote.workbook_payload(ledger)
     payload["book"]["name"] = "工作簿1"  # what Excel calls a workbook that was never saved
     _, book = press("make_notice", ledger, payload)
     text, _, mode = alert_of(book)
@@ -265,7 +266,7 @@ def test_without_excel_there_is_no_caller(remote):
 def test_make_notice_renders_from_the_open_workbook(remote, ledger):
     from docx import Document
 
-    payload = live.workbook_payload(ledger)
+    payload = xlwings_remote.workbook_payload(ledger)
     settings = next(s for s in payload["sheets"] if s["name"] == "基本信息")
     row = next(r for r in settings["values"] if str(r[0]).startswith("单位简称"))
     row[1] = "市公路中心（未保存的修改）"
@@ -349,7 +350,7 @@ def test_consolidate_counties_applies_the_consolidation_plan(remote, ledger):
 def test_consolidate_counties_reads_the_inbox_setting(remote, ledger):
     inbox = ledger.parent / "各县交回 文件"
     _returns(ledger, inbox)
-    payload = live.workbook_payload(ledger)
+    payload = xlwings_remote.workbook_payload(ledger)
     settings = next(s for s in payload["sheets"] if s["name"] == "基本信息")
     width = len(settings["values"][0])
     settings["values"].append([INBOX_SETTING, "各县交回 文件"] + [""] * (width - 2))

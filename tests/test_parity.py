@@ -21,6 +21,7 @@ from test_live import make_ledger, open_book, replay
 from test_macros import alert_of, broken_ledger, press
 from typer.testing import CliRunner
 
+import xlwings_remote
 from toolkit.cli import app
 from toolkit.core.plan import Formula
 from toolkit.core.schema import column_letter
@@ -105,7 +106,7 @@ def test_check_and_status_leave_the_same_ledger(remote, tmp_path, broken, comman
     plan = check_file(source).plan
     out = runner.invoke(app, [command[0], str(a), *command[1:]])
     assert out.exit_code == (1 if broken else 0), out.output
-    payload = live.workbook_payload(b)
+    payload = xlwings_remote.workbook_payload(b)
     book = open_book(payload)
     book.set_mock_caller()
     import toolkit.macros as macros
@@ -192,7 +193,7 @@ def test_consolidate_same_ledger_from_both_front_ends(remote, tmp_path, monkeypa
     monkeypatch.setattr("toolkit.counties.consolidate.datetime", Clock)
     out = runner.invoke(app, ["consolidate", str(a)])
     assert out.exit_code == 0, out.output
-    payload = live.workbook_payload(b)
+    payload = xlwings_remote.workbook_payload(b)
     book = open_book(payload)
     book.set_mock_caller()
     import toolkit.macros as macros
