@@ -21,7 +21,10 @@ from typer.testing import CliRunner
 
 from toolkit import jobs as api
 from toolkit.cli.counties import consolidate_cmd, county_templates_cmd
+from toolkit.core.plan import CellWrite, SheetPlan, WritePlan
 from toolkit.counties.consolidate import ConsolidationResult, consolidate_folder
+from toolkit.counties.identity import find_ledger_id, read_ledger_id
+from toolkit.excel.safe_write import write_safely
 from toolkit.demo.counties import fill_return, run_county_demo, stamp_saved_time
 from toolkit.counties.metadata import DATA_SHEET, META_SHEET
 from toolkit.demo.ledger import build_demo_ledger
@@ -221,14 +224,21 @@ def test_dry_run_writes_nothing(env):
     assert result.report_path is None and not (env.root / "报告").exists() and not (env.root / "台账备份").exists()
 
 
-def test_master_byte_identical_when_every_file_rejected(env):
+def test_every_file_rejected_writes_only_this_periods_county_states(env):
     env.ret("连州市", {"1-3": {"progress": "x"}}, mutate=lambda ws, wb: ws.__setitem__("C9", "改了"))
     (env.inbox / "空.xlsx").write_bytes(b"")
-    before = env.digest()
+    tasks_before = sheet_rows(env.master, "任务清单")
     result = env.run()
     assert [f.status for f in result.files] == ["rejected", "rejected"]
-    assert result.written is None and env.digest() == before
+    assert {c.sheet for c in result.written.changes} == {"县区"}  # nothing else of the ledger moves
+    assert sheet_rows(env.master, "任务清单") == tasks_before
+    counties = {r[0]: (r[3], r[4]) for r in sheet_rows(env.master, "县区")[1:]}
+    assert counties["连州市"] == ("被退回（只读单元格被修改）", "2025年3月")
+    assert counties["清城区"] == ("未报送", "2025年3月")
     assert result.report_path.exists()  # the counties still get their reasons
+    before = env.digest()
+    again = env.run(now=NOW + timedelta(hours=1))
+    assert not again.written.written and env.digest() == before
 
 
 # --------------------------------------------------------------------------------------
@@ -445,12 +455,23 @@ def _sheet_xml(path: Path, sheet: str) -> bytes:
 
 
 def _center_changes(env, **fields):
+    """The center edits the master after issue (rebuilt from the model, keeping its 台账编号)."""
+    ledger_id = read_ledger_id(read_workbook(env.master))
     ledger = copy.deepcopy(_DEMO)
     for t in ledger.tasks:
         if t.id in fields:
             for k, v in fields[t.id].items():
                 setattr(t, k, v)
     api.new_ledger_workbook(env.master, ledger, today=TODAY, overwrite=True)
+    set_ledger_id(env.master, ledger_id)
+
+
+def set_ledger_id(path: Path, ledger_id: str) -> None:
+    """Overwrite the 台账编号 cell of 基本信息 (through the lossless writer, as staff could by hand)."""
+    cell = find_ledger_id(read_workbook(path))
+    plan = WritePlan([SheetPlan(cell.sheet, [CellWrite(cell.row, cell.value_column, ledger_id)],
+                                staff_columns=(cell.value_column,))])
+    write_safely(path, plan, keep_backups=0)
 
 
 def test_conflict_withholds_the_row_and_is_reported(env):
@@ -530,12 +551,12 @@ def test_inconsistent_duplicates_are_both_rejected(env):
     env.ret(
         "连州市", {"1-3": {"state": "推进中", "progress": "其实还没完成"}}, name="b.xlsx", saved=datetime(2025, 4, 4, 9)
     )
-    before = env.digest()
+    before = sheet_rows(env.master, "任务清单")
     result = env.run()
     assert [codes(f) for f in result.files] == [["duplicate-inconsistent"]] * 2
     assert "完成情况”：前一份为“已完成”，后一份为“推进中”" in result.files[0].issues[0].message
     assert result.county("连州市").text == "被退回（多份报送内容不一致）"
-    assert env.digest() == before
+    assert sheet_rows(env.master, "任务清单") == before
 
 
 def test_later_file_in_a_later_run_builds_on_the_earlier(env):
@@ -649,13 +670,18 @@ def test_every_bad_file_is_rejected_with_a_reason_and_the_good_one_still_lands(e
     assert result.county("清新区").state == "未报送"  # nothing credible named 清新区
 
 
-def test_lock_files_and_folders_are_ignored(env):
+def test_lock_files_hidden_and_toolkit_folders_are_skipped(env):
     env.ret("连州市", {"1-3": {"progress": "p"}})
     (env.inbox / "~$连州市报送.xlsx").write_bytes(b"\x05owner")
-    (env.inbox / "旧文件").mkdir()
-    result = env.run(dry_run=True)
+    for folder in ("__MACOSX", ".git", "县区报送汇总", "台账备份", "县区报送表-下发", "报告副本"):
+        (env.inbox / folder).mkdir()
+        (env.inbox / folder / "x.xlsx").write_bytes(b"")
+    result = consolidate_folder(env.master, env.inbox, today=TODAY, now=NOW, dry_run=True,
+                                report_dir=env.inbox / "报告副本")
     assert [f.name for f in result.files] == ["连州市报送.xlsx"]
-    assert sorted(p.name for p, _ in result.ignored) == ["~$连州市报送.xlsx", "旧文件"]
+    assert sorted(p.name for p, _ in result.ignored) == sorted(
+        ["~$连州市报送.xlsx", "__MACOSX", ".git", "县区报送汇总", "台账备份", "县区报送表-下发", "报告副本"]
+    )
 
 
 def test_open_ledger_is_refused_without_writing(env):
