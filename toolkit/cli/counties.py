@@ -9,7 +9,6 @@ Nothing here imports ``toolkit.cli`` (it imports us); console helpers come from 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -46,8 +45,7 @@ def county_templates_cmd(
     ] = None,
 ) -> None:
     """为每个县区生成本期整改进展报送表（只含该县区的任务，灰色列锁定，含隐藏校验信息）。"""
-    from toolkit.counties.metadata import DEFAULT_RETURN_DAYS
-    from toolkit.counties.template import make_county_templates
+    from toolkit.counties.template import make_county_templates, read_template_meta
 
     day = _parse_day(today, "--today")
     due = _parse_day(deadline, "--deadline")
@@ -65,7 +63,7 @@ def county_templates_cmd(
         parts = p.name.split("_")
         table.add_row(parts[1] if len(parts) > 2 else "", str(p.resolve()))
     console.print(table)
-    shown = due or ((day or date.today()) + timedelta(days=DEFAULT_RETURN_DAYS))
+    shown = due or read_template_meta(written[0]).return_deadline  # the as-of date's default, as issued
     console.print(
         f"报回截止日期：{shown.isoformat()}。请把文件分别发给各县区，收回后放入同一个文件夹，运行 zhenggai consolidate 汇总。"
     )

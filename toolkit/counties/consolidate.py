@@ -162,7 +162,8 @@ def consolidate_folder(
         result.notes.append(empty_inbox_note(inbox, len(result.ignored)))
     result.files = check_files(paths, ctx, progress=progress, workers=workers, root=inbox)
     result.counties = resolve_counties(ledger, result.files)
-    result.changes, result.notes = apply_changes(ledger, result.counties)
+    result.changes, ledger_notes = apply_changes(ledger, result.counties)
+    result.notes.extend(ledger_notes)
 
     changed_cells = {c.master_cell for c in result.changes}
     task_sheet = ledger.layout.sheet(S.SHEET_TASKS)
