@@ -26,11 +26,11 @@ from toolkit.cli.counties import consolidate_cmd, county_templates_cmd
 from toolkit.core.plan import CellWrite, SheetPlan, WritePlan
 from toolkit.counties.consolidate import ConsolidationResult, consolidate_folder
 from toolkit.counties.identity import find_ledger_id, read_ledger_id
-from toolkit.excel.safe_write import write_safely
-from toolkit.demo.counties import fill_return, run_county_demo, stamp_saved_time
 from toolkit.counties.metadata import DATA_SHEET, META_SHEET
+from toolkit.demo.counties import fill_return, run_county_demo, stamp_saved_time
 from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import read_workbook
+from toolkit.excel.safe_write import write_safely
 
 ON_TIME = datetime(2025, 4, 4, 10, 0)
 NOW = datetime(2025, 4, 7, 10, 0)

@@ -16,8 +16,8 @@ import pytest
 
 from toolkit import jobs as api
 from toolkit.counties.consolidate import consolidate_folder
-from toolkit.demo.counties import fill_return, stamp_saved_time
 from toolkit.counties.template import make_county_templates
+from toolkit.demo.counties import fill_return, stamp_saved_time
 from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import read_workbook
 

@@ -16,7 +16,6 @@ from conftest import COUNTY_TODAY as TODAY
 
 from toolkit import jobs as api
 from toolkit.counties.consolidate import consolidate_folder
-from toolkit.demo.counties import fill_return
 from toolkit.counties.metadata import (
     DATA_SHEET,
     HEADERS,
@@ -28,6 +27,7 @@ from toolkit.counties.metadata import (
 )
 from toolkit.counties.returns import probe_zip
 from toolkit.counties.template import make_county_templates, read_template_meta
+from toolkit.demo.counties import fill_return
 from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import describe_sheets, read_workbook
 

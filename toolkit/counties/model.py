@@ -120,7 +120,7 @@ class ConsolidationResult:
     notes: list[Issue] = field(default_factory=list)  # master-side notes (a missing column...)
     check: CheckResult | None = None
     plan: WritePlan = field(default_factory=WritePlan)
-    written: Any = None  # toolkit.excel.safe_write.WriteResult
+    written: Any = None  # toolkit.excel.safe_write.WriteResult; None in a run that had nothing to write
     report_path: Path | None = None
 
     @property
