@@ -52,13 +52,14 @@ def _child(mode: str, folder: str, master: str) -> None:
     elif mode == "intake":
         from toolkit.jobs.ledger import read_ledger_tables
         from toolkit.counties.consolidate import check_files
-        from toolkit.counties.metadata import ledger_identity
+        from toolkit.counties.identity import read_ledger_id
         from toolkit.counties.returns import MasterContext
         from toolkit.core.intake import load_ledger
 
-        ledger, _ = load_ledger(read_ledger_tables(master))
+        tables = read_ledger_tables(master)
+        ledger, _ = load_ledger(tables)
         t1 = time.perf_counter()
-        ctx = MasterContext.build(ledger, ledger_id=ledger_identity(ledger), period="2025-03", today=TODAY)
+        ctx = MasterContext.build(ledger, ledger_id=read_ledger_id(tables), period="2025-03", today=TODAY)
         checked = check_files(files, ctx)
         assert all(f.accepted for f in checked), [f.issues for f in checked if not f.accepted][:1]
         extra = {

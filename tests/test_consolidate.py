@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import io
 import os
 import re
 import shutil
+import time
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -21,11 +23,14 @@ from typer.testing import CliRunner
 
 from toolkit import jobs as api
 from toolkit.cli.counties import consolidate_cmd, county_templates_cmd
+from toolkit.core.plan import CellWrite, SheetPlan, WritePlan
 from toolkit.counties.consolidate import ConsolidationResult, consolidate_folder
-from toolkit.demo.counties import fill_return, run_county_demo, stamp_saved_time
+from toolkit.counties.identity import find_ledger_id, read_ledger_id
 from toolkit.counties.metadata import DATA_SHEET, META_SHEET
+from toolkit.demo.counties import fill_return, run_county_demo, stamp_saved_time
 from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import read_workbook
+from toolkit.excel.safe_write import write_safely
 
 ON_TIME = datetime(2025, 4, 4, 10, 0)
 NOW = datetime(2025, 4, 7, 10, 0)
@@ -221,14 +226,21 @@ def test_dry_run_writes_nothing(env):
     assert result.report_path is None and not (env.root / "报告").exists() and not (env.root / "台账备份").exists()
 
 
-def test_master_byte_identical_when_every_file_rejected(env):
+def test_every_file_rejected_writes_only_this_periods_county_states(env):
     env.ret("连州市", {"1-3": {"progress": "x"}}, mutate=lambda ws, wb: ws.__setitem__("C9", "改了"))
     (env.inbox / "空.xlsx").write_bytes(b"")
-    before = env.digest()
+    tasks_before = sheet_rows(env.master, "任务清单")
     result = env.run()
     assert [f.status for f in result.files] == ["rejected", "rejected"]
-    assert result.written is None and env.digest() == before
+    assert {c.sheet for c in result.written.changes} == {"县区"}  # nothing else of the ledger moves
+    assert sheet_rows(env.master, "任务清单") == tasks_before
+    counties = {r[0]: (r[3], r[4]) for r in sheet_rows(env.master, "县区")[1:]}
+    assert counties["连州市"] == ("被退回（只读单元格被修改）", "2025年3月")
+    assert counties["清城区"] == ("未报送", "2025年3月")
     assert result.report_path.exists()  # the counties still get their reasons
+    before = env.digest()
+    again = env.run(now=NOW + timedelta(hours=1))
+    assert not again.written.written and env.digest() == before
 
 
 # --------------------------------------------------------------------------------------
@@ -445,12 +457,23 @@ def _sheet_xml(path: Path, sheet: str) -> bytes:
 
 
 def _center_changes(env, **fields):
+    """The center edits the master after issue (rebuilt from the model, keeping its 台账编号)."""
+    ledger_id = read_ledger_id(read_workbook(env.master))
     ledger = copy.deepcopy(_DEMO)
     for t in ledger.tasks:
         if t.id in fields:
             for k, v in fields[t.id].items():
                 setattr(t, k, v)
     api.new_ledger_workbook(env.master, ledger, today=TODAY, overwrite=True)
+    set_ledger_id(env.master, ledger_id)
+
+
+def set_ledger_id(path: Path, ledger_id: str) -> None:
+    """Overwrite the 台账编号 cell of 基本信息 (through the lossless writer, as staff could by hand)."""
+    cell = find_ledger_id(read_workbook(path))
+    plan = WritePlan([SheetPlan(cell.sheet, [CellWrite(cell.row, cell.value_column, ledger_id)],
+                                staff_columns=(cell.value_column,))])
+    write_safely(path, plan, keep_backups=0)
 
 
 def test_conflict_withholds_the_row_and_is_reported(env):
@@ -530,12 +553,12 @@ def test_inconsistent_duplicates_are_both_rejected(env):
     env.ret(
         "连州市", {"1-3": {"state": "推进中", "progress": "其实还没完成"}}, name="b.xlsx", saved=datetime(2025, 4, 4, 9)
     )
-    before = env.digest()
+    before = sheet_rows(env.master, "任务清单")
     result = env.run()
     assert [codes(f) for f in result.files] == [["duplicate-inconsistent"]] * 2
     assert "完成情况”：前一份为“已完成”，后一份为“推进中”" in result.files[0].issues[0].message
     assert result.county("连州市").text == "被退回（多份报送内容不一致）"
-    assert env.digest() == before
+    assert sheet_rows(env.master, "任务清单") == before
 
 
 def test_later_file_in_a_later_run_builds_on_the_earlier(env):
@@ -649,13 +672,18 @@ def test_every_bad_file_is_rejected_with_a_reason_and_the_good_one_still_lands(e
     assert result.county("清新区").state == "未报送"  # nothing credible named 清新区
 
 
-def test_lock_files_and_folders_are_ignored(env):
+def test_lock_files_hidden_and_toolkit_folders_are_skipped(env):
     env.ret("连州市", {"1-3": {"progress": "p"}})
     (env.inbox / "~$连州市报送.xlsx").write_bytes(b"\x05owner")
-    (env.inbox / "旧文件").mkdir()
-    result = env.run(dry_run=True)
+    for folder in ("__MACOSX", ".git", "县区报送汇总", "台账备份", "县区报送表-下发", "报告副本"):
+        (env.inbox / folder).mkdir()
+        (env.inbox / folder / "x.xlsx").write_bytes(b"")
+    result = consolidate_folder(env.master, env.inbox, today=TODAY, now=NOW, dry_run=True,
+                                report_dir=env.inbox / "报告副本")
     assert [f.name for f in result.files] == ["连州市报送.xlsx"]
-    assert sorted(p.name for p, _ in result.ignored) == ["~$连州市报送.xlsx", "旧文件"]
+    assert sorted(p.name for p, _ in result.ignored) == sorted(
+        ["~$连州市报送.xlsx", "__MACOSX", ".git", "县区报送汇总", "台账备份", "县区报送表-下发", "报告副本"]
+    )
 
 
 def test_open_ledger_is_refused_without_writing(env):
@@ -735,3 +763,152 @@ def test_cli_templates_and_consolidate_exit_codes(issued, tmp_path):
     assert out.exit_code == 2 and "找不到县区报送文件夹" in out.output
     out = runner.invoke(_app(), ["consolidate", str(master), str(inbox), "--period", "2025-13"])
     assert out.exit_code == 2 and "报送期“2025-13”无法识别" in out.output
+
+
+def test_cli_default_deadline_printed_is_the_as_of_dates(issued, tmp_path):
+    master = tmp_path / "台账.xlsx"
+    shutil.copy2(issued[0], master)  # 统计截止日期 2025-04-07
+    out = CliRunner().invoke(_app(), ["county-templates", str(master)])
+    assert out.exit_code == 0, out.output
+    assert "报回截止日期：2025-04-14" in out.output
+
+
+# --------------------------------------------------------------------------------------
+# Regression: lateness judged in the server's time zone
+
+
+@pytest.fixture(params=["UTC", "America/Los_Angeles", "Asia/Shanghai"])
+def server_tz(request):
+    """Run the test as on a server in another time zone (TZ + time.tzset)."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    yield request.param
+    if old is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_lateness_from_file_mtime_is_judged_in_china_time_whatever_the_server_zone(env, server_tz):
+    # No usable saved time in the properties (before issue): the file's mtime counts.
+    late = env.ret("英德市", {"2-2": {"progress": "补报"}}, saved=datetime(2020, 1, 1, 9))
+    on_time = env.ret("连州市", {"1-3": {"progress": "按时"}}, saved=datetime(2020, 1, 1, 9))
+    # 2025-04-06 00:30 in China is still 2025-04-05 in UTC: a day after the 04-05 deadline in China.
+    ts = datetime(2025, 4, 5, 16, 30, tzinfo=UTC).timestamp()
+    os.utime(late, (ts, ts))
+    # 2025-04-05 23:30 in China (15:30 UTC): on the last day, not late.
+    ts = datetime(2025, 4, 5, 15, 30, tzinfo=UTC).timestamp()
+    os.utime(on_time, (ts, ts))
+    result = env.run(dry_run=True)
+    by_name = {f.name: f for f in result.files}
+    f = by_name[late.name]
+    assert (f.time_source, f.submitted_at, f.late) == ("文件修改时间", datetime(2025, 4, 6, 0, 30), True)
+    g = by_name[on_time.name]
+    assert (g.submitted_at, g.late) == (datetime(2025, 4, 5, 23, 30), False)
+    assert result.county("英德市").state == "逾期报送" and result.county("连州市").state == "已报送"
+
+
+def test_stamped_saved_time_reads_back_in_china_time_whatever_the_server_zone(env, server_tz):
+    path = env.ret("英德市", {"2-2": {"progress": "p"}}, saved=datetime(2025, 4, 6, 0, 30))
+    [f] = env.run(dry_run=True).files
+    assert (f.time_source, f.submitted_at, f.late) == ("文件属性中的最后保存时间", datetime(2025, 4, 6, 0, 30), True)
+    assert path.stat().st_mtime == datetime(2025, 4, 5, 16, 30, tzinfo=UTC).timestamp()
+
+
+# --------------------------------------------------------------------------------------
+# Regression: inbox policy (subfolders, empty inbox, the period of the 县区 states)
+
+
+def test_returns_in_county_subfolders_are_read_and_named_by_their_path(env):
+    (env.inbox / "英德市").mkdir()
+    (env.inbox / "连州市").mkdir()
+    env.ret("英德市", {"2-2": {"progress": "英德"}}, name="英德市/整改进展报送表.xlsx")
+    env.ret("连州市", {"1-3": {"progress": "连州"}}, name="连州市/整改进展报送表.xlsx")
+    result = env.run()
+    assert [(f.name, f.status) for f in result.files] == [
+        ("英德市/整改进展报送表.xlsx", "accepted"),
+        ("连州市/整改进展报送表.xlsx", "accepted"),
+    ]
+    assert {a.file for a in result.changes} == {"英德市/整改进展报送表.xlsx", "连州市/整改进展报送表.xlsx"}
+    assert task_row(env.master, "2-2")["整改进展"] == "英德" and task_row(env.master, "1-3")["整改进展"] == "连州"
+    summary = {r[0]: r[3] for r in read_workbook(result.report_path)["汇总"].rows[1:9]}
+    assert summary["英德市"] == "英德市/整改进展报送表.xlsx"
+
+
+def test_empty_inbox_is_said_plainly(env):
+    result = env.run()
+    assert result.no_files and result.files == []
+    [note] = result.notes
+    assert note.code == "empty-inbox" and note.message.startswith("没有报送文件：") and "请把县区报回" in note.message
+    assert {c.state for c in result.counties} <= {"未报送", "无需报送"}
+    out = CliRunner().invoke(_app(), ["consolidate", str(env.master), str(env.inbox), "--today", "2025-04-07"])
+    assert out.exit_code == 0, out.output
+    assert "没有报送文件" in out.output and "Traceback" not in out.output
+
+
+def test_county_sheet_says_which_period_its_states_belong_to(env):
+    env.ret("连州市", {"1-3": {"progress": "p"}})
+    env.run()
+    rows = sheet_rows(env.master, "县区")
+    assert rows[0][3:5] == ["【自动】本期报送", "【自动】报送期"]
+    assert {r[0]: (r[3], r[4]) for r in rows[1:]}["连州市"] == ("已报送", "2025年3月")
+    assert {r[4] for r in rows[1:]} == {"2025年3月"}
+
+
+def test_month_with_nothing_accepted_shows_that_months_states_not_last_months(env):
+    env.ret("连州市", {"1-3": {"progress": "三月的进展"}})
+    env.ret("英德市", {"2-2": {"progress": "补报"}}, saved=datetime(2025, 4, 6, 16, 30))
+    env.run()
+    states = {r[0]: (r[3], r[4]) for r in sheet_rows(env.master, "县区")[1:]}
+    assert states["连州市"] == ("已报送", "2025年3月") and states["英德市"] == ("逾期报送", "2025年3月")
+    april = env.root / "四月收件"
+    april.mkdir()
+    result = consolidate_folder(
+        env.master, april, period="2025-04", today=date(2025, 5, 7), now=NOW, report_dir=env.root / "报告"
+    )
+    assert result.no_files and result.written.written
+    states = {r[0]: (r[3], r[4]) for r in sheet_rows(env.master, "县区")[1:]}
+    assert states["连州市"] == ("未报送", "2025年4月") and states["英德市"] == ("未报送", "2025年4月")
+    assert states["连山壮族瑶族自治县"] == ("无需报送", "2025年4月")
+    assert task_row(env.master, "1-3")["整改进展"] == "三月的进展"
+
+
+# --------------------------------------------------------------------------------------
+# Architecture: no cycle inside counties, no front end imported, pure checks kept pure
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
+def test_counties_modules_form_no_import_cycle_and_import_no_front_end():
+    folder = Path(__file__).resolve().parents[1] / "toolkit" / "counties"
+    graph = {
+        p.stem: {m.removeprefix("toolkit.counties.") for m in _imports(p) if m.startswith("toolkit.counties.")}
+        for p in folder.glob("*.py")
+    }
+    for p in folder.glob("*.py"):
+        bad = [m for m in _imports(p) if m.split(".")[:2] in (["toolkit", "jobs"], ["toolkit", "cli"])
+               or m == "toolkit.macros"]
+        assert not bad, (p.name, bad)
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for nxt in graph.get(start, ()):
+            if nxt == target or (nxt not in seen and reaches(nxt, target, seen | {nxt})):
+                return True
+        return False
+
+    assert [m for m in graph if reaches(m, m, set())] == []
+    assert "consolidate" not in graph["report"] and "model" in graph["report"]
+    for pure in ("metadata", "returns", "model"):
+        heavy = {m for m in _imports(folder / f"{pure}.py") if m.startswith(("xlsxwriter", "openpyxl", "toolkit.excel"))}
+        assert not heavy, (pure, heavy)

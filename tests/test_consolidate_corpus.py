@@ -16,8 +16,8 @@ import pytest
 
 from toolkit import jobs as api
 from toolkit.counties.consolidate import consolidate_folder
-from toolkit.demo.counties import fill_return, stamp_saved_time
 from toolkit.counties.template import make_county_templates
+from toolkit.demo.counties import fill_return, stamp_saved_time
 from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import read_workbook
 
@@ -43,13 +43,13 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_corpus_inbox_every_file_rejected_with_reason_and_master_byte_identical(master, tmp_path):
+def test_corpus_inbox_every_file_rejected_with_reason_and_only_county_states_written(master, tmp_path):
     inbox = tmp_path / "收件"
     inbox.mkdir()
     files = _corpus_files()
     for p in files:
         shutil.copy(p, inbox / p.name)
-    before = _digest(master)
+    before = {name: t.rows for name, t in read_workbook(master).items() if name != "县区"}
     result = consolidate_folder(master, inbox, today=TODAY, now=NOW, report_dir=tmp_path / "报告")
     assert len(result.files) == len(files)
     for f in result.files:
@@ -57,8 +57,11 @@ def test_corpus_inbox_every_file_rejected_with_reason_and_master_byte_identical(
         assert f.status == "rejected", f.name
         assert f.errors and all(i.message and "请" in i.message for i in f.errors), (f.name, f.issues)
         assert f.changes == [] and f.county == ""
-    assert result.changes == [] and result.written is None
-    assert _digest(master) == before
+    # Nothing accepted: only 县区 learns this period's states (all 未报送); every other sheet as it was.
+    assert result.changes == [] and {c.sheet for c in result.written.changes} == {"县区"}
+    after = read_workbook(master)
+    assert {name: t.rows for name, t in after.items() if name != "县区"} == before
+    assert {r[3] for r in after["县区"].rows[1:]} <= {"未报送", "无需报送"}
     listing = read_workbook(result.report_path)["文件清单"].rows
     assert {r[0] for r in listing[1:]} == {p.name for p in files} and all(r[1] == "退回" for r in listing[1:])
 

@@ -16,7 +16,6 @@ from conftest import COUNTY_TODAY as TODAY
 
 from toolkit import jobs as api
 from toolkit.counties.consolidate import consolidate_folder
-from toolkit.demo.counties import fill_return
 from toolkit.counties.metadata import (
     DATA_SHEET,
     HEADERS,
@@ -27,7 +26,8 @@ from toolkit.counties.metadata import (
     previous_period,
 )
 from toolkit.counties.returns import probe_zip
-from toolkit.counties.template import make_county_templates
+from toolkit.counties.template import make_county_templates, read_template_meta
+from toolkit.demo.counties import fill_return
 from toolkit.demo.ledger import build_demo_ledger
 from toolkit.excel.read import describe_sheets, read_workbook
 
@@ -228,3 +228,17 @@ def test_metadata_survives_libreoffice_resave(issued, tmp_path):
         ("evidence", "验收纪要"),
         ("progress", "三条国道病害路段已修复。"),
     }
+
+
+def test_default_return_deadline_follows_the_as_of_date_not_the_clock(tmp_path):
+    """Regression: the default 报回截止日期 came from the machine clock even when 统计截止日期 was set."""
+    master = tmp_path / "台账.xlsx"
+    ledger = copy.deepcopy(_DEMO)
+    ledger.settings.as_of = date(2025, 4, 7)  # 基本信息 统计截止日期
+    api.new_ledger_workbook(master, ledger, today=TODAY)
+    [first, *_] = make_county_templates(master, out_dir=tmp_path / "t")
+    meta = read_template_meta(first)
+    assert meta.return_deadline == date(2025, 4, 14)
+    assert meta.issued_at.date() == date(2025, 4, 7) and first.name.startswith("2025-03_")
+    [first, *_] = make_county_templates(master, out_dir=tmp_path / "t2", today=date(2025, 5, 6))
+    assert read_template_meta(first).return_deadline == date(2025, 5, 13)

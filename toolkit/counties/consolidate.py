@@ -7,11 +7,19 @@ re-runs the ordinary check + status on the updated model and writes everything i
 :func:`toolkit.excel.safe_write.write_safely` (one backup, atomic, refused while the workbook is
 open): the staff columns 完成情况/完成日期/整改进展/佐证材料 of the changed rows, the status columns,
 校验结果 and 统计, the 变更记录 log (existing rows re-emitted, new rows appended), the
-``【自动】本期报送`` column of 县区 and the period's row of 月度进展. A report workbook goes beside the
-ledger. A second run over the same inbox finds nothing to change and leaves the ledger's bytes
-as they are, and so does a run in which no file could be accepted.
+``【自动】本期报送``/``【自动】报送期`` columns of 县区 and the period's row of 月度进展. A report
+workbook goes beside the ledger. A second run over the same inbox finds nothing to change and
+leaves the ledger's bytes as they are. A run in which no file could be accepted (or an empty
+inbox) writes only the period's states into 县区.
 
-Rules (also in the report and the docs):
+Rules (also in the report and docs/rules/counties.md):
+
+- **Inbox**: every file of the folder and of its subfolders (one folder per county, unzipped
+  mail attachments) is checked; lock files, hidden entries, ``__MACOSX`` and the toolkit's own
+  folders (reports, backups, issued templates) are skipped and listed. An empty inbox is a note
+  (:data:`~toolkit.counties.model.EMPTY_INBOX`, "没有报送文件"), not an error.
+- **Which ledger**: a return belongs to the ledger whose 台账编号 it carries
+  (:func:`toolkit.counties.metadata.foreign_reason`).
 
 - **Late**: a file is late when its submission time (China time) falls on a day after the
   deadline — the ``deadline`` argument, else the return deadline stored in its template. The
@@ -33,157 +41,61 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from toolkit.core import schema as S
-from toolkit.core.check import CheckResult, check_ledger, resolve_today
+from toolkit.core.check import check_ledger, resolve_today
 from toolkit.core.errors import ToolkitError
-from toolkit.excel.ledger_file import read_ledger_tables
 from toolkit.core.intake import cell_text, load_ledger
 from toolkit.core.model import CellError, Ledger, Table
 from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
 from toolkit.core.report import Issue, Location
 from toolkit.core.writeplan import DATE_STYLE, HEADER_STYLE, MONTHLY_COLUMNS, OWNED_HEADER_STYLE, PERCENT
-from toolkit.counties.metadata import LABELS, MASTER_FIELDS, issued_hash, ledger_identity, parse_period, previous_period
+from toolkit.counties.identity import read_ledger_id
+from toolkit.counties.metadata import (
+    LABELS,
+    MASTER_FIELDS,
+    china_now,
+    issued_hash,
+    parse_period,
+    period_label,
+    previous_period,
+)
+from toolkit.counties.model import (
+    CHANGELOG_COLUMNS,
+    EMPTY_INBOX,
+    LATE,
+    MISSING,
+    NO_FILES_TEXT,
+    NOT_REQUIRED,
+    PERIOD_COLUMN_HEADER,
+    REJECTED_STATE,
+    REPORT_DIR_NAME,
+    SHORT_REASONS,
+    STATE_STYLES,
+    SUBMITTED,
+    AppliedChange,
+    ConsolidationResult,
+    CountySubmission,
+)
+from toolkit.counties.report import write_report
 from toolkit.counties.returns import (
     ACCEPTED,
     BLANK,
-    REJECTED,
     SUPERSEDED,
-    Conflict,
-    FieldChange,
     MasterContext,
     ReturnCheck,
     check_return,
     probe_zip,
 )
-from toolkit.counties.template import county_tasks
+from toolkit.counties.template import TEMPLATE_DIR_NAME, county_tasks
+from toolkit.excel.ledger_file import read_ledger_tables
+from toolkit.excel.safe_write import BACKUP_DIR_NAME
 
 Progress = Callable[[int, int, str], None]
-
-SUBMITTED = "已报送"
-LATE = "逾期报送"
-REJECTED_STATE = "被退回"
-MISSING = "未报送"
-NOT_REQUIRED = "无需报送"
-
-CHANGELOG_COLUMNS = ("时间", "报送期", "县区", "文件", "任务编号", "字段", "原值", "新值")
-REPORT_DIR_NAME = "县区报送汇总"
-
-STATE_STYLES: dict[str, CellStyle | None] = {
-    SUBMITTED: CellStyle(fill="C6EFCE", font_color="006100", align="center"),
-    LATE: CellStyle(fill="F8CBAD", font_color="833C0B", align="center"),
-    REJECTED_STATE: CellStyle(fill="FFC7CE", font_color="9C0006"),
-    MISSING: CellStyle(fill="FFEB9C", font_color="9C5700", align="center"),
-    NOT_REQUIRED: None,
-}
-
-# Short reasons for the 县区 sheet's 【自动】本期报送 cell (the report has the full text).
-SHORT_REASONS: dict[str, str] = {
-    "missing-metadata": "不是下发的报送表",
-    "metadata-tampered": "校验信息被改动",
-    "bad-metadata": "校验信息不完整",
-    "old-template": "模板版本过旧",
-    "newer-template": "模板版本过新",
-    "other-ledger": "不属于本台账",
-    "unknown-county": "县区名称不符",
-    "wrong-period": "报送期不对",
-    "missing-data-sheet": "工作表被删除",
-    "header-changed": "表头被改动",
-    "readonly-edited": "只读单元格被修改",
-    "row-added": "增加了行",
-    "row-deleted": "删除了行",
-    "rows-reordered": "行顺序被调换",
-    "other-county-task": "含其他县区的任务",
-    "duplicate-inconsistent": "多份报送内容不一致",
-    "formula-in-cell": "单元格含公式",
-    "excel-error": "单元格含错误值",
-    "bad-date": "完成日期无法识别",
-    "unknown-state": "完成情况无法识别",
-    "done-without-date": "已完成但未填完成日期",
-    "date-without-done": "完成日期与完成情况不符",
-    "date-in-future": "完成日期晚于今天",
-    "state-cleared": "完成情况被清空",
-    "macro-file": "文件含宏",
-    "not-xlsx": "不是 .xlsx 格式",
-    "encrypted": "文件加密",
-    "corrupt": "文件损坏",
-    "empty-file": "空文件",
-    "timeout": "读取超时",
-    "crashed": "文件无法读取",
-}
-
-
-@dataclass(frozen=True)
-class AppliedChange:
-    """A change written into the master: which county, which file, which cell."""
-
-    county: str
-    file: str
-    change: FieldChange
-    master_cell: str  # e.g. "J12" on 任务清单
-
-
-@dataclass
-class CountySubmission:
-    """One county's submission state for the period."""
-
-    county: str
-    state: str  # SUBMITTED / LATE / REJECTED_STATE / MISSING / NOT_REQUIRED
-    tasks: int = 0  # tasks the county reports on (open, not signed off)
-    files: list[ReturnCheck] = field(default_factory=list)
-    applied: ReturnCheck | None = None
-    reason: str = ""  # short reason when rejected
-
-    @property
-    def text(self) -> str:
-        """The cell text of 县区!【自动】本期报送."""
-        return f"{REJECTED_STATE}（{self.reason}）" if self.state == REJECTED_STATE else self.state
-
-
-@dataclass
-class ConsolidationResult:
-    """What a consolidation run found, applied and wrote."""
-
-    ledger_path: Path
-    inbox: Path
-    period: str
-    today: date
-    now: datetime
-    dry_run: bool
-    files: list[ReturnCheck] = field(default_factory=list)
-    ignored: list[tuple[Path, str]] = field(default_factory=list)
-    counties: list[CountySubmission] = field(default_factory=list)
-    changes: list[AppliedChange] = field(default_factory=list)
-    notes: list[Issue] = field(default_factory=list)  # master-side notes (a missing column...)
-    check: CheckResult | None = None
-    plan: WritePlan = field(default_factory=WritePlan)
-    written: Any = None  # toolkit.excel.safe_write.WriteResult
-    report_path: Path | None = None
-
-    @property
-    def accepted(self) -> list[ReturnCheck]:
-        return [f for f in self.files if f.status == ACCEPTED]
-
-    @property
-    def rejected(self) -> list[ReturnCheck]:
-        return [f for f in self.files if f.status == REJECTED]
-
-    @property
-    def conflicts(self) -> list[tuple[ReturnCheck, Conflict]]:
-        return [(f, c) for f in self.files if f.status == ACCEPTED for c in f.conflicts]
-
-    @property
-    def needs_attention(self) -> bool:
-        """A file was rejected or a conflict waits for staff."""
-        return bool(self.rejected or self.conflicts)
-
-    def county(self, name: str) -> CountySubmission | None:
-        return next((c for c in self.counties if c.county == name), None)
-
 
 # --------------------------------------------------------------------------------------
 # Entry point
@@ -206,10 +118,13 @@ def consolidate_folder(
     """Consolidate the county returns in ``inbox_dir`` into the master ledger at ``ledger_path``.
 
     ``period`` ('2025-03') defaults to the month before ``today`` (itself defaulting to
-    基本信息's 统计截止日期, else the clock); ``now`` stamps 变更记录 and the report; ``deadline``
+    基本信息's 统计截止日期, else the clock); ``now`` (default: China time) stamps 变更记录 and the
+    report; ``deadline``
     overrides the return deadline stored in the templates; ``progress(done, total, file name)``
     is called as files are checked. ``dry_run`` computes everything and lists the changes but
-    writes nothing (neither the ledger nor the report). Raises
+    writes nothing (neither the ledger nor the report). ``result.plan`` is what is (or, in a dry
+    run, would be) written: the whole merge when a file was accepted, else only 县区's states.
+    Raises
     :class:`~toolkit.core.errors.ToolkitError` (Chinese message) when the ledger cannot be read or
     written (e.g. it is open in Excel); a bad county file never raises.
     """
@@ -228,22 +143,27 @@ def consolidate_folder(
         period = parse_period(period) if period else previous_period(day)
     except ValueError as exc:
         raise ToolkitError(str(exc)) from None
-    stamp = (now or datetime.now()).replace(microsecond=0)
+    stamp = (now or china_now()).replace(microsecond=0)
     result = ConsolidationResult(ledger_path, inbox, period, day, stamp, dry_run)
+    report_folder = Path(report_dir) if report_dir is not None else ledger_path.parent / REPORT_DIR_NAME
 
     changelog = tables.get(S.SHEET_CHANGELOG)
     ctx = MasterContext.build(
         ledger,
-        ledger_id=ledger_identity(ledger),
+        ledger_id=read_ledger_id(tables),
         period=period,
         today=day,
         deadline=deadline,
         own_values=own_values_from_log(changelog, period),
     )
-    paths, result.ignored = list_inbox(inbox, ledger_path)
-    result.files = check_files(paths, ctx, progress=progress, workers=workers)
+    skip = [p for p in (report_folder, backup_dir) if p is not None]
+    paths, result.ignored = list_inbox(inbox, ledger_path, skip=skip)
+    if not paths:
+        result.notes.append(empty_inbox_note(inbox, len(result.ignored)))
+    result.files = check_files(paths, ctx, progress=progress, workers=workers, root=inbox)
     result.counties = resolve_counties(ledger, result.files)
-    result.changes, result.notes = apply_changes(ledger, result.counties)
+    result.changes, ledger_notes = apply_changes(ledger, result.counties)
+    result.notes.extend(ledger_notes)
 
     changed_cells = {c.master_cell for c in result.changes}
     task_sheet = ledger.layout.sheet(S.SHEET_TASKS)
@@ -253,13 +173,17 @@ def consolidate_folder(
         if not (i.location.sheet == task_sheet and f"{i.location.column}{i.location.row}" in changed_cells)
     ]
     result.check = check_ledger(ledger, today=day, intake_issues=kept)
-    result.plan = build_consolidation_plan(ledger, result, tables)
+    if result.accepted:
+        result.plan = build_consolidation_plan(ledger, result, tables)
+    else:
+        # Nothing accepted (an empty inbox, or every county must resend): the ledger's data stays
+        # as it is, but 县区 shows this period's states, never last period's 已报送.
+        county_plan = plan_counties(ledger, result, tables)
+        result.plan = WritePlan([county_plan] if county_plan is not None else [])
 
     from toolkit.excel.safe_write import LedgerWriteError, write_safely
 
-    # Nothing accepted (a wrong folder or period, or every county must resend): the ledger stays
-    # byte-identical; the report and the console list every rejection.
-    if result.accepted:
+    if result.plan.sheets:
         try:
             result.written = write_safely(ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp)
         except LedgerWriteError as exc:
@@ -267,40 +191,89 @@ def consolidate_folder(
         except FileNotFoundError as exc:
             raise ToolkitError(str(exc)) from exc
     if not dry_run:
-        from toolkit.counties.report import write_report
-
-        folder = Path(report_dir) if report_dir is not None else ledger_path.parent / REPORT_DIR_NAME
-        result.report_path = write_report(result, folder)
+        result.report_path = write_report(result, report_folder)
     return result
+
+
+def empty_inbox_note(inbox: Path, ignored: int) -> Issue:
+    """The note of a run over an inbox without any file to check (said plainly, not an error)."""
+    skipped = f"（另有 {ignored} 项已跳过，如临时文件、工具生成的文件夹，见汇总报告的“文件清单”）" if ignored else ""
+    return Issue(
+        EMPTY_INBOX,
+        f"{NO_FILES_TEXT}：报送文件夹“{inbox}”及其子文件夹中没有可汇总的文件{skipped}。"
+        "请把县区报回的 .xlsx 报送表放入该文件夹（可按县区分子文件夹，如解压后的邮件附件）后重新汇总。",
+        Location(inbox.name),
+        "warning",
+    )
 
 
 # --------------------------------------------------------------------------------------
 # Files
 
 
-def list_inbox(inbox: Path, ledger_path: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files to check (sorted by name) and entries ignored, with why."""
+# Folders of the inbox that are not returns: the toolkit's own output and archive debris.
+SKIPPED_FOLDERS: dict[str, str] = {
+    REPORT_DIR_NAME: "汇总报告文件夹（工具生成）",
+    BACKUP_DIR_NAME: "台账备份文件夹（工具生成）",
+    TEMPLATE_DIR_NAME: "下发的空白报送表文件夹（工具生成）",
+    "__MACOSX": "压缩包解压时产生的系统文件夹",
+}
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path
+
+
+def list_inbox(
+    inbox: Path, ledger_path: Path, *, skip: Iterable[str | Path] = ()
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files to check, from the inbox and its subfolders (sorted by path), and entries skipped, with why.
+
+    ``skip``: further folders to leave out (the report and backup folders of this run).
+    """
     paths: list[Path] = []
     ignored: list[tuple[Path, str]] = []
-    try:
-        ledger_real = ledger_path.resolve()
-    except OSError:
-        ledger_real = ledger_path
-    for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
-        name = entry.name
-        if entry.is_dir():
-            ignored.append((entry, "文件夹（只汇总报送文件夹第一层的文件）"))
-        elif name.startswith("~$") or name.startswith(".~lock."):
-            ignored.append((entry, "Excel/WPS/LibreOffice 打开文件时留下的临时文件"))
-        elif name.startswith("."):
-            ignored.append((entry, "隐藏文件"))
-        elif entry.resolve() == ledger_real:
-            ignored.append((entry, "这是台账本身"))
-        elif entry.is_file():
-            paths.append(entry)
-        else:
-            ignored.append((entry, "不是普通文件"))
+    ledger_real = _real(ledger_path)
+    skip_real = {_real(Path(p)) for p in skip}
+
+    def walk(folder: Path) -> None:
+        for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+            name = entry.name
+            if name.startswith("~$") or name.startswith(".~lock."):
+                ignored.append((entry, "Excel/WPS/LibreOffice 打开文件时留下的临时文件"))
+            elif name.startswith("."):
+                ignored.append((entry, "隐藏文件" if entry.is_file() else "隐藏文件夹"))
+            elif entry.is_symlink() and entry.is_dir():
+                ignored.append((entry, "文件夹链接（只汇总报送文件夹中实际的子文件夹）"))
+            elif entry.is_dir():
+                why = SKIPPED_FOLDERS.get(name) or ("工具生成的文件夹" if _real(entry) in skip_real else "")
+                if why:
+                    ignored.append((entry, why))
+                else:
+                    walk(entry)
+            elif _real(entry) == ledger_real:
+                ignored.append((entry, "这是台账本身"))
+            elif entry.is_file():
+                paths.append(entry)
+            else:
+                ignored.append((entry, "不是普通文件"))
+
+    walk(inbox)
+    paths.sort(key=lambda p: p.relative_to(inbox).as_posix())
     return paths, ignored
+
+
+def display_name(path: Path, root: Path | None) -> str:
+    """A file's name in messages: its path inside the inbox (``英德市/报送表.xlsx``)."""
+    if root is None:
+        return path.name
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 _FORMAT_NAMES = {
@@ -310,21 +283,21 @@ _FORMAT_NAMES = {
 }
 
 
-def _refused(path: Path, ctx: MasterContext, code: str, message: str) -> ReturnCheck:
-    out = ReturnCheck(path)
+def _refused(path: Path, ctx: MasterContext, code: str, message: str, display: str = "") -> ReturnCheck:
+    out = ReturnCheck(path, display=display)
     out.name_hint = next((c for c in sorted(ctx.counties, key=len, reverse=True) if c in path.name), "")
     out.reject(code, message)
     return out.finish()
 
 
-def _format_refusal(path: Path, ctx: MasterContext) -> ReturnCheck | None:
+def _format_refusal(path: Path, ctx: MasterContext, display: str = "") -> ReturnCheck | None:
     """Refuse, before any parsing, what is not a macro-free .xlsx (the real type, from the content)."""
     from toolkit.excel.read import UnreadableWorkbook, detect_format
 
     try:
         fmt = detect_format(path)
     except UnreadableWorkbook as exc:
-        return _refused(path, ctx, exc.code, str(exc))
+        return _refused(path, ctx, exc.code, str(exc), display)
     if fmt == "xlsm" or path.suffix.lower() in (".xlsm", ".xlam", ".xltm"):
         return _refused(
             path,
@@ -332,6 +305,7 @@ def _format_refusal(path: Path, ctx: MasterContext) -> ReturnCheck | None:
             "macro-file",
             "文件含宏（.xlsm/.xlam 或内含 VBA 工程），为安全起见不予读取：请在下发的 .xlsx 报送表上填写，"
             "保存时选择“Excel 工作簿(*.xlsx)”，不要启用宏。",
+            display,
         )
     if fmt != "xlsx":
         return _refused(
@@ -340,6 +314,7 @@ def _format_refusal(path: Path, ctx: MasterContext) -> ReturnCheck | None:
             "not-xlsx",
             f"文件是{_FORMAT_NAMES.get(fmt, fmt)}格式，报送表必须保持下发时的 .xlsx 格式"
             "（另存为其他格式会丢失校验信息）：请在 Excel 或 WPS 中打开，“另存为”Excel 工作簿（.xlsx）后重新报送。",
+            display,
         )
     return None
 
@@ -365,24 +340,33 @@ def _read_in_batches(paths: list[Path], *, workers: int, size: int) -> Iterator[
 
 
 def check_files(
-    paths: list[Path], ctx: MasterContext, *, progress: Progress | None = None, workers: int = 2
+    paths: list[Path],
+    ctx: MasterContext,
+    *,
+    progress: Progress | None = None,
+    workers: int = 2,
+    root: Path | None = None,
 ) -> list[ReturnCheck]:
-    """Pre-check, read (isolated workers) and check every file; one bad file never stops the rest."""
+    """Pre-check, read (isolated workers) and check every file; one bad file never stops the rest.
+
+    Files are named by their path inside ``root`` (the inbox) in messages and the report.
+    """
     from toolkit.excel.untrusted import RejectedFile
 
     total = len(paths)
     done = 0
     outcomes: dict[Path, ReturnCheck] = {}
     readable: list[Path] = []
+    names = {p: display_name(p, root) for p in paths}
     for p in paths:
-        refused = _format_refusal(p, ctx)
+        refused = _format_refusal(p, ctx, names[p])
         if refused is None:
             readable.append(p)
             continue
         outcomes[p] = refused
         done += 1
         if progress:
-            progress(done, total, p.name)
+            progress(done, total, names[p])
     # Four batches or so: enough overlap between reading and checking (and a moving progress bar),
     # few enough worker restarts (~0.15 s each, hidden behind the checks of the previous batch).
     size = max(16, math.ceil(len(readable) / 4))
@@ -390,12 +374,12 @@ def check_files(
         for p in batch:
             got = tables_by_path[p]
             if isinstance(got, RejectedFile):
-                outcomes[p] = _refused(p, ctx, got.code, str(got))
+                outcomes[p] = _refused(p, ctx, got.code, str(got), names[p])
             else:
-                outcomes[p] = check_return(p, got, ctx, probe=probe_zip(p, tuple(got)))
+                outcomes[p] = check_return(p, got, ctx, probe=probe_zip(p, tuple(got)), display=names[p])
             done += 1
             if progress:
-                progress(done, total, p.name)
+                progress(done, total, names[p])
     return [outcomes[p] for p in paths]
 
 
@@ -636,24 +620,52 @@ def plan_monthly(result: ConsolidationResult, table: Table | None) -> SheetPlan:
     return SheetPlan(S.SHEET_MONTHLY, cells, owned_sheet=True, clear_from_row=1, column_widths=widths)
 
 
-def plan_counties(ledger: Ledger, result: ConsolidationResult) -> SheetPlan | None:
-    """县区!【自动】本期报送 for every county row."""
+def _header_letter(table: Table | None, header_row: int, header: str) -> str | None:
+    """The column whose cell in ``header_row`` reads ``header`` (normalised), if any."""
+    if table is None:
+        return None
+    i = header_row - table.first_row
+    if not 0 <= i < len(table.rows):
+        return None
+    target = S.normalize_header(header)
+    for j, v in enumerate(table.rows[i]):
+        if isinstance(v, str) and S.normalize_header(v) == target:
+            return table.letter(j)
+    return None
+
+
+def plan_counties(
+    ledger: Ledger, result: ConsolidationResult, tables: dict[str, Table] | None = None
+) -> SheetPlan | None:
+    """县区: 【自动】本期报送 (the period's state) and 【自动】报送期 (which period) for every county row.
+
+    Both columns are found by their header, else added in the first free columns of the header row.
+    """
     if S.SHEET_COUNTIES not in ledger.layout.header_rows:
         return None
     header_row = ledger.layout.header_rows[S.SHEET_COUNTIES]
+    sheet = ledger.layout.sheet(S.SHEET_COUNTIES)
     col = S.COUNTY_OWNED[0]
+    free = ledger.layout.next_free_column.get(S.SHEET_COUNTIES, 0)
     letter = ledger.layout.columns.get(S.SHEET_COUNTIES, {}).get("owned:" + col.key)
     if letter is None:
-        letter = S.column_letter(ledger.layout.next_free_column.get(S.SHEET_COUNTIES, 0))
-    cells = [CellWrite(header_row, letter, col.header, OWNED_HEADER_STYLE)]
+        letter = S.column_letter(free)
+        free += 1
+    period_letter = _header_letter((tables or {}).get(sheet), header_row, PERIOD_COLUMN_HEADER)
+    if period_letter is None:
+        period_letter = S.column_letter(free)
+    cells = [
+        CellWrite(header_row, letter, col.header, OWNED_HEADER_STYLE),
+        CellWrite(header_row, period_letter, PERIOD_COLUMN_HEADER, OWNED_HEADER_STYLE),
+    ]
+    label = period_label(result.period)
     states = {s.county: s for s in result.counties}
     for c in ledger.counties:
         sub = states.get(c.name)
         if sub is not None:
             cells.append(CellWrite(c.row, letter, sub.text, STATE_STYLES.get(sub.state)))
-    return SheetPlan(
-        ledger.layout.sheet(S.SHEET_COUNTIES), cells, owned_columns=(letter,), clear_from_row=header_row + 1
-    )
+            cells.append(CellWrite(c.row, period_letter, label, CellStyle(align="center")))
+    return SheetPlan(sheet, cells, owned_columns=(letter, period_letter), clear_from_row=header_row + 1)
 
 
 def build_consolidation_plan(ledger: Ledger, result: ConsolidationResult, tables: dict[str, Table]) -> WritePlan:
@@ -677,7 +689,7 @@ def build_consolidation_plan(ledger: Ledger, result: ConsolidationResult, tables
         else:
             sp = plan.sheets[i]
             plan.sheets[i] = replace(sp, cells=[*sp.cells, *staff], staff_columns=columns)
-    county_plan = plan_counties(ledger, result)
+    county_plan = plan_counties(ledger, result, tables)
     if county_plan is not None:
         plan.sheets.append(county_plan)
     plan.sheets.append(plan_changelog(result, tables.get(S.SHEET_CHANGELOG)))
@@ -687,6 +699,10 @@ def build_consolidation_plan(ledger: Ledger, result: ConsolidationResult, tables
 
 __all__ = [
     "consolidate_folder",
+    "empty_inbox_note",
+    "display_name",
+    "plan_counties",
+    "SKIPPED_FOLDERS",
     "ConsolidationResult",
     "CountySubmission",
     "AppliedChange",

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from toolkit.core.intake import cell_id, cell_text, normalize_state
@@ -43,8 +44,24 @@ ROWS_MARKER = "#rows"
 
 # Days after the issue date by which counties return the filled workbook (unless set explicitly).
 DEFAULT_RETURN_DAYS = 7
-# China Standard Time: submission times from a file's properties are UTC.
+# China Standard Time (no daylight saving): every time the counties module judges or stamps is
+# China wall-clock time, whatever the server's time zone (file properties and mtimes are UTC).
 CHINA_TZ_OFFSET = timedelta(hours=8)
+
+
+def china_time(timestamp: float) -> datetime:
+    """A POSIX timestamp (e.g. a file's mtime) as naive China wall-clock time, to the second."""
+    return (datetime.fromtimestamp(timestamp, UTC) + CHINA_TZ_OFFSET).replace(tzinfo=None, microsecond=0)
+
+
+def china_now() -> datetime:
+    """The current China wall-clock time (naive), independent of the server's time zone."""
+    return china_time(datetime.now(UTC).timestamp())
+
+
+def china_timestamp(when: datetime) -> float:
+    """Naive China wall-clock time → POSIX timestamp (the inverse of :func:`china_time`)."""
+    return (when - CHINA_TZ_OFFSET).replace(tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True)
@@ -159,8 +176,11 @@ def digest(*parts: str, size: int = 12) -> str:
     return h.hexdigest()[:size]
 
 
-def ledger_identity(ledger: Ledger) -> str:
-    """A stable id of the inspection round a ledger tracks (not of its file: staff rename files)."""
+def legacy_ledger_identity(ledger: Ledger) -> str:
+    """The ledger id of templates issued before 台账编号 existed: a hash of editable settings.
+
+    Kept only to recognise those returns while 单位名称, 巡察轮次 and 反馈日期 are unchanged.
+    """
     st = ledger.settings
     return digest(
         "ledger",
@@ -169,6 +189,72 @@ def ledger_identity(ledger: Ledger) -> str:
         st.feedback_date.isoformat() if st.feedback_date else "",
         size=16,
     )
+
+
+_LEGACY_ID_RE = re.compile(r"[0-9a-f]{16}")
+
+
+def is_legacy_id(ledger_id: str) -> bool:
+    """Whether a template's ledger id is the old settings hash (16 hex digits) rather than a 台账编号."""
+    return bool(_LEGACY_ID_RE.fullmatch(ledger_id))
+
+
+@dataclass(frozen=True)
+class LedgerIdentity:
+    """What a return must match to belong to the ledger (see :func:`foreign_reason`)."""
+
+    ledger_id: str  # the 台账编号 stored in 基本信息; "" when the ledger has none
+    legacy_id: str  # legacy_ledger_identity() of the ledger as it stands
+    unit_name: str
+    inspection_round: str
+
+    @classmethod
+    def of(cls, ledger: Ledger, ledger_id: str) -> LedgerIdentity:
+        st = ledger.settings
+        return cls(ledger_id, legacy_ledger_identity(ledger), cell_text(st.unit_name), cell_text(st.inspection_round))
+
+
+def foreign_reason(meta: TemplateMeta, ident: LedgerIdentity) -> str | None:
+    """None when the return belongs to the ledger; else a Chinese message naming what differs.
+
+    Rules (docs/rules/counties.md): a return belongs to the ledger when it carries the ledger's
+    台账编号; a return issued before 台账编号 existed (legacy hash) when the hash still matches; a
+    return with a 台账编号 while the ledger has none (its row deleted, or the id written to a
+    copy) when 单位名称 and 巡察轮次 recorded in the return equal the ledger's.
+    """
+    legacy = is_legacy_id(meta.ledger_id)
+    if ident.ledger_id and meta.ledger_id == ident.ledger_id:
+        return None
+    if legacy and meta.ledger_id == ident.legacy_id:
+        return None
+    same_unit = meta.unit_name == ident.unit_name
+    same_round = meta.inspection_round == ident.inspection_round
+    if not legacy and not ident.ledger_id and same_unit and same_round:
+        return None
+    diffs: list[str] = []
+    if not same_unit:
+        diffs.append(f"单位名称（报送表为“{meta.unit_name or '（空白）'}”，本台账为“{ident.unit_name or '（空白）'}”）")
+    if legacy:
+        if same_unit:
+            diffs.append(
+                "巡察轮次或反馈日期（这是旧版报送表，按单位名称、巡察轮次、反馈日期识别台账，三者须与下发时一致）"
+            )
+        fix = "请使用本台账重新生成的报送表填写后报回"
+    else:
+        if not same_round:
+            diffs.append(
+                f"巡察轮次（报送表为“{meta.inspection_round or '（空白）'}”，本台账为“{ident.inspection_round or '（空白）'}”）"
+            )
+        if ident.ledger_id:
+            diffs.append(f"台账编号（报送表为 {meta.ledger_id}，本台账为 {ident.ledger_id}）")
+        else:
+            diffs.append(f"台账编号（报送表为 {meta.ledger_id}，本台账“基本信息”中没有台账编号）")
+        fix = (
+            "请确认报送对象；若两者是同一巡察轮次的不同台账文件（如重新新建的台账或他人的副本），"
+            "请用本台账重新生成报送表下发"
+        )
+    source = f"（{meta.unit_name or '未知单位'}，文件“{meta.ledger_name}”）" if meta.ledger_name else ""
+    return f"报送表属于另一本台账{source}，与本台账不一致的是：" + "；".join(diffs) + f"。{fix}。"
 
 
 def readonly_values(task: Task, problem_title: str) -> dict[str, Any]:
@@ -276,6 +362,7 @@ class TemplateMeta:
     template_version: int = TEMPLATE_VERSION
     ledger_name: str = ""
     unit_name: str = ""
+    inspection_round: str = ""  # recorded since 台账编号 (for the message when a return is foreign)
     data_sheet: str = DATA_SHEET
     header_row: int = HEADER_ROW
     headers: tuple[str, ...] = HEADERS
@@ -311,6 +398,7 @@ class TemplateMeta:
             ("ledger_id", self.ledger_id),
             ("ledger_name", self.ledger_name),
             ("unit_name", self.unit_name),
+            *([("inspection_round", self.inspection_round)] if self.inspection_round else []),
             ("issued_at", self.issued_at.isoformat(timespec="seconds")),
             ("return_deadline", self.return_deadline.isoformat()),
             ("data_sheet", self.data_sheet),
@@ -421,6 +509,7 @@ def parse_meta(tables: dict[str, Table]) -> TemplateMeta:
             template_version=int(values["template_version"]),
             ledger_name=values.get("ledger_name", ""),
             unit_name=values.get("unit_name", ""),
+            inspection_round=values.get("inspection_round", ""),
             data_sheet=values["data_sheet"],
             header_row=int(values["header_row"]),
             headers=tuple(json.loads(values["headers"])),

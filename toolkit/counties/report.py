@@ -10,29 +10,38 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import xlsxwriter
 
 from toolkit.counties.metadata import period_label
+from toolkit.counties.model import LATE, MISSING, PERIOD_COLUMN_HEADER, REJECTED_STATE, SUBMITTED, ConsolidationResult
 from toolkit.counties.returns import ACCEPTED, BLANK, REJECTED, SUPERSEDED
-
-if TYPE_CHECKING:
-    from toolkit.counties.consolidate import ConsolidationResult
 
 STATUS_WORDS = {ACCEPTED: "已导入", REJECTED: "退回", SUPERSEDED: "被较晚一份取代"}
 
 RULES_TEXT = (
-    "县区由报送表中隐藏的校验信息识别，与文件名无关；同一文件夹中的其他文件（不是下发的报送表）会被退回并说明原因。",
+    "县区由报送表中隐藏的校验信息识别，与文件名无关；报送文件夹及其子文件夹（如按县区存放的解压邮件附件）中的文件都会汇总，"
+    "其他文件（不是下发的报送表）会被退回并说明原因；临时文件、隐藏文件和工具生成的文件夹（汇总报告、台账备份、下发的报送表）跳过。",
+    "报送表凭下发时记录的“台账编号”（台账“基本信息”中）识别所属台账：修改基本信息中的反馈日期等不影响已下发的报送表；"
+    "台账编号不同的报送表属于另一本台账，退回时说明单位名称、巡察轮次、台账编号中哪一项不同。",
     "只要一份报送表有任何“错误”，整份退回、不导入任何内容；请县区按“问题明细”修改后重新报送一份。“警告”不影响导入。",
-    "逾期：报送时间晚于报回截止日当天即为逾期（仍会导入）。报送时间优先取文件属性中的“最后保存时间”（Excel/WPS/LibreOffice "
-    "保存时写入，换算为北京时间）；缺少该属性或早于下发时间时，取文件的修改时间。",
+    "逾期：报送时间（北京时间）晚于报回截止日当天即为逾期（仍会导入）。报送时间优先取文件属性中的“最后保存时间”"
+    "（Excel/WPS/LibreOffice 保存时写入，换算为北京时间）；缺少该属性或早于下发时间时，取文件的修改时间（同样按北京时间）。",
     "同一县区报送多份：按报送时间先后排列（相同时按文件名），较晚的一份只有在是较早一份的“完整更新”时才生效"
     "（较早一份改过的每一项都保留或继续填写：完成情况不倒退，完成日期不变，整改进展和佐证材料保留原有文字），否则全部退回，请县区确认后只报送一份。",
     "冲突：某项在报送表下发后已被市中心在台账中修改，县区又填报了不同的内容，该行不导入，列在“冲突待核对”中，请人工核对后在台账中处理。",
     "导入的内容写入台账“任务清单”的 完成情况、完成日期、整改进展、佐证材料 列，每一处修改都记入台账的“变更记录”工作表；"
-    "“县区”表的【自动】本期报送 列显示各县区本期报送情况；“月度进展”表记录本期统计。",
+    f"“县区”表的【自动】本期报送 列显示各县区本期报送情况，{PERIOD_COLUMN_HEADER} 列注明是哪个报送期；"
+    "本期没有可导入的报送表时，也会更新为本期的情况（未报送/被退回），台账其余内容不变；“月度进展”表记录本期统计。",
 )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
 
 
 def report_name(result: ConsolidationResult) -> str:
@@ -96,8 +105,6 @@ def _write(path: Path, result: ConsolidationResult) -> None:
         "bad": wb.add_format({**base, "bg_color": "#FFC7CE", "font_color": "#9C0006"}),
         "missing": wb.add_format({**base, "bg_color": "#FFEB9C", "font_color": "#9C5700"}),
     }
-    from toolkit.counties.consolidate import LATE, MISSING, REJECTED_STATE, SUBMITTED
-
     state_style = {SUBMITTED: "ok", LATE: "late", REJECTED_STATE: "bad", MISSING: "missing"}
     summary = _Sheet(
         wb,
@@ -164,6 +171,8 @@ def _write(path: Path, result: ConsolidationResult) -> None:
         f"共 {len(result.files)} 个文件：导入 {len(result.accepted)}、退回 {len(result.rejected)}；"
         f"写入台账 {len(result.changes)} 处修改；冲突待核对 {len(result.conflicts)} 处。",
     )
+    for k, note in enumerate(result.notes, start=2):
+        ws.write_string(n + k, 0, note.message)
 
     issues = _Sheet(
         wb,
@@ -260,7 +269,7 @@ def _write(path: Path, result: ConsolidationResult) -> None:
             style={ACCEPTED: "ok", REJECTED: "bad"}.get(f.status),
         )
     for p, why in result.ignored:
-        listing.add(p.name, "已忽略", "", "", "", "", why)
+        listing.add(_relative(p, result.inbox), "已忽略", "", "", "", "", why)
     listing.done()
 
     rules = wb.add_worksheet("说明")

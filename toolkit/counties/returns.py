@@ -38,9 +38,12 @@ from toolkit.counties.metadata import (
     MASTER_FIELDS,
     META_SHEET,
     READONLY_COLUMNS,
+    LedgerIdentity,
     MetadataError,
     TemplateMeta,
+    china_time,
     county_value,
+    foreign_reason,
     issued_hash,
     master_values,
     norm_value,
@@ -101,6 +104,7 @@ class ReturnCheck:
     """Everything learnt about one file of the inbox."""
 
     path: Path
+    display: str = ""  # the path relative to the inbox (files in subfolders), else the file name
     county: str = ""  # from the metadata only (never from the file name)
     name_hint: str = ""  # a county name seen in the file name, for the report's wording only
     meta: TemplateMeta | None = None
@@ -120,7 +124,8 @@ class ReturnCheck:
 
     @property
     def name(self) -> str:
-        return self.path.name
+        """How the file is named in messages and the report: its path inside the inbox."""
+        return self.display or self.path.name
 
     @property
     def errors(self) -> list[Issue]:
@@ -154,7 +159,7 @@ class MasterContext:
     """What a return is checked against: the master ledger as read, the period, the date."""
 
     ledger: Ledger
-    ledger_id: str
+    identity: LedgerIdentity
     period: str
     today: date
     deadline: date | None = None  # overrides the deadline stored in each template
@@ -176,7 +181,8 @@ class MasterContext:
         deadline: date | None = None,
         own_values: dict[tuple[str, str, str], str] | None = None,
     ) -> MasterContext:
-        ctx = cls(ledger, ledger_id, period, today, deadline, own_values=own_values or {})
+        identity = LedgerIdentity.of(ledger, ledger_id)
+        ctx = cls(ledger, identity, period, today, deadline, own_values=own_values or {})
         for t in ledger.tasks:
             if t.id in ctx.tasks or t.id in ctx.duplicate_ids:
                 ctx.duplicate_ids.add(t.id)
@@ -295,7 +301,8 @@ def submission_time(path: Path, probe: ZipProbe, meta: TemplateMeta | None) -> t
         if meta is None or local >= meta.issued_at - timedelta(days=1):
             return local, TIME_FROM_PROPERTIES
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0), TIME_FROM_MTIME
+        # China time whatever the server's zone: a file saved at 01:00 in China is not a day early.
+        return china_time(path.stat().st_mtime), TIME_FROM_MTIME
     except OSError:
         return None, ""
 
@@ -305,10 +312,13 @@ def submission_time(path: Path, probe: ZipProbe, meta: TemplateMeta | None) -> t
 
 
 def check_return(
-    path: Path, tables: dict[str, Table], ctx: MasterContext, *, probe: ZipProbe | None = None
+    path: Path, tables: dict[str, Table], ctx: MasterContext, *, probe: ZipProbe | None = None, display: str = ""
 ) -> ReturnCheck:
-    """Check one returned workbook (already read by the guard) against the master; never raises."""
-    out = ReturnCheck(path)
+    """Check one returned workbook (already read by the guard) against the master; never raises.
+
+    ``display`` names the file in messages (its path inside the inbox); default its file name.
+    """
+    out = ReturnCheck(path, display=display)
     out.name_hint = next((c for c in sorted(ctx.counties, key=len, reverse=True) if c in path.name), "")
     try:
         meta = parse_meta(tables)
@@ -323,12 +333,9 @@ def check_return(
     out.submitted_at, out.time_source = submission_time(path, probe, meta)
     out.deadline = ctx.deadline or meta.return_deadline
     out.late = bool(out.submitted_at and out.submitted_at.date() > out.deadline)
-    if meta.ledger_id != ctx.ledger_id:
-        out.reject(
-            "other-ledger",
-            f"报送表属于另一本台账（{meta.unit_name or '未知单位'}，文件“{meta.ledger_name}”），与本台账的巡察轮次不一致："
-            "请确认报送对象，或使用本台账下发的报送表重新填写。",
-        )
+    foreign = foreign_reason(meta, ctx.identity)
+    if foreign is not None:
+        out.reject("other-ledger", foreign)
         return out.finish()
     if meta.county not in ctx.counties:
         out.reject(

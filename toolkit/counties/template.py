@@ -20,10 +20,9 @@ import xlsxwriter
 from toolkit.core import schema as S
 from toolkit.core.check import resolve_today
 from toolkit.core.errors import ToolkitError
-from toolkit.excel.ledger_file import read_ledger_tables
-from toolkit.excel.build import set_list_printing
 from toolkit.core.intake import load_ledger
-from toolkit.core.model import Ledger, Task
+from toolkit.core.model import Ledger, Table, Task
+from toolkit.counties.identity import ensure_ledger_id
 from toolkit.counties.metadata import (
     COLUMNS,
     DATA_SHEET,
@@ -34,8 +33,8 @@ from toolkit.counties.metadata import (
     READONLY_COLUMNS,
     MetaRow,
     TemplateMeta,
+    china_now,
     issued_hash,
-    ledger_identity,
     master_values,
     parse_period,
     period_end,
@@ -45,8 +44,12 @@ from toolkit.counties.metadata import (
     readonly_table_hash,
     readonly_values,
 )
+from toolkit.excel.build import set_list_printing
+from toolkit.excel.ledger_file import read_ledger_tables
 
 GREY = "#E7E6E6"
+# Default folder (beside the ledger) of the issued templates; the consolidation skips it in an inbox.
+TEMPLATE_DIR_NAME = "县区报送表-下发"
 EDIT_HEADER = "#FFF2CC"
 
 
@@ -77,13 +80,23 @@ def template_name(period: str, county: str) -> str:
 
 def load_master(ledger_path: str | Path) -> Ledger:
     """Read the master ledger (trusted: the staff's own file) into the model."""
+    return read_master(ledger_path)[0]
+
+
+def read_master(ledger_path: str | Path) -> tuple[Ledger, dict[str, Table]]:
+    """The master ledger's model and the tables it was read from."""
     path = Path(ledger_path)
     tables = read_ledger_tables(path)
     ledger, issues = load_ledger(tables, source=path.name)
     if S.SHEET_TASKS not in ledger.layout.header_rows:
         first = next((i.message for i in issues if i.code in ("missing-sheet", "missing-header")), "")
         raise ToolkitError(f"台账“{path.name}”中找不到可用的任务清单，无法处理县区报送：{first}")
-    return ledger
+    return ledger, tables
+
+
+def default_return_deadline(day: date) -> date:
+    """The 报回截止日期 when none is given: the as-of date plus :data:`DEFAULT_RETURN_DAYS` days."""
+    return day + timedelta(days=DEFAULT_RETURN_DAYS)
 
 
 def make_county_templates(
@@ -94,27 +107,35 @@ def make_county_templates(
     today: date | None = None,
     now: datetime | None = None,
     return_deadline: date | None = None,
+    ledger_id: str | None = None,
 ) -> list[Path]:
     """Write one template workbook per county that has open tasks; returns the paths written.
 
-    ``period`` ('2025-03') defaults to the month before ``today`` (``today`` itself defaults to
-    基本信息's 统计截止日期, else the clock). The issue time is ``now``, else ``today`` at the
-    clock's time of day, else the clock. ``return_deadline`` defaults to the issue date plus
-    :data:`DEFAULT_RETURN_DAYS` days. Existing files of the same name are replaced (they are the
-    center's own output). Raises :class:`~toolkit.core.errors.ToolkitError` for an unreadable ledger or
-    ambiguous task ids.
+    ``period`` ('2025-03') defaults to the month before the as-of date: ``today``, else
+    基本信息's 统计截止日期, else the clock. The issue time is ``now``, else the as-of date at
+    the current China time of day. ``return_deadline`` defaults to the as-of date plus
+    :data:`DEFAULT_RETURN_DAYS` days (:func:`default_return_deadline`).
+
+    Templates carry the ledger's 台账编号. A ledger without one gets it first, written into the
+    file at ``ledger_path`` by :func:`~toolkit.counties.identity.ensure_ledger_id` (lossless, with
+    a backup); a caller that stored the id itself (e.g. into the workbook open in Excel) passes
+    ``ledger_id`` and nothing is written into the ledger. Existing template files of the same
+    name are replaced (they are the center's own output). Raises
+    :class:`~toolkit.core.errors.ToolkitError` for an unreadable or unwritable ledger or ambiguous
+    task ids.
     """
-    ledger = load_master(ledger_path)
+    ledger, tables = read_master(ledger_path)
     day = resolve_today(ledger, today)
     try:
         period = parse_period(period) if period else previous_period(day)
     except ValueError as exc:
         raise ToolkitError(str(exc)) from None
     if now is None:
-        # An explicit ``today`` (a back-dated run, the demo) is also the issue date.
-        now = datetime.combine(today, datetime.now().time()) if today is not None else datetime.now()
+        # The as-of date (explicit, or 统计截止日期) is also the issue date: a back-dated run tells
+        # one story, and the server's clock and time zone play no part in it.
+        now = datetime.combine(day, china_now().time())
     issued_at = now.replace(microsecond=0)
-    deadline = return_deadline or (issued_at.date() + timedelta(days=DEFAULT_RETURN_DAYS))
+    deadline = return_deadline or default_return_deadline(day)
     groups = county_tasks(ledger)
     if not groups:
         raise ToolkitError(
@@ -122,6 +143,8 @@ def make_county_templates(
             "（与“县区”工作表中的名称一致）。"
         )
     _refuse_ambiguous_ids(ledger, groups)
+    if ledger_id is None:
+        ledger_id, _ = ensure_ledger_id(ledger_path, tables)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     problems = {p.id: p.title for p in ledger.problems}
@@ -136,6 +159,7 @@ def make_county_templates(
             deadline=deadline,
             ledger_name=Path(ledger_path).name,
             problems=problems,
+            ledger_id=ledger_id,
         )
         tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.xlsx")
         try:
@@ -170,16 +194,18 @@ def build_meta(
     deadline: date,
     ledger_name: str,
     problems: dict[str, str],
+    ledger_id: str,
 ) -> TemplateMeta:
     """The metadata of one county's template: layout, per-row hashes and the fingerprint."""
     meta = TemplateMeta(
         county=group.county,
         period=period,
-        ledger_id=ledger_identity(ledger),
+        ledger_id=ledger_id,
         issued_at=issued_at,
         return_deadline=deadline,
         ledger_name=ledger_name,
         unit_name=ledger.settings.unit_name,
+        inspection_round=ledger.settings.inspection_round,
     )
     table: list[list[Any]] = []
     for i, t in enumerate(group.tasks):
@@ -356,8 +382,20 @@ def write_template(
     return path
 
 
+def read_template_meta(path: str | Path) -> TemplateMeta:
+    """The hidden metadata of a template the toolkit wrote (trusted: the center's own output)."""
+    from toolkit.counties.metadata import parse_meta
+    from toolkit.excel.read import read_workbook
+
+    return parse_meta(read_workbook(Path(path)))
+
+
 __all__ = [
     "make_county_templates",
+    "read_master",
+    "read_template_meta",
+    "TEMPLATE_DIR_NAME",
+    "default_return_deadline",
     "county_tasks",
     "template_name",
     "load_master",

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from toolkit.counties.metadata import CHINA_TZ_OFFSET, DATA_SHEET, LETTERS, META_SHEET
+from toolkit.counties.metadata import CHINA_TZ_OFFSET, DATA_SHEET, LETTERS, META_SHEET, china_timestamp
 
 # What each county does in the demo (county → edits by task id, and how the file comes back).
 DEMO_STORY: dict[str, dict[str, Any]] = {
@@ -85,7 +85,7 @@ def stamp_saved_time(path: str | Path, when: datetime) -> None:
                     )
             dst.writestr(info, data)
     os.replace(tmp, path)
-    ts = when.timestamp()
+    ts = china_timestamp(when)  # China time, whatever the machine's time zone
     os.utime(path, (ts, ts))
 
 
@@ -178,7 +178,7 @@ def simulate_returns(templates_dir: str | Path, inbox_dir: str | Path, *, today:
         if story.get("truncate"):
             data = dest.read_bytes()
             dest.write_bytes(data[: len(data) * 3 // 5])
-            os.utime(dest, (saved.timestamp(), saved.timestamp()))
+            os.utime(dest, (china_timestamp(saved), china_timestamp(saved)))
         written.append(dest)
     return written
 

@@ -7,6 +7,7 @@ its statuses, check results and statistics already there.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,17 @@ from toolkit.core.layout import SETTINGS_HEADER, TITLE_ROWS, header_row
 from toolkit.core.model import Ledger
 from toolkit.core.plan import CellStyle, Formula, WritePlan
 from toolkit.core.writeplan import MONTHLY_COLUMNS, STATS
+
+# The ledger's own id, one row of 基本信息 below the settings: county returns carry it, so a
+# return stays bound to its ledger whatever else staff edit in 基本信息 (see docs/rules/counties.md).
+LEDGER_ID_LABEL = "台账编号"
+LEDGER_ID_NOTE = "自动生成，请勿修改或删除：县区报送表凭此识别本台账"
+
+
+def new_ledger_id() -> str:
+    """A fresh ledger id (a random UUID: unique without any registry)."""
+    return str(uuid.uuid4())
+
 
 DATA_ROWS_RESERVE = 1000  # validation and colouring extend this far below the last row
 LIST_SHEET = S.SHEET_LISTS
@@ -80,10 +92,13 @@ def _record_value(rec: Any, key: str) -> Any:
     return value if value not in ("",) else None
 
 
-def write_ledger_workbook(path: str | Path, ledger: Ledger, plan: WritePlan | None = None) -> Path:
+def write_ledger_workbook(
+    path: str | Path, ledger: Ledger, plan: WritePlan | None = None, *, ledger_id: str | None = None
+) -> Path:
     """Write a new ledger workbook (``.xlsx``, or ``.xlsm`` with the button sheet) to ``path``.
 
-    ``ledger.layout`` must come from :func:`toolkit.core.layout.assign_new_layout`.
+    ``ledger.layout`` must come from :func:`toolkit.core.layout.assign_new_layout`. 基本信息 gets a
+    :data:`LEDGER_ID_LABEL` row holding ``ledger_id`` (a new one when not given).
     """
     path = Path(path)
     macros = path.suffix.lower() == ".xlsm"
@@ -96,7 +111,7 @@ def write_ledger_workbook(path: str | Path, ledger: Ledger, plan: WritePlan | No
 
         # Where docs/staff-setup.md installs the toolkit (xlwings expands the variable).
         add_macro_sheet(wb, interpreter=r"%LOCALAPPDATA%\zhenggai\venv\Scripts\python.exe")
-    _settings_sheet(wb, fmt, ledger)
+    _settings_sheet(wb, fmt, ledger, ledger_id or new_ledger_id())
     lists = _list_ranges(ledger)
     sheets = {}
     for canonical in (S.SHEET_PROBLEMS, S.SHEET_TASKS, S.SHEET_PEOPLE, S.SHEET_COUNTIES, S.SHEET_NOTICE_TEXT):
@@ -118,7 +133,7 @@ def write_ledger_workbook(path: str | Path, ledger: Ledger, plan: WritePlan | No
     return path
 
 
-def _settings_sheet(wb, fmt: _Formats, ledger: Ledger) -> None:
+def _settings_sheet(wb, fmt: _Formats, ledger: Ledger, ledger_id: str) -> None:
     ws = wb.add_worksheet(S.SHEET_SETTINGS)
     head = fmt.get(CellStyle(fill="D9D9D9", bold=True, align="center"))
     for j, h in enumerate(SETTINGS_HEADER):
@@ -147,6 +162,10 @@ def _settings_sheet(wb, fmt: _Formats, ledger: Ledger) -> None:
             ws.data_validation(r, 1, r, 1, {"validate": "integer", "criteria": ">=", "value": 0})
         if note:
             ws.write_string(r, 2, note, fmt.get(CellStyle(font_color="7F7F7F")))
+    r = max((row for row, _ in st.cells.values()), default=1)  # the row below the last setting (0-based)
+    ws.write_string(r, 0, LEDGER_ID_LABEL, fmt.get(CellStyle()))
+    ws.write_string(r, 1, ledger_id, fmt.get(CellStyle(align="left", font_color="7F7F7F")))
+    ws.write_string(r, 2, LEDGER_ID_NOTE, fmt.get(CellStyle(font_color="7F7F7F")))
     ws.set_column("A:A", 20)
     ws.set_column("B:B", 40)
     ws.set_column("C:C", 50)
