@@ -185,12 +185,7 @@ def test_consolidate_same_ledger_from_both_front_ends(remote, tmp_path, monkeypa
         shutil.copytree(source.parent / DEFAULT_INBOX, copy.parent / DEFAULT_INBOX)
     fixed = datetime(2025, 4, 7, 10, 0, 0)
 
-    class Clock(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return fixed if tz is None else fixed.astimezone(tz)
-
-    monkeypatch.setattr("toolkit.counties.consolidate.datetime", Clock)
+    monkeypatch.setattr("toolkit.counties.consolidate.china_now", lambda: fixed)  # both runs stamp the same time
     out = runner.invoke(app, ["consolidate", str(a)])
     assert out.exit_code == 0, out.output
     payload = xlwings_remote.workbook_payload(b)
@@ -222,3 +217,59 @@ def test_notice_twice_keeps_the_first(tmp_path, demo_file):
     assert demo_file.with_name("通报_2025-04-07(2).docx").is_file()
     explicit = runner.invoke(app, ["notice", str(demo_file), "--out", str(first)])
     assert explicit.exit_code == 2 and "已存在" in explicit.output and first.read_bytes() == b"edited in Word"
+
+
+def run_button(macro: str, path: Path):
+    payload = xlwings_remote.workbook_payload(path)
+    book = open_book(payload)
+    book.set_mock_caller()
+    import toolkit.macros as macros
+
+    getattr(macros, macro)()
+    return payload, book
+
+
+def test_a_month_with_nothing_accepted_shows_this_months_states_in_both(remote, tmp_path, monkeypatch):
+    """Regression: the CLI left last month's 已报送 in 县区 while the button wrote 未报送."""
+    from toolkit.jobs.settings import DEFAULT_INBOX
+
+    source = make_ledger(tmp_path / "原件", "整改台账.xlsx")
+    a, b = two_copies(tmp_path, source)
+    for copy in (a, b):
+        (copy.parent / DEFAULT_INBOX).mkdir()
+    monkeypatch.setattr("toolkit.counties.consolidate.china_now", lambda: datetime(2025, 4, 7, 10, 0))
+    out = runner.invoke(app, ["consolidate", str(a)])
+    assert out.exit_code == 0, out.output
+    assert "没有报送文件" in out.output
+    payload, book = run_button("consolidate_counties", b)
+    text, _, _ = alert_of(book)
+    assert "没有报送文件" in text
+    from_cli = strip_empty(cells_of(a))
+    from_button = strip_empty(after_button(b, payload, book, {}))
+    assert from_cli["县区"] == from_button["县区"]
+    states = [v for (r, col), v in from_cli["县区"].items() if r > 1 and v in ("未报送", "已报送", "逾期报送", "无需报送")]
+    assert states and "已报送" not in states
+    assert "2025年3月" in from_cli["县区"].values()  # the period its states belong to
+
+
+def test_county_templates_give_a_ledger_without_id_its_id_in_both_front_ends(remote, tmp_path):
+    from toolkit.counties.identity import read_ledger_id
+
+    source = make_ledger(tmp_path / "原件", "整改台账.xlsx")
+    wb = openpyxl.load_workbook(source)  # the test's own fixture: an older ledger without 台账编号
+    ws = wb["基本信息"]
+    for row in ws.iter_rows():
+        if row[0].value == "台账编号":
+            ws.delete_rows(row[0].row)
+            break
+    wb.save(source)
+    assert read_ledger_id(read_workbook(source)) == ""
+    a, b = two_copies(tmp_path, source)
+    out = runner.invoke(app, ["county-templates", str(a)])
+    assert out.exit_code == 0, out.output
+    assert read_ledger_id(read_workbook(a)) != ""  # written into the file (lossless patch, backup)
+    payload, book = run_button("make_county_templates", b)
+    state, _ = replay(payload, book.json()["actions"])
+    written = {v.get("value") for v in state["基本信息"].values()}
+    assert "台账编号" in written  # written into the open workbook, not a throwaway copy
+    assert "台账编号" in alert_of(book)[0]

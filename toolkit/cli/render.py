@@ -158,5 +158,3 @@ def render_consolidation(console: Console, result: Any) -> None:
         for f, c in result.conflicts[:40]:
             t4.add_row(f.county, c.task_id, c.label, c.master_now[:40], c.county[:40])
         console.print(t4)
-    for note in result.notes:
-        console.print(f"[yellow]注意：[/]{note.message}")

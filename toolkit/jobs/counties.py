@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.core.errors import ToolkitError
-from toolkit.jobs.check import checked
+from toolkit.jobs.check import checked, record_write
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.settings import COUNTY_TEMPLATE_DIR, resolve_inbox, resolve_period
 from toolkit.jobs.sources import FileLedger, LedgerSource
@@ -32,8 +32,16 @@ def run_county_templates(
     job.check, job.today, job.ledger = result, result.today, source.path
     chosen = resolve_period(period, source.tables)
     out_dir = Path(out) if out is not None else source.folder / COUNTY_TEMPLATE_DIR
+    # The ledger's stable identity (台账编号) binds the returns to it; a ledger without one gets it
+    # now, written through the source (lossless file patch, or into the open workbook).
+    from toolkit.counties.identity import plan_ledger_id
+
+    ledger_id, id_plan = plan_ledger_id(source.tables)
+    if id_plan is not None:
+        record_write(job, source, source.write(id_plan))
+        job.notes.append(f"台账首次生成报送表：已在“基本信息”中写入台账编号 {ledger_id}（请勿修改或删除）。")
     made = make_county_templates(source.snapshot(), period=chosen, out_dir=out_dir, today=result.today,
-                                 now=now, return_deadline=deadline)
+                                 now=now, return_deadline=deadline, ledger_id=ledger_id)
     job.details = made
     for p in made:
         job.add_written(p, "县区报送表")
@@ -107,6 +115,5 @@ def run_consolidate(
     if report_path is not None:
         job.add_written(report_path, "汇总报告")
     job.attention = bool(outcome.needs_attention)
-    if not outcome.files:
-        job.notes.append(f"没有报送文件：文件夹“{box}”中没有找到县区报送表。")
+    job.notes.extend(note.message for note in outcome.notes)
     return job
