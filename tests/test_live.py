@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 
 from toolkit import jobs as api
-from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
-from toolkit.excel import live
-from toolkit.excel.read import read_workbook
 from toolkit.core.model import CellError, Table
 from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
 from toolkit.core.schema import column_index, column_letter
+from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
+from toolkit.excel import live
+from toolkit.excel.read import read_workbook
 
 _DEMO = build_demo_ledger()
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
