@@ -90,14 +90,17 @@ def require_module(name: str):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "requires(*names): needs external tools/fonts/corpus " + ", ".join(REQUIREMENTS)
-        + " — skipped when missing, failed under CI=true"
+        "markers",
+        "requires(*names): needs external tools/fonts/corpus "
+        + ", ".join(REQUIREMENTS)
+        + " — skipped when missing, failed under CI=true",
     )
 
 
 def pytest_runtest_setup(item):
     for marker in item.iter_markers("requires"):
         require(*marker.args)
+
 
 _DEMO = build_demo_ledger()
 
@@ -147,14 +150,41 @@ PROBLEM_ROWS = [
     [1, "关于贯彻落实方面", "学习贯彻不深入", "李国强", "办公室"],
     [2, "关于贯彻落实方面", "履职不到位", "李国强", "办公室"],
 ]
-TASK_HEADER = ["任务编号", "问题编号", "整改措施", "整改进展", "责任领导", "责任单位", "责任人", "完成时限",
-               "延期时限", "完成情况", "完成日期", "佐证材料", "销号日期", "销号审核人"]
+TASK_HEADER = [
+    "任务编号",
+    "问题编号",
+    "整改措施",
+    "整改进展",
+    "责任领导",
+    "责任单位",
+    "责任人",
+    "完成时限",
+    "延期时限",
+    "完成情况",
+    "完成日期",
+    "佐证材料",
+    "销号日期",
+    "销号审核人",
+]
 PEOPLE_ROWS = [["姓名", "职务", "单位"], ["李国强", "主任", "办公室"], ["周丽", "科员", "办公室"]]
 COUNTY_ROWS = [["县区名称"], ["清城区"], ["英德市"]]
 
 
-def task_row(tid="1-1", pid=1, *, measure="加强学习。", unit="办公室", person="周丽", deadline=date(2024, 6, 30),
-             extended=None, state="推进中", done=None, evidence="", signed=None, signer="") -> list:
+def task_row(
+    tid="1-1",
+    pid=1,
+    *,
+    measure="加强学习。",
+    unit="办公室",
+    person="周丽",
+    deadline=date(2024, 6, 30),
+    extended=None,
+    state="推进中",
+    done=None,
+    evidence="",
+    signed=None,
+    signer="",
+) -> list:
     return [tid, pid, measure, "", "李国强", unit, person, deadline, extended, state, done, evidence, signed, signer]
 
 
@@ -192,6 +222,7 @@ def issued(tmp_path_factory):
     root = tmp_path_factory.mktemp("issued")
     master = root / "台账.xlsx"
     api.new_ledger_workbook(master, copy.deepcopy(_DEMO), today=COUNTY_TODAY)
-    paths = make_county_templates(master, out_dir=root / "下发", today=COUNTY_TODAY, now=COUNTY_ISSUED,
-                                  return_deadline=COUNTY_DEADLINE)
+    paths = make_county_templates(
+        master, out_dir=root / "下发", today=COUNTY_TODAY, now=COUNTY_ISSUED, return_deadline=COUNTY_DEADLINE
+    )
     return master, {p.name.split("_")[1]: p for p in paths}

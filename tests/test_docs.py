@@ -58,8 +58,17 @@ def table_command(cell: str) -> str:
 
 
 def test_commands_are_found():
-    assert {"check", "status", "init", "demo", "notice", "reminders", "launchers", "county-templates",
-            "consolidate"} <= set(NAMES)
+    assert {
+        "check",
+        "status",
+        "init",
+        "demo",
+        "notice",
+        "reminders",
+        "launchers",
+        "county-templates",
+        "consolidate",
+    } <= set(NAMES)
     assert len(TABLE) >= len(NAMES)  # the table parser found the table
 
 
@@ -74,9 +83,7 @@ def test_command_has_chinese_help(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_every_option_and_argument_has_chinese_help(name):
     command = COMMANDS[tuple(name.split())]
-    missing = [
-        p.name for p in command.params if not p.hidden if not (getattr(p, "help", None) and CJK.search(p.help))
-    ]
+    missing = [p.name for p in command.params if not p.hidden if not (getattr(p, "help", None) and CJK.search(p.help))]
     assert missing == [], f"zhenggai {name}: parameters without Chinese help: {missing}"
 
 

@@ -99,7 +99,10 @@ def test_fontconfig_file_maps_each_official_name(tmp_path):
     for name, (family, bold) in FONT_MAP.items():
         got = subprocess.run(
             [shutil.which("fc-match"), "-f", "%{family[0]}|%{style[0]}", name],
-            capture_output=True, text=True, env=env, check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         ).stdout
         found_family, style = got.split("|")
         assert found_family == family, name

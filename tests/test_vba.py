@@ -280,7 +280,11 @@ def test_vba_project_is_reproducible_across_processes():
         "sys.stdout.buffer.write(build_vba_project(sheet_codenames=['Sheet1', 'Sheet2']))"
     )
     repo = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "12345",
+        "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]),
+    }
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, env=env).stdout
     assert len(here) > 1024 and there == here
 
