@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import CJK_FAMILIES, require
+from conftest import CJK_FAMILIES, POPPLER_TOOLS, require
 
 from toolkit.notice import render_notice, render_reminders
 from toolkit.notice.pdf import FONT_MAP, convert_to_pdf, write_fontconfig
@@ -90,6 +90,18 @@ def test_pdf_uses_only_the_mapped_faces(notice_pdf):
 def test_required_fonts_are_the_ones_the_font_map_uses():
     """conftest's CJK-font requirement checks exactly the faces the notice is mapped to."""
     assert set(CJK_FAMILIES) == {family for family, _ in FONT_MAP.values()}
+
+
+def test_test_script_checks_and_installs_what_the_tests_require():
+    """scripts/test.sh (run by CI) checks the same tools and fonts as conftest.require, and fails under CI."""
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "test.sh").read_text("utf-8")
+    for needed in (*CJK_FAMILIES, *POPPLER_TOOLS, "soffice", "fc-match", "../shared/corpus/calamine-tests"):
+        assert needed in script, needed
+    for package in ("libreoffice-writer-nogui", "poppler-utils", "fontconfig", "fonts-noto-cjk", "fonts-arphic-ukai"):
+        assert re.search(rf"apt-get install[^\n]*\\\n[^\n]*\b{package}\b", script), package
+    assert "exit 1" in script[script.index("if in_ci; then") :]
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text("utf-8")
+    assert ci.index("export CI=true") < ci.index("bash scripts/test.sh")
 
 
 @pytest.mark.requires("fontconfig", "cjk-fonts")
