@@ -22,12 +22,12 @@ import pytest
 
 import xlwings_remote
 from toolkit import jobs as api
-from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
-from toolkit.excel import live
-from toolkit.excel.read import read_workbook
 from toolkit.core.model import CellError, Table
 from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
 from toolkit.core.schema import column_index, column_letter
+from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
+from toolkit.excel import live
+from toolkit.excel.read import read_workbook
 
 _DEMO = build_demo_ledger()
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -348,12 +348,18 @@ def test_apply_plan_writes_the_cli_plan_in_bulk(remote, demo_path):
     state, _ = replay(payload, actions)
     assert written == plan.cell_count()
     assert_cells_match_plan(state, plan)
-    # Bulk, not cell by cell: one value write per rectangle of planned cells.
+    # Bulk, not cell by cell: value writes are disjoint rectangles of planned cells only, covering each
+    # planned cell once, and there are few of them (counted from the actions, not from live.rectangles).
     value_writes = [a for a in actions if a["func"] == "setValues"]
-    expected_rects = sum(
-        len(live.rectangles({(c.row, column_index(c.column)) for c in sp.cells})) for sp in plan.sheets
-    )
-    assert len(value_writes) == expected_rects < 20
+    planned = {(sp.sheet, c.row, column_index(c.column)) for sp in plan.sheets for c in sp.cells}
+    covered = [
+        (payload["sheets"][a["sheet_position"]]["name"], a["start_row"] + 1 + i, a["start_column"] + j)
+        for a in value_writes
+        for i in range(a["row_count"])
+        for j in range(a["column_count"])
+    ]
+    assert len(covered) == len(set(covered)) == len(planned) and set(covered) == planned
+    assert len(value_writes) < 20
     assert len(actions) < plan.cell_count() / 2
     task_writes = [a for a in value_writes if payload["sheets"][a["sheet_position"]]["name"] == "任务清单"]
     assert [(a["row_count"], a["column_count"]) for a in task_writes] == [(51, 4)]  # P2:S52 in one go

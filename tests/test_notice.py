@@ -12,6 +12,7 @@ from pathlib import Path
 import docx
 import jinja2
 import pytest
+from conftest import REFERENCE_NOTICE, require
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 from docxtpl import DocxTemplate
@@ -34,7 +35,6 @@ from toolkit.notice.text import (
     public_period,
     signature_indents,
 )
-from toolkit.core.status import evaluate_ledger
 
 REFERENCE = Path(__file__).resolve().parents[1] / "toolkit" / "data" / "reference_notice.txt"
 TODAY = date(2025, 4, 7)
@@ -42,6 +42,12 @@ CN = "一二三四五六七八九十"
 
 
 # --- the reference notice, parsed here without the toolkit ---------------------------------
+
+
+def test_packaged_reference_notice_is_the_published_one():
+    """toolkit/data's copy (used by the demo and these tests) equals ../shared/reference, byte for byte."""
+    require("shared")
+    assert REFERENCE.read_bytes() == REFERENCE_NOTICE.read_bytes()
 
 
 def reference_lines() -> list[str]:
@@ -184,35 +190,42 @@ def test_invalid_level_is_reported_in_chinese(demo_ledger, tmp_path):
         render(demo_ledger, tmp_path)
 
 
+def _problem_kind(ledger: Ledger, problem_id: str) -> str:
+    """From the task states alone, without the status engine: "done" when every task is 已完成,
+    "long_term" when every task is 已完成 or 长期坚持 and one is 长期坚持, else "open"."""
+    states = {t.state for t in ledger.tasks if t.problem_id == problem_id}
+    if states == {"已完成"}:
+        return "done"
+    if "长期坚持" in states and states <= {"已完成", "长期坚持"}:
+        return "long_term"
+    return "open"
+
+
 def _problem_tally(ledger: Ledger) -> tuple[int, int, int]:
-    """(done, long-term, open) problems from the engine's per-problem codes."""
-    codes = [ps.code for ps in evaluate_ledger(ledger, today=TODAY).problems.values()]
-    done = codes.count("done")
-    long_term = codes.count("long_term")
-    return done, long_term, len(codes) - done - long_term
+    """(done, long-term, open) problems."""
+    kinds = [_problem_kind(ledger, p.id) for p in ledger.problems]
+    return kinds.count("done"), kinds.count("long_term"), kinds.count("open")
 
 
-@pytest.mark.parametrize("rule", ["计为已完成", "不计入", "计为未完成"])
-def test_stats_sentence_follows_long_term_rule(demo_ledger, tmp_path, rule):
+LEAD = "截至2025年4月7日，市委第二巡察组反馈的16个问题中，"
+
+
+@pytest.mark.parametrize(
+    ("rule", "sentence"),
+    [
+        ("计为已完成", LEAD + "已完成整改9个（其中长期坚持2个）、正在整改7个，完成率56.3%。"),
+        ("不计入", LEAD + "已完成整改7个、正在整改7个、长期坚持2个，完成率50%（长期坚持的问题不计入完成率）。"),
+        ("计为未完成", LEAD + "已完成整改7个、正在整改9个（其中长期坚持2个），完成率43.8%。"),
+    ],
+)
+def test_stats_sentence_follows_long_term_rule(demo_ledger, tmp_path, rule, sentence):
     s = demo_ledger.settings
     s.notice_stats_sentence = True
     s.long_term_rule = rule
-    done, long_term, open_ = _problem_tally(demo_ledger)
-    assert long_term > 0 and open_ > 0  # the demo exercises every part of the sentence
-    total = done + long_term + open_
+    # The demo's 16 problems: 7 done, 2 long-term (problems 4 and 6), 7 open — every part of the sentence.
+    assert _problem_tally(demo_ledger) == (7, 2, 7)
     _, document = render(demo_ledger, tmp_path)
-    first = section2(document)[0]
-    lead = f"截至2025年4月7日，市委第二巡察组反馈的{total}个问题中，"
-    if rule == "计为已完成":
-        body = f"已完成整改{done + long_term}个（其中长期坚持{long_term}个）、正在整改{open_}个"
-        rate = f"，完成率{format_rate((done + long_term) / total)}"
-    elif rule == "不计入":
-        body = f"已完成整改{done}个、正在整改{open_}个、长期坚持{long_term}个"
-        rate = f"，完成率{format_rate(done / (total - long_term))}（长期坚持的问题不计入完成率）"
-    else:
-        body = f"已完成整改{done}个、正在整改{open_ + long_term}个（其中长期坚持{long_term}个）"
-        rate = f"，完成率{format_rate(done / total)}"
-    assert first == ("公文正文", lead + body + rate + "。")
+    assert section2(document)[0] == ("公文正文", sentence)
     # Everything after the sentence is unchanged.
     assert [t for _, t in section2(document)[1:]] == reference_section(reference_lines(), "二、", "三、")
 
@@ -239,11 +252,12 @@ def test_problem_heading_format_with_status_word(demo_ledger, tmp_path):
     s.notice_problem_heading = "关于“{title}”问题的整改（{status}）"
     _, document = render(demo_ledger, tmp_path)
     headings = [t for st, t in section2(document) if st == "公文三级标题"]
-    codes = evaluate_ledger(demo_ledger, today=TODAY).problems
-    word = {"done": "已完成整改", "long_term": "长期坚持"}
+    word = {"done": "已完成整改", "long_term": "长期坚持", "open": "正在整改"}
+    assert len(headings) == len(demo_ledger.problems) == 16
     for i, problem in enumerate(demo_ledger.problems, start=1):
-        status_word = word.get(codes[problem.id].code, "正在整改")
+        status_word = word[_problem_kind(demo_ledger, problem.id)]
         assert headings[i - 1] == f"{i}.关于“{problem.title}”问题的整改（{status_word}）"
+    assert headings[3].endswith("问题的整改（长期坚持）")  # problem 4: one 长期坚持 task, the others done
 
 
 def test_problem_heading_format_with_unknown_field_is_explained(demo_ledger, tmp_path):

@@ -84,9 +84,12 @@ def test_page_is_a4_with_gbt9704_margins(document):
 
 
 def test_line_grid_gives_22_lines(document):
-    grid = document.sections[0]._sectPr.find(qn("w:docGrid"))
+    section = document.sections[0]
+    grid = section._sectPr.find(qn("w:docGrid"))
     assert _attr(grid, "type") == "lines" and _attr(grid, "linePitch") == "579"
-    assert 22 * 28.95 <= 225 * 72 / 25.4 < 23 * 28.95
+    # The document's own type-area height (twips) holds exactly 22 lines of its own pitch.
+    type_height = section.page_height.twips - section.top_margin.twips - section.bottom_margin.twips
+    assert type_height // int(_attr(grid, "linePitch")) == 22
 
 
 @pytest.mark.parametrize(

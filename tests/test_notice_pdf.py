@@ -1,6 +1,7 @@
 """The notice as PDF through LibreOffice: A4, 22 lines × 28 characters, mapped fonts only, margins.
 
-Skipped (with the reason) when LibreOffice or poppler-utils are not installed.
+Needs LibreOffice, poppler-utils and the CJK fonts: skipped (with the reason) when they are missing,
+failed under ``CI=true`` (conftest.require).
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import CJK_FAMILIES, POPPLER_TOOLS, require
 
 from toolkit.notice import render_notice, render_reminders
-from toolkit.notice.pdf import FONT_MAP, convert_to_pdf, find_soffice, write_fontconfig
+from toolkit.notice.pdf import FONT_MAP, convert_to_pdf, write_fontconfig
 
 MM = 72 / 25.4  # PDF points per millimetre
 LEFT, RIGHT, TOP, BOTTOM = 28 * MM, (210 - 26) * MM, 37 * MM, (297 - 35) * MM
 TOLERANCE = 0.6 * MM
 PAGE_NUMBER = re.compile(r"^—\s*\d+\s*—$")
 
-needs_soffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) 未安装")
-needs_poppler = pytest.mark.skipif(
-    not all(shutil.which(t) for t in ("pdfinfo", "pdffonts", "pdftotext")), reason="poppler-utils 未安装"
-)
 pytestmark = [pytest.mark.slow]
+needs_pdf_tools = pytest.mark.requires("soffice", "poppler", "cjk-fonts")
 
 
 def run(*cmd: str) -> str:
@@ -34,8 +33,7 @@ def run(*cmd: str) -> str:
 
 @pytest.fixture(scope="module")
 def notice_pdf(tmp_path_factory) -> Path:
-    if find_soffice() is None:
-        pytest.skip("LibreOffice (soffice) 未安装")
+    require("soffice", "cjk-fonts")
     from toolkit.demo.ledger import build_demo_ledger
 
     out = tmp_path_factory.mktemp("pdf") / "通报.docx"
@@ -67,16 +65,14 @@ def width(line: str) -> float:
     return sum(0.5 if ch.isascii() else 1.0 for ch in line if not ch.isspace())
 
 
-@needs_soffice
-@needs_poppler
+@needs_pdf_tools
 def test_pdf_is_a4(notice_pdf):
     info = run("pdfinfo", str(notice_pdf))
     m = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
     assert abs(float(m.group(1)) - 595.28) < 1 and abs(float(m.group(2)) - 841.89) < 1
 
 
-@needs_soffice
-@needs_poppler
+@needs_pdf_tools
 def test_pdf_uses_only_the_mapped_faces(notice_pdf):
     listing = run("pdffonts", str(notice_pdf)).splitlines()[2:]
     names = [line.split()[0].split("+", 1)[-1] for line in listing]
@@ -91,23 +87,41 @@ def test_pdf_uses_only_the_mapped_faces(notice_pdf):
     assert any("UKai" in n for n in names)
 
 
-@pytest.mark.skipif(shutil.which("fc-match") is None, reason="fontconfig 工具 fc-match 未安装")
+def test_required_fonts_are_the_ones_the_font_map_uses():
+    """conftest's CJK-font requirement checks exactly the faces the notice is mapped to."""
+    assert set(CJK_FAMILIES) == {family for family, _ in FONT_MAP.values()}
+
+
+def test_test_script_checks_and_installs_what_the_tests_require():
+    """scripts/test.sh (run by CI) checks the same tools and fonts as conftest.require, and fails under CI."""
+    script = (Path(__file__).resolve().parents[1] / "scripts" / "test.sh").read_text("utf-8")
+    for needed in (*CJK_FAMILIES, *POPPLER_TOOLS, "soffice", "fc-match", "../shared/corpus/calamine-tests"):
+        assert needed in script, needed
+    for package in ("libreoffice-writer-nogui", "poppler-utils", "fontconfig", "fonts-noto-cjk", "fonts-arphic-ukai"):
+        assert re.search(rf"apt-get install[^\n]*\\\n[^\n]*\b{package}\b", script), package
+    assert "exit 1" in script[script.index("if in_ci; then") :]
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text("utf-8")
+    assert ci.index("export CI=true") < ci.index("bash scripts/test.sh")
+
+
+@pytest.mark.requires("fontconfig", "cjk-fonts")
 def test_fontconfig_file_maps_each_official_name(tmp_path):
     conf = write_fontconfig(tmp_path)
     env = {"FONTCONFIG_FILE": str(conf), "PATH": "/usr/bin:/bin"}
     for name, (family, bold) in FONT_MAP.items():
         got = subprocess.run(
-            ["fc-match", "-f", "%{family[0]}|%{style[0]}", name], capture_output=True, text=True, env=env, check=True
+            [shutil.which("fc-match"), "-f", "%{family[0]}|%{style[0]}", name],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         ).stdout
         found_family, style = got.split("|")
-        if shutil.which("fc-list") and family not in subprocess.run(["fc-list"], capture_output=True, text=True).stdout:
-            pytest.skip(f"字体 {family} 未安装")
         assert found_family == family, name
         assert ("Bold" in style) == bold, name
 
 
-@needs_soffice
-@needs_poppler
+@needs_pdf_tools
 def test_at_most_22_lines_of_28_characters_per_page(notice_pdf):
     pages = page_lines(notice_pdf)
     assert len(pages) > 5
@@ -122,8 +136,7 @@ def test_at_most_22_lines_of_28_characters_per_page(notice_pdf):
     assert full_lines > 100  # the grid is really filled: most lines hold exactly 28 characters
 
 
-@needs_soffice
-@needs_poppler
+@needs_pdf_tools
 def test_text_stays_inside_the_type_area_and_page_numbers_alternate(notice_pdf):
     all_words = words(notice_pdf)
     numbers = [w for w in all_words if w[2] > BOTTOM]
@@ -139,8 +152,7 @@ def test_text_stays_inside_the_type_area_and_page_numbers_alternate(notice_pdf):
         assert x1 <= RIGHT + TOLERANCE and x0 >= LEFT - TOLERANCE
 
 
-@needs_soffice
-@needs_poppler
+@needs_pdf_tools
 def test_title_is_centred_in_the_type_area(notice_pdf):
     first_page = [w for w in words(notice_pdf) if w[0] == 1]
     title = [w for w in first_page if w[5].startswith(("中共清远市", "市委第四轮"))][:2]
@@ -149,8 +161,7 @@ def test_title_is_centred_in_the_type_area(notice_pdf):
         assert abs((x0 + x1) / 2 - (LEFT + RIGHT) / 2) < 2 * MM
 
 
-@needs_soffice
-@needs_poppler
+@needs_pdf_tools
 def test_reminder_letter_converts_with_mapped_fonts(tmp_path, demo_ledger):
     (first, *_) = render_reminders(demo_ledger, today=date(2025, 4, 7), out_dir=tmp_path)
     pdf = convert_to_pdf(first)

@@ -7,11 +7,12 @@ vbaProject.bin that xlwings ships in quickstart_standalone.xlsm.
 
 from __future__ import annotations
 
+import os
 import random
 import re
-import shutil
 import struct
 import subprocess
+import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
@@ -21,6 +22,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 import xlwings
+from conftest import require_module
 from oletools.olevba import decompress_stream
 
 from toolkit.excel.vba import project as vba
@@ -236,7 +238,7 @@ def test_incompressible_short_last_chunk_is_refused():
 
 
 def test_protection_properties_decrypt_to_unprotected_visible_project():
-    crypto = pytest.importorskip("ms_ovba_crypto").MsOvbaCrypto  # an independent implementation
+    crypto = require_module("ms_ovba_crypto").MsOvbaCrypto  # an independent implementation (test extra)
     project = olefile.OleFileIO(vba.build_vba_project()).openstream("PROJECT").read().decode("cp1252")
     values = dict(re.findall(r'^(CMG|DPB|GC)="([0-9A-F]+)"', project, re.MULTILINE))
     assert crypto.decrypt(bytes.fromhex(values["CMG"])) == bytes(4)  # no protection
@@ -270,8 +272,21 @@ def test_sibling_tree_is_a_red_black_tree(count):
     assert in_order(root) == sorted((e.name for e in entries), key=lambda n: (len(n), n.upper()))
 
 
-def test_vba_project_is_reproducible():
-    assert vba.build_vba_project(sheet_codenames=["Sheet1"]) == vba.build_vba_project(sheet_codenames=["Sheet1"])
+def test_vba_project_is_reproducible_across_processes():
+    """Same bytes from another interpreter (other hash seed, other clock): no time, randomness or set order."""
+    here = vba.build_vba_project(sheet_codenames=["Sheet1", "Sheet2"])
+    code = (
+        "import sys; from toolkit.excel.vba.project import build_vba_project; "
+        "sys.stdout.buffer.write(build_vba_project(sheet_codenames=['Sheet1', 'Sheet2']))"
+    )
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "12345",
+        "PYTHONPATH": os.pathsep.join([repo, os.environ.get("PYTHONPATH", "")]),
+    }
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, env=env).stdout
+    assert len(here) > 1024 and there == here
 
 
 def test_vba_project_layout_matches_the_one_xlwings_ships():
@@ -402,7 +417,7 @@ def test_xlsx_name_is_refused(tmp_path):
     wb.close()
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+@pytest.mark.requires("soffice")
 def test_libreoffice_opens_the_workbook_and_binds_buttons_to_our_macros(ledger_xlsm, tmp_path):
     profile = (tmp_path / "lo_profile").as_uri()
     out = tmp_path / "转换 结果"
