@@ -156,6 +156,8 @@ def test_accepted_return_updates_master_log_counties_and_snapshot(env):
 
 
 def test_report_workbook_lists_counties_issues_changes_and_files(env):
+    old = task_row(env.master, "1-3")["整改进展"]
+    assert old.startswith("加强政治理论学习")
     env.ret("连州市", {"1-3": {"progress": "新进展"}})
     env.ret("阳山县", {"3-1": {"progress": "x"}}, mutate=lambda ws, wb: ws.__setitem__("C9", "改过的措施"))
     result = env.run()
@@ -170,7 +172,7 @@ def test_report_workbook_lists_counties_issues_changes_and_files(env):
     assert report["导入修改"].rows[1][2:8] == [
         "1-3",
         "整改进展",
-        report["导入修改"].rows[1][4],
+        old,
         "新进展",
         "H9",
         "任务清单!D5",

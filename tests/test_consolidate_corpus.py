@@ -25,7 +25,7 @@ CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "cal
 TODAY = date(2025, 4, 7)
 NOW = datetime(2025, 4, 7, 10, 0)
 
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
+pytestmark = pytest.mark.requires("shared")
 
 
 def _corpus_files() -> list[Path]:
@@ -110,8 +110,7 @@ def test_corpus_plus_one_real_return_master_changes_only_through_it(master, tmp_
     ],
 )
 def test_formats_counties_send_instead_of_xlsx(master, tmp_path, name, as_name, code):
-    if not (CORPUS / name).exists():
-        pytest.skip(f"{name} not in corpus")
+    assert (CORPUS / name).exists(), name
     inbox = tmp_path / "收件"
     inbox.mkdir()
     shutil.copy(CORPUS / name, inbox / as_name)

@@ -195,7 +195,7 @@ def test_metadata_survives_openpyxl_resave(issued, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+@pytest.mark.requires("soffice")
 def test_metadata_survives_libreoffice_resave(issued, tmp_path):
     m, filled = _filled(issued, tmp_path)
     out = tmp_path / "lo"
