@@ -273,3 +273,17 @@ def test_county_templates_give_a_ledger_without_id_its_id_in_both_front_ends(rem
     written = {v.get("value") for v in state["基本信息"].values()}
     assert "台账编号" in written  # written into the open workbook, not a throwaway copy
     assert "台账编号" in alert_of(book)[0]
+
+
+def test_inbox_setting_is_honoured_by_the_command(tmp_path):
+    """基本信息's 县区报送文件夹 is the inbox for `zhenggai consolidate LEDGER` as for the button."""
+    from test_macros import _returns
+
+    source = make_ledger(tmp_path / "原件", "整改台账.xlsx")
+    _returns(source, source.parent / "各县交回 文件")
+    wb = openpyxl.load_workbook(source)  # the test's own fixture file
+    wb["基本信息"].append(["县区报送文件夹", "各县交回 文件", ""])
+    wb.save(source)
+    out = runner.invoke(app, ["consolidate", str(source), "--dry-run"])
+    assert out.exit_code == 0, out.output
+    assert "收到 7 份文件，导入 7 份" in out.output
