@@ -226,3 +226,14 @@ def issued(tmp_path_factory):
         master, out_dir=root / "下发", today=COUNTY_TODAY, now=COUNTY_ISSUED, return_deadline=COUNTY_DEADLINE
     )
     return master, {p.name.split("_")[1]: p for p in paths}
+
+
+@pytest.fixture
+def remote(monkeypatch):
+    """Enable xlwings' remote engine (licence key for tests only) and forget any mock caller afterwards."""
+    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+    import xlwings as xw
+
+    yield xw
+    if hasattr(xw.Book, "_mock_caller"):
+        del xw.Book._mock_caller

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import xlwings_remote
+
 from toolkit import jobs as api
 from toolkit.core.model import CellError, Table
 from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
@@ -37,15 +37,6 @@ _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\Z")
 # ----------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def remote(monkeypatch):
-    """Enable xlwings' remote engine (licence key for tests only) and forget any mock caller afterwards."""
-    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
-    import xlwings as xw
-
-    yield xw
-    if hasattr(xw.Book, "_mock_caller"):
-        del xw.Book._mock_caller
 
 
 def make_ledger(folder: Path, name: str = "台账 示例.xlsx", ledger=None) -> Path:

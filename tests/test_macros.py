@@ -21,32 +21,25 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import xlwings_remote
+from conftest import tables_from_rows
 from test_live import assert_cells_match_plan, make_ledger, open_book, replay, written_cells
 
-import xlwings_remote
-from toolkit import jobs as api, macros
+from toolkit import jobs as api
+from toolkit import macros
+from toolkit.core.plan import check_only_plan
 from toolkit.demo.ledger import DEMO_AS_OF
 from toolkit.excel import live
 from toolkit.excel.read import read_workbook
 from toolkit.excel.vba.project import MACROS
-from toolkit.core.plan import check_only_plan
 from toolkit.jobs.paths import unique_path
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.settings import COUNTY_TEMPLATE_DIR, DEFAULT_INBOX, INBOX_SETTING, resolve_inbox
 from toolkit.jobs.summary import figures_lines, summary_lines
-from conftest import tables_from_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def remote(monkeypatch):
-    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
-    import xlwings as xw
-
-    yield xw
-    if hasattr(xw.Book, "_mock_caller"):
-        del xw.Book._mock_caller
 
 
 @pytest.fixture

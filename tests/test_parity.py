@@ -11,34 +11,24 @@ files each job writes beside the ledger.
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from test_live import make_ledger, open_book, replay
+from test_live import make_ledger, replay
 from test_macros import alert_of, broken_ledger, press
 from typer.testing import CliRunner
 
-import xlwings_remote
 from toolkit.cli import app
 from toolkit.core.plan import Formula
 from toolkit.core.schema import column_letter
-from toolkit.excel import live
 from toolkit.excel.read import read_workbook
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def remote(monkeypatch):
-    monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
-    import xlwings as xw
-
-    yield xw
-    if hasattr(xw.Book, "_mock_caller"):
-        del xw.Book._mock_caller
 
 
 def cells_of(path: Path) -> dict[str, dict[tuple[int, str], Any]]:
@@ -106,12 +96,7 @@ def test_check_and_status_leave_the_same_ledger(remote, tmp_path, broken, comman
     plan = check_file(source).plan
     out = runner.invoke(app, [command[0], str(a), *command[1:]])
     assert out.exit_code == (1 if broken else 0), out.output
-    payload = xlwings_remote.workbook_payload(b)
-    book = open_book(payload)
-    book.set_mock_caller()
-    import toolkit.macros as macros
-
-    getattr(macros, macro)()
+    payload, book = press(macro, b)
     text, _, mode = alert_of(book)
     assert mode == "info"
     from_cli = strip_empty(cells_of(a))
@@ -188,12 +173,7 @@ def test_consolidate_same_ledger_from_both_front_ends(remote, tmp_path, monkeypa
     monkeypatch.setattr("toolkit.counties.consolidate.china_now", lambda: fixed)  # both runs stamp the same time
     out = runner.invoke(app, ["consolidate", str(a)])
     assert out.exit_code == 0, out.output
-    payload = xlwings_remote.workbook_payload(b)
-    book = open_book(payload)
-    book.set_mock_caller()
-    import toolkit.macros as macros
-
-    macros.consolidate_counties()
+    payload, book = press("consolidate_counties", b)
     text, _, mode = alert_of(book)
     assert mode == "info", text
     from_cli = strip_empty(cells_of(a))
@@ -219,16 +199,6 @@ def test_notice_twice_keeps_the_first(tmp_path, demo_file):
     assert explicit.exit_code == 2 and "已存在" in explicit.output and first.read_bytes() == b"edited in Word"
 
 
-def run_button(macro: str, path: Path):
-    payload = xlwings_remote.workbook_payload(path)
-    book = open_book(payload)
-    book.set_mock_caller()
-    import toolkit.macros as macros
-
-    getattr(macros, macro)()
-    return payload, book
-
-
 def test_a_month_with_nothing_accepted_shows_this_months_states_in_both(remote, tmp_path, monkeypatch):
     """Regression: the CLI left last month's 已报送 in 县区 while the button wrote 未报送."""
     from toolkit.jobs.settings import DEFAULT_INBOX
@@ -241,7 +211,7 @@ def test_a_month_with_nothing_accepted_shows_this_months_states_in_both(remote, 
     out = runner.invoke(app, ["consolidate", str(a)])
     assert out.exit_code == 0, out.output
     assert "没有报送文件" in out.output
-    payload, book = run_button("consolidate_counties", b)
+    payload, book = press("consolidate_counties", b)
     text, _, _ = alert_of(book)
     assert "没有报送文件" in text
     from_cli = strip_empty(cells_of(a))
@@ -268,7 +238,7 @@ def test_county_templates_give_a_ledger_without_id_its_id_in_both_front_ends(rem
     out = runner.invoke(app, ["county-templates", str(a)])
     assert out.exit_code == 0, out.output
     assert read_ledger_id(read_workbook(a)) != ""  # written into the file (lossless patch, backup)
-    payload, book = run_button("make_county_templates", b)
+    payload, book = press("make_county_templates", b)
     state, _ = replay(payload, book.json()["actions"])
     written = {v.get("value") for v in state["基本信息"].values()}
     assert "台账编号" in written  # written into the open workbook, not a throwaway copy
