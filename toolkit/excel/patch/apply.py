@@ -35,6 +35,8 @@ class PatchSummary:
     calc_chain_removed: bool = False
     # Cells emptied because they were not in the plan (owned columns / owned sheets).
     cleared_cells: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    # Every cell whose stored XML changes — value, formula or formatting — as (row, column letters).
+    rewritten_cells: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- orchestration
@@ -99,6 +101,7 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
     new_sheets: list[tuple[str, str]] = []  # (sheet name, part)
     written = cleared_n = 0
     cleared: dict[str, tuple[tuple[int, str], ...]] = {}
+    rewritten: dict[str, tuple[tuple[int, str], ...]] = {}
     removed_formula = False
     taken = {e.name.lower() for e in pkg.entries}
     by_name = {s.name: s for s in pkg.sheets}
@@ -141,6 +144,8 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
         cleared_n += len(patcher.cleared)
         if patcher.cleared:
             cleared[sp.sheet] = tuple(patcher.cleared)
+        if patcher.rewritten:
+            rewritten[sp.sheet] = tuple(patcher.rewritten)
         removed_formula |= patcher.removed_formula
 
     sst_new = strings.render()
@@ -172,6 +177,7 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
         strings_added=len(strings.appended),
         calc_chain_removed=calc_chain_removed,
         cleared_cells=cleared,
+        rewritten_cells=rewritten,
     )
     return PreparedPatch(summary, pkg, replaced, removed, added)
 

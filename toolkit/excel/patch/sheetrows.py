@@ -76,6 +76,8 @@ class SheetPatcher:
         self.use_shared = strings.xml is not None
         self.written = 0
         self.cleared: list[tuple[int, str]] = []
+        # Every cell whose XML is rewritten, added or removed (value or formatting changes).
+        self.rewritten: list[tuple[int, str]] = []
         self.removed_formula = False
         self.header_values: dict[int, object] = {}
         self._st_cache: dict[bytes, tuple[int, bytes]] = {}
@@ -611,6 +613,7 @@ class SheetPatcher:
             if old.has_f and not isinstance(value, Formula):
                 self.removed_formula = True
         self.written += 1
+        self.rewritten.append((r, column_letter(col)))
         if value is not None:
             self.extent.append((r, col))
         return self._cell_xml(r, col, style, value)
@@ -620,7 +623,10 @@ class SheetPatcher:
         s, e, attrs, hend = old_pos
         old = self._decode(s, e, attrs, hend)
         if not old.has_content:
-            return b"" if self.owned else None
+            if not self.owned:
+                return None
+            self.rewritten.append((r, column_letter(col)))  # a formatted empty cell goes
+            return b""
         check_touch(
             self.name, r, col, old, attrs, None, array_ranges=self.array_ranges, areas=self.areas, merges=self.merges
         )
@@ -629,6 +635,7 @@ class SheetPatcher:
         if old.has_f:
             self.removed_formula = True
         self.cleared.append((r, column_letter(col)))
+        self.rewritten.append((r, column_letter(col)))
         if self.owned:
             return b""
         sm = _S_ATTR_RE.search(attrs)
