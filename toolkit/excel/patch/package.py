@@ -229,6 +229,11 @@ class Package:
         wb_target = next((t for ty, t in rels.values() if ty.endswith("/officeDocument")), None)
         if wb_target is None:
             if "xl/workbook.xml" not in self.by_name:
+                if any("\\" in e.name for e in self.entries):
+                    raise refuse(
+                        "工作簿内部的文件名用了反斜杠“\\”（不符合 Excel 文件格式，多为其他软件导出），无法安全写回。"
+                        "请用 Excel 打开并另存为 .xlsx 后再试。"
+                    )
                 raise refuse("文件不是有效的 Excel 工作簿（找不到 workbook.xml）。请用 Excel 打开确认后另存一份再试。")
             wb_target = "/xl/workbook.xml"
         self.wb_part = resolve_target("", wb_target)
