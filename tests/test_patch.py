@@ -563,3 +563,14 @@ def test_random_plans_read_back_exactly(tmp_path: Path):
                 want = expected.get((r, c))
                 got = g[r - 1][c] if r - 1 < len(g) and c < len(g[r - 1]) else ""
                 assert got == ("" if want is None else want), (round_no, r, c, got, want)
+
+
+def test_package_with_backslash_member_names_is_refused_with_its_reason(tmp_path: Path):
+    """Regression (corpus issue_530.xlsx): backslash names were refused as "找不到 workbook.xml"."""
+    src = build_ledger(tmp_path / "src.xlsx")
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename.replace("/", "\\"), zin.read(info.filename))
+    with pytest.raises(PatchRefused, match="反斜杠.*另存为 .xlsx"):
+        prepare_patch(bad, plan_of(CellWrite(2, "D", "新状态")))

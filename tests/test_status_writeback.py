@@ -137,3 +137,92 @@ def test_status_on_a_format_it_cannot_write_says_how_to_convert(tmp_path, name, 
     assert result.exit_code == 2
     assert word in result.output and "另存为" in result.output
     assert path.read_bytes() == src.read_bytes()
+
+
+def test_first_status_on_a_fresh_ledger_reports_the_style_rewrite_truthfully(tmp_path):
+    """Regression: the first run restyled cells (file replaced, backup taken) but said "无需写入"."""
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.jobs import new_ledger_workbook, update_status_file
+
+    path = tmp_path / "台账.xlsx"
+    new_ledger_workbook(path, build_demo_ledger(), today=date(2025, 6, 30))  # same day: no status moves
+    before = path.read_bytes()
+    _, result = update_status_file(path, today=date(2025, 6, 30))
+    if path.read_bytes() != before:
+        assert result.written and result.changes and result.backup is not None
+        assert result.value_changes + result.style_changes == len([c for c in result.changes if c.cell])
+        for change in result.changes:
+            if change.kind == "style":
+                assert change.old == change.new
+                assert "样式" in change.describe()
+    else:
+        assert not result.written and result.changes == () and result.backup is None
+    # Second run: bytes identical, nothing listed, nothing written.
+    data, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    _, again = update_status_file(path, today=date(2025, 6, 30))
+    assert path.read_bytes() == data and path.stat().st_mtime_ns == stamp
+    assert not again.written and again.changes == () and (again.value_changes, again.style_changes) == (0, 0)
+
+
+def test_status_command_never_says_unchanged_when_the_file_was_rewritten(tmp_path):
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.jobs import new_ledger_workbook
+
+    path = tmp_path / "台账.xlsx"
+    new_ledger_workbook(path, build_demo_ledger(), today=date(2025, 6, 30))  # same day: no status moves
+    before = path.read_bytes()
+    result = runner.invoke(app, ["status", str(path), "--today", "2025-06-30"])
+    assert result.exit_code in (0, 1), result.output
+    if path.read_bytes() != before:
+        assert "无需写入" not in result.output and "已写回台账" in result.output
+    again = runner.invoke(app, ["status", str(path), "--today", "2025-06-30"])
+    assert "无需写入" in again.output
+
+
+def test_dry_run_lists_the_same_changes_as_the_write_style_ones_included(tmp_path):
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.jobs import new_ledger_workbook, update_status_file
+
+    path = tmp_path / "台账.xlsx"
+    new_ledger_workbook(path, build_demo_ledger())
+    _, dry = update_status_file(path, today=date(2025, 6, 30), dry_run=True)
+    _, real = update_status_file(path, today=date(2025, 6, 30))
+    assert dry.dry_run and not dry.written
+    assert dry.changes == real.changes
+    assert (dry.value_changes, dry.style_changes) == (real.value_changes, real.style_changes)
+
+
+def test_read_only_ledger_is_refused_before_any_work(tmp_path):
+    """Regression: a read-only ledger (USB stick copy, 'Read-only' attribute) was replaced anyway."""
+    import os
+    import stat
+
+    from toolkit.core.errors import ToolkitError
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.excel.safe_write import LedgerReadOnly, write_safely
+    from toolkit.jobs import new_ledger_workbook, update_status_file
+
+    path = tmp_path / "台账.xlsx"
+    new_ledger_workbook(path, build_demo_ledger())
+    os.chmod(path, 0o444)
+    data, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    with pytest.raises(ToolkitError) as exc:
+        update_status_file(path, today=date(2025, 9, 30))
+    assert "只读" in str(exc.value) and "取消" in str(exc.value)
+    assert isinstance(exc.value.__cause__, LedgerReadOnly)
+    assert path.read_bytes() == data and path.stat().st_mtime_ns == stamp
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert not (tmp_path / "台账备份").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["台账.xlsx"]  # no temporary file either
+    # The command line says so too, with a usage-error exit code and no traceback.
+    result = runner.invoke(app, ["status", str(path), "--today", "2025-09-30"])
+    assert result.exit_code == 2 and "只读" in result.output and "Traceback" not in result.output
+    # A dry run writes nothing, so it still lists what a write would change.
+    _, dry = update_status_file(path, today=date(2025, 9, 30), dry_run=True)
+    assert dry.changes and not dry.written
+    # Writable again: the write goes through.
+    os.chmod(path, 0o644)
+    from toolkit.jobs.ledger import check_tables, read_ledger_tables
+
+    plan = check_tables(read_ledger_tables(path), today=date(2025, 9, 30), source=path.name).plan
+    assert write_safely(path, plan).written

@@ -34,6 +34,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from toolkit.core.model import Table
+from toolkit.core.plan import CellValue, Formula, WritePlan
+from toolkit.core.schema import column_index, column_letter
 from toolkit.excel.patch import (
     LedgerWriteError,
     PatchRefused,
@@ -42,13 +45,11 @@ from toolkit.excel.patch import (
     member_records,
     prepare_patch,
 )
-from toolkit.core.model import Table
-from toolkit.core.plan import CellValue, Formula, WritePlan
-from toolkit.core.schema import column_index, column_letter
 
 __all__ = [
     "BACKUP_DIR_NAME",
     "CellChange",
+    "LedgerReadOnly",
     "LedgerWriteError",
     "PatchRefused",
     "VerifyFailed",
@@ -72,27 +73,50 @@ class WorkbookLocked(LedgerWriteError):
         self.lock_file = lock_file
 
 
+class LedgerReadOnly(LedgerWriteError):
+    """The ledger file is marked read-only (file attribute / permission bits). Nothing was written."""
+
+
 class VerifyFailed(LedgerWriteError):
     """The patched copy did not read back as planned; the ledger was left untouched."""
 
 
+# Kinds of :class:`CellChange`.
+VALUE = "value"  # the value (or formula) of a cell changes; ``new=None`` empties it
+STYLE = "style"  # only the formatting of a cell changes; ``old`` is its (unchanged) value
+SHEET = "sheet"  # a sheet is created without any cell to list
+OTHER = "other"  # the package changes in a way no cell shows (a safety net; not expected)
+
+
 @dataclass(frozen=True)
 class CellChange:
-    """One cell whose value a write changes (``new=None`` empties it)."""
+    """One change a write makes: a cell's value, a cell's formatting, or a new sheet (see ``kind``)."""
 
     sheet: str
     cell: str
     old: object
     new: object
+    kind: str = VALUE
 
     def describe(self) -> str:
-        """Chinese one-liner such as ``任务清单!I5：“推进中” → “已逾期”``."""
+        """Chinese one-liner such as ``任务清单!I5：“推进中” → “已逾期”`` or ``任务清单!I5：样式更新（值不变：“推进中”）``."""
+        if self.kind == STYLE:
+            return f"{self.sheet}!{self.cell}：样式更新（值不变：{_show(self.old)}）"
+        if self.kind == SHEET:
+            return f"新建工作表「{self.sheet}」"
+        if self.kind == OTHER:
+            return "工作簿内部结构更新（不改变任何单元格的值）"
         return f"{self.sheet}!{self.cell}：{_show(self.old)} → {_show(self.new)}"
 
 
 @dataclass(frozen=True)
 class WriteResult:
-    """Outcome of :func:`write_safely`."""
+    """Outcome of :func:`write_safely`.
+
+    ``written`` is True exactly when the ledger file was replaced. ``changes`` lists every
+    change the write makes (or, in a dry run, would make) — values first, then style-only
+    cells and new empty sheets — and is empty exactly when the file's bytes stay as they are.
+    """
 
     path: Path
     changes: tuple[CellChange, ...]
@@ -100,6 +124,16 @@ class WriteResult:
     dry_run: bool = False
     backup: Path | None = None
     summary: PatchSummary | None = None
+
+    @property
+    def value_changes(self) -> int:
+        """Number of cells whose value changes."""
+        return sum(1 for c in self.changes if c.kind == VALUE)
+
+    @property
+    def style_changes(self) -> int:
+        """Number of cells whose formatting alone changes."""
+        return sum(1 for c in self.changes if c.kind == STYLE)
 
 
 @dataclass(frozen=True)
@@ -211,6 +245,30 @@ def _raise_if_locked(path: Path) -> None:
     )
 
 
+def is_read_only(path: str | Path) -> bool:
+    """Is the file marked read-only?
+
+    ``os.replace`` ignores the mode of the file it replaces, so this is checked explicitly. The
+    mode bits and (on Windows) the read-only attribute decide, not ``os.access``: it answers
+    "writable" for every file when run as root or administrator.
+    """
+    st = os.stat(path)
+    if getattr(st, "st_file_attributes", 0) & getattr(stat, "FILE_ATTRIBUTE_READONLY", 1):
+        return True
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return True
+    return not os.access(path, os.W_OK)
+
+
+def _raise_if_read_only(path: Path) -> None:
+    if is_read_only(path):
+        raise LedgerReadOnly(
+            f"台账文件「{path.name}」被设为只读，工具不能写回，本次没有写入，也没有生成备份。"
+            "请在文件上点右键 →“属性”，取消勾选“只读”后重试；"
+            "如果文件是从U盘、光盘或邮件附件复制来的，请先把它复制到电脑上，再取消“只读”。"
+        )
+
+
 # ----------------------------------------------------------------------------- values
 def _show(value: object) -> str:
     if value is None or value == "":
@@ -302,14 +360,22 @@ def compute_changes(
     """Cells whose value the plan would change, with the values calamine reads now.
 
     Includes cells emptied because they lie in an owned column/sheet but not in the plan.
-    Formatting-only changes are not listed. ``tables`` — the sheets as the caller already read
+    Formatting-only changes are not listed here (:attr:`WriteResult.changes` lists them). ``tables`` — the sheets as the caller already read
     them from these very bytes — saves reading the workbook a second time.
     """
+    return _value_changes(_plan_grids(source, plan, tables), plan)
+
+
+def _plan_grids(
+    source: str | Path | bytes, plan: WritePlan, tables: Mapping[str, Table] | None
+) -> dict[str, list[list[object]]]:
     names = [s.sheet for s in plan.sheets]
     if tables is not None:
-        grids = _grids_from_tables(tables, names)
-    else:
-        grids = _grids(source if isinstance(source, bytes) else Path(source), names)
+        return _grids_from_tables(tables, names)
+    return _grids(source if isinstance(source, bytes) else Path(source), names)
+
+
+def _value_changes(grids: dict[str, list[list[object]]], plan: WritePlan) -> list[CellChange]:
     changes: list[CellChange] = []
     for sp in plan.sheets:
         grid = grids[sp.sheet]
@@ -328,6 +394,35 @@ def compute_changes(
                 if (r, c) not in planned and c < len(line) and line[c] not in ("", None):
                     changes.append(CellChange(sp.sheet, f"{column_letter(c)}{r}", line[c], None))
     return changes
+
+
+def _list_changes(
+    grids: dict[str, list[list[object]]], plan: WritePlan, summary: PatchSummary
+) -> tuple[CellChange, ...]:
+    """Every change the patch makes, checked against what it really rewrites.
+
+    A value change the patcher found equivalent (nothing rewritten) is not listed; a cell
+    rewritten with its value unchanged is listed as a style change; a created sheet with no
+    cell to list is listed as such. Empty exactly when the package stays byte-identical.
+    """
+    if not summary.changed:
+        return ()
+    rewritten = {(sheet, f"{col}{row}") for sheet, cells in summary.rewritten_cells.items() for row, col in cells}
+    out = [c for c in _value_changes(grids, plan) if (c.sheet, c.cell) in rewritten]
+    listed = {(c.sheet, c.cell) for c in out}
+    for sp in plan.sheets:
+        grid = grids.get(sp.sheet, [])
+        for row, col in summary.rewritten_cells.get(sp.sheet, ()):
+            if (sp.sheet, f"{col}{row}") not in listed:
+                old = _cell(grid, row, column_index(col))
+                old = None if old == "" else old
+                out.append(CellChange(sp.sheet, f"{col}{row}", old, old, kind=STYLE))
+    for name in summary.sheets_created:
+        if not any(c.sheet == name for c in out):
+            out.append(CellChange(name, "", None, None, kind=SHEET))
+    if not out:
+        out.append(CellChange("", "", None, None, kind=OTHER))
+    return tuple(out)
 
 
 # ----------------------------------------------------------------------------- backups
@@ -441,14 +536,19 @@ def write_safely(
     file had that size and mtime. They list the changes without reading the file again, and the
     write is refused (:class:`WorkbookLocked`) when the file has changed since.
 
-    Raises :class:`WorkbookLocked`, :class:`PatchRefused` or :class:`VerifyFailed`; in every
-    such case the ledger is unchanged.
+    A ledger marked read-only is refused before anything else (:class:`LedgerReadOnly`; a dry
+    run still lists the changes).
+
+    Raises :class:`LedgerReadOnly`, :class:`WorkbookLocked`, :class:`PatchRefused` or
+    :class:`VerifyFailed`; in every such case the ledger is unchanged.
     """
     given = Path(path)
     if not given.is_file():
         raise FileNotFoundError(f"找不到台账文件「{given}」。请检查路径是否正确。")
     ledger = Path(os.path.realpath(given))
     step = on_step or (lambda _name: None)
+    if not dry_run:
+        _raise_if_read_only(ledger)
     _raise_if_locked(given)
     if ledger != given:
         _raise_if_locked(ledger)
@@ -464,12 +564,11 @@ def write_safely(
                 f"台账「{ledger.name}」在工具读取之后被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
             )
         known = read_as[1]
-    changes = tuple(compute_changes(original, plan, tables=known))
+    prepared = prepare_patch(original, plan)  # every refusal happens here, in a dry run too
+    changes = _list_changes(_plan_grids(original, plan, known), plan, prepared.summary)
     if dry_run:
-        prepare_patch(original, plan)  # surface refusals in a dry run too
-        return WriteResult(ledger, changes, written=False, dry_run=True)
+        return WriteResult(ledger, changes, written=False, dry_run=True, summary=prepared.summary)
 
-    prepared = prepare_patch(original, plan)
     if not prepared.changed:
         return WriteResult(ledger, changes, written=False, summary=prepared.summary)
 

@@ -1,45 +1,29 @@
-"""Untrusted workbooks (county submissions) must never kill or stall a run.
+"""Structural pre-check of an untrusted workbook, without parsing it as a workbook.
 
-Two layers:
-
-1. :func:`precheck` looks at the file without parsing it as a workbook: size, real type, zip
-   structure, declared and *actual* decompressed sizes (a streaming decompression with a cap,
-   since declared sizes can lie), compression ratio, DTD/ENTITY declarations (XXE, billion
-   laughs), giant text runs, the sheets' dimension and the extent of the cells' ``r=``
-   references (one cell at XFD1048576 makes calamine allocate the whole grid and abort).
-   It costs a few milliseconds and raises :class:`RejectedFile` with a Chinese reason.
-2. :func:`read_untrusted` / :func:`read_many_untrusted` then parse in worker processes with a
-   memory limit (RLIMIT_AS, where the OS has it) and a timeout, so whatever the pre-check
-   missed (calamine aborts the whole process on an allocation failure) rejects one file, not
-   the run. Workers are reused across files and replaced when one dies.
+:func:`precheck` looks at size, real type, zip structure, declared and *actual* decompressed
+sizes (a streaming decompression with a cap, since declared sizes can lie), compression
+ratio, DTD/ENTITY declarations (XXE, billion laughs), giant text runs, the sheets' dimension
+and the extent of the cells' ``r=`` references (one cell at XFD1048576 makes calamine
+allocate the whole grid and abort). It costs a few milliseconds and raises
+:class:`RejectedFile` with a Chinese reason.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import queue
 import re
 import struct
 import time
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.core.model import Table
-from toolkit.excel.read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format, read_workbook
+from toolkit.core.schema import column_index, column_letter
+from toolkit.excel.read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format
 
-__all__ = [
-    "RejectedFile",
-    "FileFacts",
-    "Limits",
-    "precheck",
-    "read_untrusted",
-    "read_many_untrusted",
-    "WorkerStartError",
-]
+__all__ = ["FileFacts", "Limits", "RejectedFile", "precheck"]
 
 
 class RejectedFile(UnreadableWorkbook):
@@ -89,15 +73,11 @@ class FileFacts:
     seconds: float = 0.0
 
 
-_FIX_BIG = "请删除无关的工作表、空白行列和图片，只保留需要报送的内容，另存为 .xlsx 后再提交"
+FIX_BIG = "请删除无关的工作表、空白行列和图片，只保留需要报送的内容，另存为 .xlsx 后再提交"
 
 
-def _reject(path: str, code: str, reason: str) -> RejectedFile:
+def reject(path: str, code: str, reason: str) -> RejectedFile:
     return RejectedFile(reason, code, path)
-
-
-# --------------------------------------------------------------------------------------
-# Pre-check
 
 
 def precheck(
@@ -126,9 +106,9 @@ def precheck(
     except RejectedFile:
         raise
     except UnreadableWorkbook as exc:
-        raise _reject(spath, exc.code, exc.reason) from None
+        raise reject(spath, exc.code, exc.reason) from None
     except Exception as exc:  # noqa: BLE001 - a hostile file must not escape as a traceback
-        raise _reject(
+        raise reject(
             spath,
             "corrupt",
             f"文件结构异常，无法安全读取（{type(exc).__name__}）：请在 Excel 或 WPS 中打开该文件，另存为 .xlsx 后再提交。",
@@ -144,10 +124,10 @@ def _precheck(path: str, lim: Limits) -> FileFacts:
         detect_format(path)  # raises the right Chinese message (not found, no permission...)
         raise
     if size > lim.max_bytes:
-        raise _reject(
+        raise reject(
             path,
             "too-large",
-            f"文件太大（{size / 2**20:.1f} MB，上限 {lim.max_bytes / 2**20:.0f} MB）：{_FIX_BIG}。",
+            f"文件太大（{size / 2**20:.1f} MB，上限 {lim.max_bytes / 2**20:.0f} MB）：{FIX_BIG}。",
         )
     try:
         with open(path, "rb") as fh:
@@ -155,9 +135,7 @@ def _precheck(path: str, lim: Limits) -> FileFacts:
             if head.startswith(b"PK"):
                 entries = _zip_entry_count(fh, size)
                 if entries is not None and entries > lim.max_entries:
-                    raise _reject(
-                        path, "too-many-parts", f"文件内部包含 {entries} 个部件，远超正常工作簿：{_FIX_BIG}。"
-                    )
+                    raise reject(path, "too-many-parts", f"文件内部包含 {entries} 个部件，远超正常工作簿：{FIX_BIG}。")
     except OSError:
         detect_format(path)
         raise
@@ -213,7 +191,7 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits) -> None:
             raise _zip_bomb(path, declared, lim)
         for info in infos:
             if info.flag_bits & 0x1:
-                raise _reject(path, "encrypted", "文件内部有加密的部件，无法读取：请取消密码后另存为 .xlsx 再提交。")
+                raise reject(path, "encrypted", "文件内部有加密的部件，无法读取：请取消密码后另存为 .xlsx 再提交。")
             if info.file_size > 2 * 2**20 and info.file_size > lim.max_ratio * max(info.compress_size, 1):
                 raise _zip_bomb(path, info.file_size, lim, info.file_size / max(info.compress_size, 1))
         low = [_norm(n) for n in names]
@@ -229,7 +207,7 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits) -> None:
             if manifest is not None:
                 data = b"".join(_inflate(fh, manifest, path, lim, lim.max_uncompressed))
                 if b"encryption-data" in data:
-                    raise _reject(
+                    raise reject(
                         path, "encrypted", "文件已加密（设置了打开密码），无法读取：请取消密码后另存为 .xlsx 再提交。"
                     )
         total = 0
@@ -259,11 +237,11 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits) -> None:
 
 def _zip_bomb(path: str, size: int, lim: Limits, ratio: float | None = None) -> RejectedFile:
     how = f"压缩比 {ratio:.0f}:1，" if ratio else ""
-    return _reject(
+    return reject(
         path,
         "zip-bomb",
         f"文件解压后过大（{how}超过 {size / 2**20:.0f} MB，上限 {lim.max_uncompressed / 2**20:.0f} MB），"
-        f"可能是异常或恶意构造的文件：{_FIX_BIG}；如确属正常文件，请联系管理员。",
+        f"可能是异常或恶意构造的文件：{FIX_BIG}；如确属正常文件，请联系管理员。",
     )
 
 
@@ -296,7 +274,7 @@ def _inflate(fh: Any, info: zipfile.ZipInfo, path: str, lim: Limits, budget: int
             yield chunk
         return
     if info.compress_type != zipfile.ZIP_DEFLATED:
-        raise _reject(
+        raise reject(
             path,
             "unsupported-compression",
             f"文件内部部件“{info.filename}”使用了不支持的压缩方式：请用 Excel 或 WPS 打开后另存为 .xlsx 再提交。",
@@ -339,7 +317,7 @@ def _inflate(fh: Any, info: zipfile.ZipInfo, path: str, lim: Limits, budget: int
 
 
 def _size_lie(path: str, info: zipfile.ZipInfo) -> RejectedFile:
-    return _reject(
+    return reject(
         path,
         "size-mismatch",
         f"文件内部部件“{info.filename}”解压后比它声明的大小更大，文件已损坏或是恶意构造的："
@@ -348,7 +326,7 @@ def _size_lie(path: str, info: zipfile.ZipInfo) -> RejectedFile:
 
 
 def _corrupt_part(path: str, name: str) -> RejectedFile:
-    return _reject(
+    return reject(
         path,
         "corrupt",
         f"文件已损坏或不完整（内部部件“{name}”无法解压），可能是下载或传输中断：请重新导出或重新发送该文件。",
@@ -372,19 +350,12 @@ _ODS_ROWS_REP = re.compile(rb"""number-rows-repeated\s*=\s*["'](\d+)""")
 _ODS_COLS_REP = re.compile(rb"""number-columns-repeated\s*=\s*["'](\d+)""")
 
 
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ch - 64
-    return n - 1
-
-
 def _parse_ref(ref: bytes) -> tuple[int, int] | None:
     """'XFD1048576' → (1048576, 16383); None when not a cell reference."""
     m = re.fullmatch(rb"\$?([A-Za-z]{1,4})\$?(\d{1,9})", ref.strip())
     if not m:
         return None
-    return int(m.group(2)), _col_index(m.group(1))
+    return int(m.group(2)), column_index(m.group(1).decode("ascii"))
 
 
 class _XmlScan:
@@ -465,13 +436,15 @@ class _XmlScan:
         rows = _ROW_NUMBERS.findall(seg)
         letters = _COL_LETTERS.findall(seg)
         top_row = max(map(int, rows)) if rows else 0
-        top_col = max(_col_index(x) if len(x) <= 4 else 10**6 for x in set(letters)) if letters else -1
+        top_col = (
+            max(column_index(x.decode("ascii")) if len(x) <= 4 else 10**6 for x in set(letters)) if letters else -1
+        )
         if self._too_big(max(self.max_row, top_row), max(self.max_col, top_col)):
             top_row, top_col = 0, -1
             for col, row, slash in _CELL_REF.findall(seg):
                 if not slash:
                     top_row = max(top_row, int(row))
-                    top_col = max(top_col, _col_index(col) if len(col) <= 4 else 10**6)
+                    top_col = max(top_col, column_index(col.decode("ascii")) if len(col) <= 4 else 10**6)
         self.max_row = max(self.max_row, top_row)
         self.max_col = max(self.max_col, top_col)
         if self._too_big(self.max_row, self.max_col):
@@ -513,14 +486,12 @@ class _XmlScan:
         lim = self.lim
         cols = max_col + 1
         if max_row > lim.max_rows or cols > lim.max_cols or max_row * max(cols, 1) > lim.max_cells:
-            from toolkit.core.schema import column_letter
-
             where = f"{column_letter(max_col)}{max_row}" if 0 <= max_col < 16384 else f"第 {max_row} 行第 {cols:,} 列"
-            raise _reject(
+            raise reject(
                 self.path,
                 "too-many-cells",
                 f"工作表中的{what}超出合理范围（最远到 {where}，上限 {lim.max_rows:,} 行、{lim.max_cols} 列、"
-                f"{lim.max_cells:,} 个单元格）：{_FIX_BIG}。",
+                f"{lim.max_cells:,} 个单元格）：{FIX_BIG}。",
             )
 
     def _ods(self, seg: bytes) -> None:
@@ -563,7 +534,7 @@ class _XmlScan:
         self.o_rep, self.o_has = 1, False
 
     def _dtd(self) -> RejectedFile:
-        return _reject(
+        return reject(
             self.path,
             "xml-dtd",
             f"文件内部部件“{self.shown}”含有 DTD/实体声明（正常的 Excel 文件不会有），"
@@ -571,7 +542,7 @@ class _XmlScan:
         )
 
     def _giant(self) -> RejectedFile:
-        return _reject(
+        return reject(
             self.path,
             "text-too-long",
             f"文件内部部件“{self.shown}”含有超长文本（超过 {self.lim.max_text_run // 1024} KB，"
@@ -579,8 +550,8 @@ class _XmlScan:
         )
 
     def _too_many(self, n: int, what: str) -> RejectedFile:
-        return _reject(
-            self.path, "too-many-cells", f"文件声明的{what}异常（{n:,}），可能是异常或恶意构造的文件：{_FIX_BIG}。"
+        return reject(
+            self.path, "too-many-cells", f"文件声明的{what}异常（{n:,}），可能是异常或恶意构造的文件：{FIX_BIG}。"
         )
 
 
@@ -644,328 +615,9 @@ def _check_xlsb_sst(path: str, data: bytes, lim: Limits) -> None:
         if rtype == 0x9F and size >= 8:  # BrtBeginSst: cstTotal, cstUnique
             total, unique = struct.unpack_from("<II", data, start)
             if max(total, unique) > lim.max_cells:
-                raise _reject(
+                raise reject(
                     path,
                     "too-many-cells",
-                    f"文件声明的共享字符串数量异常（{max(total, unique):,}），可能是异常或恶意构造的文件：{_FIX_BIG}。",
+                    f"文件声明的共享字符串数量异常（{max(total, unique):,}），可能是异常或恶意构造的文件：{FIX_BIG}。",
                 )
             return
-
-
-# --------------------------------------------------------------------------------------
-# Reading in worker processes
-
-
-# Workers are plain `python -c` subprocesses speaking length-prefixed pickles over their
-# stdin/stdout, not multiprocessing: multiprocessing's spawn re-imports the caller's
-# __main__ script in every worker (a script without `if __name__ == "__main__"` would start
-# workers recursively), and a dead worker must never break the pool. One reader thread per
-# worker turns blocking pipe reads into queue events, which works the same on Windows.
-# The worker runs our own code on hostile input; its answers are trusted like the parent
-# (same user): the isolation is against crashes and runaway memory/time, not a sandbox.
-
-_BOOT = (
-    "import sys,pickle,struct\n"
-    "n=struct.unpack('<Q',sys.stdin.buffer.read(8))[0]\n"
-    "cfg=pickle.loads(sys.stdin.buffer.read(n))\n"
-    "sys.path[:0]=cfg['path']\n"
-    "from toolkit.excel.untrusted import _worker_loop\n"
-    "_worker_loop(cfg)\n"
-)
-
-
-def _write_frame(fh: Any, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    fh.write(struct.pack("<Q", len(data)) + data)
-    fh.flush()
-
-
-def _read_exact(fh: Any, n: int) -> bytes:
-    chunks: list[bytes] = []
-    while n:
-        chunk = fh.read(n)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_frame(fh: Any) -> Any:
-    (n,) = struct.unpack("<Q", _read_exact(fh, 8))
-    return pickle.loads(_read_exact(fh, n))
-
-
-def _limit_memory(memory_mb: int) -> None:
-    try:
-        import resource
-    except ImportError:  # Windows: no RLIMIT_AS; the timeout still applies
-        return
-    limit = memory_mb * 2**20
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
-def _worker_loop(cfg: dict[str, Any]) -> None:
-    """Worker side: read (job id, path, sheets) frames, answer (job id, ok, tables | (reason, code))."""
-    import sys
-
-    inp = sys.stdin.buffer
-    # Frames go to a private copy of stdout; anything printed goes to stderr instead.
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    memory_mb = int(cfg["memory_mb"])
-    _limit_memory(memory_mb)
-    import python_calamine  # noqa: F401 - load before the first job
-
-    _write_frame(out, ("ready", True, None))
-    while True:
-        try:
-            job = _read_frame(inp)
-        except (EOFError, OSError, struct.error):
-            return
-        if job is None:
-            return
-        job_id, path, sheets, limits = job
-        try:
-            if limits is not None:
-                precheck(path, **limits)
-            result: tuple[Any, ...] = (job_id, True, read_workbook(path, sheets=sheets))
-        except UnreadableWorkbook as exc:
-            result = (job_id, False, (exc.reason, exc.code))
-        except MemoryError:
-            result = (job_id, False, (_memory_reason(memory_mb), "too-large"))
-        except BaseException as exc:  # noqa: BLE001 - report, do not die
-            result = (
-                job_id,
-                False,
-                (
-                    f"读取文件时出错（{type(exc).__name__}）：请用 Excel 或 WPS 打开后另存为 .xlsx 再提交。",
-                    "worker-error",
-                ),
-            )
-        try:
-            _write_frame(out, result)
-        except MemoryError:
-            _write_frame(out, (job_id, False, (_memory_reason(memory_mb), "too-large")))
-
-
-def _memory_reason(memory_mb: int) -> str:
-    return f"文件内容过大，读取时超过内存上限（{memory_mb} MB）：{_FIX_BIG}。"
-
-
-class WorkerStartError(RuntimeError):
-    """A reader worker process could not start at all: an installation problem, not a bad file."""
-
-
-class _Worker:
-    """One reader subprocess and the thread that forwards its answers to a shared queue."""
-
-    def __init__(self, events: queue.Queue[Any], memory_mb: int) -> None:
-        import subprocess
-        import sys
-        import threading
-
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _BOOT],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,  # calamine's panic/OOM backtraces
-            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
-        )
-        self.ready = False
-        self.job: tuple[int, Any] | None = None
-        self.deadline = 0.0
-        self.dead = False
-        cfg = {"path": [p for p in sys.path if isinstance(p, str)], "memory_mb": memory_mb}
-        try:
-            _write_frame(self.proc.stdin, cfg)
-        except OSError:
-            pass  # died at once: the reader thread reports EOF
-        self.thread = threading.Thread(target=self._pump, args=(events,), daemon=True)
-        self.thread.start()
-
-    def _pump(self, events: queue.Queue[Any]) -> None:
-        try:
-            while True:
-                events.put((self, _read_frame(self.proc.stdout)))
-        except Exception:  # noqa: BLE001 - EOF, broken pipe, a torn frame: the worker is gone
-            events.put((self, None))
-
-    def send(self, job: Any) -> bool:
-        try:
-            _write_frame(self.proc.stdin, job)
-            return True
-        except (OSError, ValueError):
-            return False
-
-    def stop(self, *, force: bool = False) -> None:
-        if not force and self.proc.poll() is None:
-            try:
-                _write_frame(self.proc.stdin, None)
-                self.proc.wait(2.0)
-            except Exception:  # noqa: BLE001 - fall through to kill
-                pass
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(5.0)
-        except Exception:  # noqa: BLE001 - nothing more can be done
-            pass
-        for fh in (self.proc.stdin, self.proc.stdout):
-            try:
-                fh.close()
-            except Exception:  # noqa: BLE001
-                pass
-        self.dead = True
-
-
-def read_many_untrusted(
-    paths: Iterable[str | os.PathLike[str]],
-    *,
-    workers: int = 2,
-    timeout: float = 20.0,
-    memory_mb: int = 1024,
-    sheets: Iterable[str] | None = None,
-    limits: Limits | None = None,
-    check: bool = True,
-) -> dict[Any, dict[str, Table] | RejectedFile]:
-    """Read many untrusted files: path → tables, or the :class:`RejectedFile` saying why not.
-
-    Each file goes to one of ``workers`` reused worker processes, each limited to ``memory_mb``
-    of address space (Linux/macOS), which runs :func:`precheck` with ``limits`` (skipped when
-    ``check=False``, for files the caller has already pre-checked) and then reads it; a file
-    that takes longer than ``timeout`` seconds, or whose worker crashes, is rejected and the
-    worker replaced. (The pre-check runs in the worker so that it is parallel and, it too,
-    under the memory and time limits.) The keys are the paths as given, in the order given. Never raises for a bad
-    file; raises :class:`WorkerStartError` when no worker can start at all.
-    """
-    todo = list(dict.fromkeys(paths))
-    wanted = None if sheets is None else [sheets] if isinstance(sheets, str) else list(sheets)
-    lim = limits or Limits()
-    results: dict[Any, dict[str, Table] | RejectedFile] = {}
-    pending = list(reversed(todo))
-    events: queue.Queue[Any] = queue.Queue()
-    pool: list[_Worker] = []
-    idle: list[_Worker] = []
-    start_failures = 0
-    job_ids = 0
-
-    def next_path() -> Any:
-        return pending.pop() if pending else None
-
-    def retire(w: _Worker, p: Any, reason: RejectedFile | None) -> None:
-        nonlocal start_failures
-        w.stop(force=True)
-        if w in pool:
-            pool.remove(w)
-        if w in idle:
-            idle.remove(w)
-        if not w.ready:
-            start_failures += 1
-            if start_failures >= 3:
-                raise WorkerStartError(
-                    "无法启动读取文件的后台进程（连续 3 次失败）：请检查 Python 环境和 toolkit 的安装，"
-                    f"或调大内存上限（当前 {memory_mb} MB）后重试。"
-                )
-            if p is not None:
-                pending.append(p)  # not the file's fault: try it again on a fresh worker
-            return
-        if p is not None and reason is not None:
-            results[p] = reason
-
-    try:
-        while True:
-            while pending:
-                if not idle and len(pool) < max(1, workers):
-                    w = _Worker(events, memory_mb)
-                    pool.append(w)
-                    idle.append(w)
-                if not idle:
-                    break
-                p = next_path()
-                if p is None:
-                    break
-                w = idle.pop()
-                job_ids += 1
-                w.job = (job_ids, p)
-                w.deadline = time.monotonic() + timeout + (0 if w.ready else 30.0)
-                if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None)):
-                    retire(w, p, _reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)))
-            busy = [w for w in pool if w.job is not None]
-            if not busy:
-                break
-            wait_for = max(0.0, min(w.deadline for w in busy) - time.monotonic())
-            try:
-                w, msg = events.get(timeout=wait_for)
-            except queue.Empty:
-                w, msg = None, None
-            if w is not None and not w.dead:
-                if msg is None:  # the worker died
-                    p = w.job[1] if w.job else None
-                    w.stop(force=True)
-                    retire(
-                        w, p, _reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)) if p is not None else None
-                    )
-                elif msg[0] == "ready":
-                    w.ready = True
-                    if w.job is not None:
-                        w.deadline = min(w.deadline, time.monotonic() + timeout)
-                elif w.job is not None and msg[0] == w.job[0]:
-                    p = w.job[1]
-                    _, ok, payload = msg
-                    results[p] = payload if ok else _reject(os.fspath(p), payload[1], payload[0])
-                    w.job = None
-                    idle.append(w)
-            now = time.monotonic()
-            for w in [w for w in pool if w.job is not None and now >= w.deadline]:
-                p = w.job[1]
-                if w.ready:
-                    retire(
-                        w,
-                        p,
-                        _reject(
-                            os.fspath(p),
-                            "timeout",
-                            f"读取文件超过 {timeout:g} 秒仍未完成，文件可能过大或结构异常：{_FIX_BIG}。",
-                        ),
-                    )
-                else:
-                    retire(w, p, None)
-    finally:
-        for w in pool:
-            w.stop(force=w.job is not None)
-    return {p: results[p] for p in todo}
-
-
-def _crash_reason(w: _Worker, memory_mb: int) -> str:
-    code = w.proc.returncode
-    how = f"（进程被信号 {-code} 终止）" if code is not None and code < 0 else ""
-    return (
-        f"读取该文件时读取程序异常退出{how}，文件可能已损坏、过大（内存上限 {memory_mb} MB）或是恶意构造的："
-        f"请在 Excel 或 WPS 中打开检查，删除无关内容后另存为 .xlsx 再提交。"
-    )
-
-
-def read_untrusted(
-    path: str | os.PathLike[str],
-    *,
-    timeout: float = 20.0,
-    memory_mb: int = 1024,
-    sheets: Iterable[str] | None = None,
-    limits: Limits | None = None,
-    check: bool = True,
-) -> dict[str, Table]:
-    """Pre-check one untrusted file and read it in a worker process with a memory limit and timeout.
-
-    Returns sheet name → :class:`Table` like :func:`~toolkit.excel.read.read_workbook`; raises
-    :class:`RejectedFile` (Chinese reason) for anything unsafe, unreadable, too slow or crashing.
-    """
-    result = read_many_untrusted(
-        [path], workers=1, timeout=timeout, memory_mb=memory_mb, sheets=sheets, limits=limits, check=check
-    )[path]
-    if isinstance(result, RejectedFile):
-        raise result
-    return result
