@@ -21,6 +21,7 @@ from toolkit.cli.common import console as _console
 from toolkit.cli.common import existing_file as _existing
 from toolkit.cli.common import fail as _fail
 from toolkit.core.report import Issue
+from toolkit.core.status import due_in_text
 
 app = typer.Typer(
     add_completion=False,
@@ -43,7 +44,7 @@ def result_json(result: api.CheckResult) -> dict:
     """The --json payload: issues, tasks, problems, stats."""
     tasks = []
     for t in result.ledger.tasks:
-        st = result.status.tasks.get(t.id)
+        st = result.status.of(t)
         tasks.append({
             "id": t.id, "problem": t.problem_id, "unit": t.unit,
             "deadline": st.deadline.isoformat() if st and st.deadline else (
@@ -74,6 +75,7 @@ def result_json(result: api.CheckResult) -> dict:
             "by_county": {k: counts(v) for k, v in stats.by_county.items()},
             "overdue": stats.overdue,
             "due_soon": stats.due_soon,
+            "unclear": stats.unclear,
         },
     }
 
@@ -101,13 +103,13 @@ def render_status(console: Console, result: api.CheckResult) -> None:
     st = result.status.stats
     rule = result.ledger.settings.long_term_rule
     table = RichTable(title=f"整改进展（截至 {result.today.isoformat()}）")
-    for h in ("分组", "措施", "已完成", "逾期完成", "已销号", "推进中", "临期", "逾期", "长期坚持", "完成率"):
+    for h in ("分组", "措施", "已完成", "逾期完成", "已销号", "推进中", "临期", "逾期", "时限待核", "长期坚持", "完成率"):
         table.add_column(h, justify="right" if h not in ("分组",) else "left")
 
     def row(name, c, style=""):
         rate = "—" if c.rate is None else f"{c.rate:.1%}"
         table.add_row(name, *(str(x) for x in (c.total, c.done, c.done_late, c.signed_off, c.open, c.due_soon,
-                                                c.overdue, c.long_term)), rate, style=style)
+                                                c.overdue, c.unclear, c.long_term)), rate, style=style)
 
     row("全部措施", st.overall, "bold")
     for name, c in st.by_category.items():
@@ -117,10 +119,12 @@ def render_status(console: Console, result: api.CheckResult) -> None:
             row(name, c)
     console.print(table)
     p = st.problems_overall
-    console.print(f"反馈问题 {p.total} 个：已完成整改 {p.done} 个、正在整改 {p.open} 个、长期坚持 {p.long_term} 个；"
+    console.print(f"反馈问题 {p.total} 个：已完成整改 {p.done} 个、正在整改 {p.open} 个（其中时限待核 {p.unclear} 个）、"
+                  f"长期坚持 {p.long_term} 个；"
                   f"完成率口径：长期坚持{rule}。")
-    tasks = {t.id: t for t in result.ledger.tasks}
-    for title, ids, colour in (("逾期", st.overdue, "red"), ("临期", st.due_soon, "yellow")):
+    tasks = result.status.task_by_key
+    for title, ids, colour in (("逾期", st.overdue, "red"), ("临期", st.due_soon, "yellow"),
+                               ("时限待核", st.unclear, "magenta")):
         if not ids:
             continue
         t2 = RichTable(title=f"{title}任务（{len(ids)} 项）", title_style=colour)
@@ -128,7 +132,7 @@ def render_status(console: Console, result: api.CheckResult) -> None:
             t2.add_column(h, overflow="fold")
         for tid in ids[:50]:
             t, s = tasks[tid], result.status.tasks[tid]
-            when = f"逾期{s.days_overdue}天" if s.code == "overdue" else f"剩{s.days_left}天"
+            when = due_in_text(s) or s.label
             t2.add_row(tid, t.unit, t.person, s.deadline.isoformat() if s.deadline else "", when, t.measure[:30])
         console.print(t2)
 
