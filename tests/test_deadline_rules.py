@@ -19,7 +19,7 @@ from toolkit.core.dates import parse_staff_date
 from toolkit.core.model import Deadline, Problem, Task
 from toolkit.core.status import due_in_text
 from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
-from toolkit.notice.context import build_notice_context, build_reminder_contexts, stats_sentence
+from toolkit.notice.context import build_notice_context, build_reminder_contexts
 
 _DEMO = build_demo_ledger()
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from toolkit.cli.app import result_json
 from toolkit.core.check import check_ledger, check_tables
-from toolkit.core.model import Deadline, Ledger, Problem, Settings, Task, County
+from toolkit.core.model import County, Deadline, Ledger, Problem, Settings, Task
 from toolkit.core.schema import LONG_TERM_AS_DONE, LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, TASK_COLUMNS
 from toolkit.core.status import (
     NO_UNIT,

@@ -8,9 +8,9 @@ import docx
 import pytest
 
 from toolkit.core.model import Deadline, Problem, Task
+from toolkit.core.status import evaluate_ledger
 from toolkit.notice import render_reminders
 from toolkit.notice.reminders import reminder_file_name
-from toolkit.core.status import evaluate_ledger
 
 TODAY = date(2025, 4, 7)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from toolkit.core.intake import load_ledger
 from toolkit.core.model import County, Ledger, Table
