@@ -1,7 +1,7 @@
 """Every command has Chinese help (itself and each of its options/arguments), imports cleanly,
 and has a row in the README's command table; every row of that table names a real command.
 
-Commands are walked from ``toolkit.cli.app`` itself (sub-groups included), so a command added
+Commands are walked from ``toolkit.cli.commands`` itself (sub-groups included), so a command added
 later is covered without touching this file.
 """
 

@@ -8,9 +8,9 @@ import docx
 import pytest
 
 from toolkit.core.model import Deadline, Problem, Task
+from toolkit.core.status import evaluate_ledger
 from toolkit.notice import render_reminders
 from toolkit.notice.reminders import reminder_file_name
-from toolkit.core.status import evaluate_ledger
 
 TODAY = date(2025, 4, 7)
 
@@ -57,7 +57,8 @@ def test_days_overdue_and_deadlines(demo_ledger, tmp_path):
     # Extended deadline: the one in force, the original in brackets; 临期 shows the days left.
     _, rows = read_letter(paths["英德市"])
     assert rows[1][2] == "2025年4月15日（已延期，原定2024年12月31日）"
-    assert rows[1][3] == "临期（还剩6个工作日）" and rows[1][4] == "—"
+    # One days-left text everywhere: calendar days (6 working days here, 8 calendar days).
+    assert rows[1][3] == "临期（剩8天）" and rows[1][4] == "—"
 
 
 def test_opening_counts_overdue_and_due_soon(demo_ledger, tmp_path):

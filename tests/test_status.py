@@ -35,7 +35,7 @@ def test_open_task_boundaries_in_calendar_days(today, label, days_overdue, days_
 def test_working_day_window_skips_the_qingming_holiday():
     # Deadline Tue 2025-04-08; on Thu 04-03 only 04-07 and 04-08 are working days → 2 ≤ 3: near.
     st = task_status(t(date(2025, 4, 8)), today=date(2025, 4, 3), settings=WORK)
-    assert (st.label, st.days_left) == ("临期", 2)
+    assert (st.label, st.working_days_left, st.days_left) == ("临期", 2, 5)  # days_left: calendar days
     # The same dates in calendar days: 5 days left → on track.
     assert task_status(t(date(2025, 4, 8)), today=date(2025, 4, 3), settings=CAL).label == "按期推进"
 
@@ -43,7 +43,7 @@ def test_working_day_window_skips_the_qingming_holiday():
 def test_working_day_window_counts_a_makeup_sunday():
     # 2025-04-27 (Sunday) is a make-up working day: Fri 04-25 → Mon 04-28 is 2 working days.
     st = task_status(t(date(2025, 4, 28)), today=date(2025, 4, 25), settings=WORK)
-    assert st.days_left == 2
+    assert (st.working_days_left, st.days_left) == (2, 3)
 
 
 def test_extended_deadline_is_honoured():

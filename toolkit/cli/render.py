@@ -11,6 +11,7 @@ from rich.table import Table as RichTable
 
 from toolkit.core.check import CheckResult
 from toolkit.core.report import Issue
+from toolkit.core.status import due_in_text
 from toolkit.jobs.summary import OK_MARK
 
 
@@ -18,7 +19,7 @@ def result_json(result: CheckResult) -> dict:
     """The --json payload: issues, tasks, problems, stats."""
     tasks = []
     for t in result.ledger.tasks:
-        st = result.status.tasks.get(t.id)
+        st = result.status.of(t)
         tasks.append({
             "id": t.id, "problem": t.problem_id, "unit": t.unit,
             "deadline": st.deadline.isoformat() if st and st.deadline else (
@@ -49,6 +50,7 @@ def result_json(result: CheckResult) -> dict:
             "by_county": {k: counts(v) for k, v in stats.by_county.items()},
             "overdue": stats.overdue,
             "due_soon": stats.due_soon,
+            "unclear": stats.unclear,
         },
     }
 
@@ -76,13 +78,13 @@ def render_issues(console: Console, issues: list[Issue], *, limit: int = 200) ->
 def render_status(console: Console, result: CheckResult) -> None:
     st = result.status.stats
     table = RichTable(title=f"整改进展（截至 {result.today.isoformat()}）")
-    for h in ("分组", "措施", "已完成", "逾期完成", "已销号", "推进中", "临期", "逾期", "长期坚持", "完成率"):
+    for h in ("分组", "措施", "已完成", "逾期完成", "已销号", "推进中", "临期", "逾期", "时限待核", "长期坚持", "完成率"):
         table.add_column(h, justify="right" if h not in ("分组",) else "left")
 
     def row(name, c, style=""):
         rate = "—" if c.rate is None else f"{c.rate:.1%}"
         table.add_row(name, *(str(x) for x in (c.total, c.done, c.done_late, c.signed_off, c.open, c.due_soon,
-                                                c.overdue, c.long_term)), rate, style=style)
+                                                c.overdue, c.unclear, c.long_term)), rate, style=style)
 
     row("全部措施", st.overall, "bold")
     for name, c in st.by_category.items():
@@ -91,8 +93,9 @@ def render_status(console: Console, result: CheckResult) -> None:
         if c.total:
             row(name, c)
     console.print(table)
-    tasks = {t.id: t for t in result.ledger.tasks}
-    for title, ids, colour in (("逾期", st.overdue, "red"), ("临期", st.due_soon, "yellow")):
+    tasks = result.status.task_by_key
+    for title, ids, colour in (("逾期", st.overdue, "red"), ("临期", st.due_soon, "yellow"),
+                               ("时限待核", st.unclear, "magenta")):
         if not ids:
             continue
         t2 = RichTable(title=f"{title}任务（{len(ids)} 项）", title_style=colour)
@@ -100,7 +103,7 @@ def render_status(console: Console, result: CheckResult) -> None:
             t2.add_column(h, overflow="fold")
         for tid in ids[:50]:
             t, s = tasks[tid], result.status.tasks[tid]
-            when = f"逾期{s.days_overdue}天" if s.code == "overdue" else f"剩{s.days_left}天"
+            when = due_in_text(s) or s.label
             t2.add_row(tid, t.unit, t.person, s.deadline.isoformat() if s.deadline else "", when, t.measure[:30])
         console.print(t2)
 

@@ -29,6 +29,9 @@ class ParsedDate:
     on: date | None = None
     kind: str = "date"  # date | long_term | immediate | empty | error
     error: str = ""
+    # What was assumed to read the cell (a year not written, what "6月前" means): shown to staff
+    # as a warning at the cell so that a silent guess never decides a published figure.
+    note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -63,14 +66,55 @@ def _month_end(y: int, m: int, raw: str) -> ParsedDate:
     return ParsedDate(date(y, m, calendar.monthrange(y, m)[1]))
 
 
-def _implied_year(month: int, day: int | None, reference: date | None) -> int | None:
-    """Year for a date typed without one: the first such date on or after the reference date."""
+def year_reference(settings) -> date | None:
+    """The date that supplies the year of dates typed without one (6月底, 5月20日).
+
+    One rule for ledger cells and county returns alike, never the clock: the ledger's 反馈日期
+    (the first such date on or after it), else 1 January of its 统计截止日期's year, else none
+    (the cell is then an error asking for the year).
+    """
+    if getattr(settings, "feedback_date", None) is not None:
+        return settings.feedback_date
+    as_of = getattr(settings, "as_of", None)
+    return date(as_of.year, 1, 1) if as_of is not None else None
+
+
+def _implied_year(month: int, day: int | None, reference: date | None, *, before: bool = False) -> int | None:
+    """Year for a date typed without one: the first such date on or after the reference date.
+
+    ``before`` ("6月前"): the date meant is the day before the month begins.
+    """
     if reference is None or not 1 <= month <= 12:
         return reference.year if reference else None
     y = reference.year
-    last = calendar.monthrange(y, month)[1]
-    candidate = date(y, month, min(day or last, last))
+    if before:
+        candidate = date(y, month, 1) - timedelta(days=1)
+    else:
+        last = calendar.monthrange(y, month)[1]
+        candidate = date(y, month, min(day or last, last))
     return y + 1 if candidate < reference else y
+
+
+def _before_month(y: int, mo: int, raw: str) -> ParsedDate:
+    """"2024年6月前" = before June begins: the last day of May (one rule with or without a year)."""
+    if not 1 <= mo <= 12:
+        return ParsedDate(kind="error", error=f"“{raw}”中的月份{mo}不存在，{EXAMPLE}")
+    return ParsedDate(date(y, mo, 1) - timedelta(days=1))
+
+
+def _with_note(parsed: ParsedDate, note: str) -> ParsedDate:
+    return ParsedDate(parsed.on, parsed.kind, parsed.error, note) if parsed.kind != "error" else parsed
+
+
+def _year_note(raw: str, on: date) -> str:
+    return f"“{raw}”未写年份，按{format_cn(on)}计算；请写明年份"
+
+
+def _before_note(raw: str, on: date, mo: int, *, year_written: bool) -> str:
+    month_end = f"{on.year + (mo == 1)}年{mo}月底"
+    head = f"“{raw}”按{format_cn(on)}（{mo}月1日之前）计算" if year_written else \
+        f"“{raw}”未写年份，按{format_cn(on)}（{mo}月1日之前）计算；请写明年份"
+    return f"{head}；如指{mo}月底，请写“{month_end}”"
 
 
 def parse_staff_date(value: object, *, reference: date | None = None, allow_words: bool = False) -> ParsedDate:
@@ -92,7 +136,9 @@ def _parse_cached(value: object, reference: date | None, allow_words: bool) -> P
 def _parse_staff_date(value: object, *, reference: date | None = None, allow_words: bool = False) -> ParsedDate:
     """Understand a date cell as staff fill it in.
 
-    ``reference`` supplies the year when staff omit it (6月底): the first such date on or after it.
+    ``reference`` supplies the year when staff omit it (6月底): the first such date on or after it
+    (pass :func:`year_reference` of the ledger's settings); the result then carries a ``note``.
+    "M月前" / "YYYY年M月前" mean the day before month M begins (the last day of M-1), with a note.
     ``allow_words`` accepts 长期坚持 / 立行立改 (deadline cells); elsewhere they are errors.
     """
     if value is None:
@@ -136,14 +182,11 @@ def _parse_staff_date(value: object, *, reference: date | None = None, allow_wor
             return ParsedDate(kind="error", error=f"“{raw}”中的月份{mo}不存在，{EXAMPLE}")
         return _make(y, mo, d, raw)
     if m := _YM_END.match(s):
+        y, mo = int(m.group(1)), int(m.group(2))
         if m.group(3) == "前":
-            # "2024年6月前" = before June: the last day of May.
-            y, mo = int(m.group(1)), int(m.group(2))
-            last = date(y, mo, 1) - timedelta(days=1) if 1 <= mo <= 12 else None
-            if last is None:
-                return ParsedDate(kind="error", error=f"“{raw}”中的月份{mo}不存在，{EXAMPLE}")
-            return ParsedDate(last)
-        return _month_end(int(m.group(1)), int(m.group(2)), raw)
+            parsed = _before_month(y, mo, raw)
+            return _with_note(parsed, _before_note(raw, parsed.on, mo, year_written=True)) if parsed.on else parsed
+        return _month_end(y, mo, raw)
     if m := _Y_END.match(s):
         return ParsedDate(date(int(m.group(1)), 12, 31))
     if m := _MD.match(s):
@@ -151,15 +194,21 @@ def _parse_staff_date(value: object, *, reference: date | None = None, allow_wor
         y = _implied_year(mo, d, reference)
         if y is None:
             return ParsedDate(kind="error", error=f"“{raw}”没有写年份，请补上年份，如 2024年{mo}月{d}日")
-        return _make(y, mo, d, raw)
+        parsed = _make(y, mo, d, raw)
+        return _with_note(parsed, _year_note(raw, parsed.on)) if parsed.on else parsed
     if m := _M_END.match(s):
         mo = int(m.group(1))
         if not 1 <= mo <= 12:
             return ParsedDate(kind="error", error=f"“{raw}”中的月份{mo}不存在，{EXAMPLE}")
-        y = _implied_year(mo, None, reference)
+        before = m.group(2) == "前"
+        y = _implied_year(mo, None, reference, before=before)
         if y is None:
             return ParsedDate(kind="error", error=f"“{raw}”没有写年份，请补上年份，如 2024年{mo}月底")
-        return _month_end(y, mo, raw)
+        if before:
+            parsed = _before_month(y, mo, raw)
+            return _with_note(parsed, _before_note(raw, parsed.on, mo, year_written=False))
+        parsed = _month_end(y, mo, raw)
+        return _with_note(parsed, _year_note(raw, parsed.on))
     return ParsedDate(kind="error", error=f"无法识别的日期“{raw}”，{EXAMPLE}")
 
 

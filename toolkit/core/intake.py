@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from toolkit.core import schema as S
-from toolkit.core.dates import parse_staff_date
+from toolkit.core.dates import parse_staff_date, year_reference
 from toolkit.core.model import (
     CellError,
     County,
@@ -24,7 +24,7 @@ from toolkit.core.model import (
     Table,
     Task,
 )
-from toolkit.core.report import Issue, Location
+from toolkit.core.report import WARNING, Issue, Location
 
 HEADER_SCAN_ROWS = 10
 TRUE_WORDS = {"是", "true", "yes", "y", "1", "√", "按工作日", "工作日", "对"}
@@ -207,6 +207,8 @@ def _parse_date_field(sheet: _Sheet, row: int, key: str, label: str, raw: Any, i
     parsed = parse_staff_date(raw, reference=reference, allow_words=allow_words)
     if parsed.kind == "error":
         issues.append(Issue("bad-date", f"{label}：{parsed.error}", sheet.loc(row, key, label)))
+    elif parsed.note:  # what was assumed (a year not written, "6月前"): say so at the cell
+        issues.append(Issue("date-assumed", f"{label}：{parsed.note}", sheet.loc(row, key, label), WARNING))
     return parsed
 
 
@@ -325,7 +327,7 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
         if name is not None:
             issues.extend(_scan_errors(ledger, tables[name]))
     load_settings(ledger, tables, issues)
-    reference = ledger.settings.feedback_date
+    reference = year_reference(ledger.settings)  # one rule for year-less dates (also county returns)
 
     if sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True):
         for row, v in sheet.rows():

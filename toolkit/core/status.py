@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from toolkit.core.dates import working_days_until
 from toolkit.core.model import Ledger, Settings, Task
-from toolkit.core.schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, STATE_DONE, STATE_LONG_TERM
+from toolkit.core.schema import (
+    LONG_TERM_AS_OPEN,
+    LONG_TERM_EXCLUDED,
+    STATE_DONE,
+    STATE_LONG_TERM,
+    STATE_NOT_STARTED,
+)
 
 ON_TRACK = "on_track"
 DUE_SOON = "due_soon"
@@ -17,6 +23,7 @@ DONE_ON_TIME = "done_on_time"
 DONE_LATE = "done_late"
 SIGNED_OFF = "signed_off"
 LONG_TERM = "long_term"
+DEADLINE_UNCLEAR = "deadline_unclear"  # open, but its deadline is missing or cannot be read
 
 LABELS = {
     ON_TRACK: "按期推进",
@@ -26,9 +33,10 @@ LABELS = {
     DONE_LATE: "逾期完成",
     SIGNED_OFF: "已销号",
     LONG_TERM: "长期坚持",
+    DEADLINE_UNCLEAR: "时限待核",
 }
 DONE_CODES = frozenset({DONE_ON_TIME, DONE_LATE, SIGNED_OFF})
-OPEN_CODES = frozenset({ON_TRACK, DUE_SOON, OVERDUE})
+OPEN_CODES = frozenset({ON_TRACK, DUE_SOON, OVERDUE, DEADLINE_UNCLEAR})
 
 # Colours staff see (fill, font): supervision practice — red overdue, yellow near deadline.
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
@@ -39,6 +47,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     DONE_LATE: ("F8CBAD", "833C0B"),
     SIGNED_OFF: ("A9D08E", "375623"),
     LONG_TERM: ("E4DFEC", "5B2C6F"),
+    DEADLINE_UNCLEAR: ("FCE4D6", "843C0C"),
 }
 
 P_DONE = "done"
@@ -46,13 +55,27 @@ P_OPEN = "open"
 P_DUE_SOON = "due_soon"
 P_OVERDUE = "overdue"
 P_LONG_TERM = "long_term"
+P_UNCLEAR = "deadline_unclear"
 PROBLEM_LABELS = {
     P_DONE: "已完成",
     P_OPEN: "正在整改",
     P_DUE_SOON: "临期",
     P_OVERDUE: "逾期",
     P_LONG_TERM: "长期坚持",
+    P_UNCLEAR: "时限待核",
 }
+# How a problem is tallied in 统计 (the task code whose column it falls in): the problem's own
+# label decides, so 问题清单 and 统计 always show the same words.
+PROBLEM_COUNT_CODES = {
+    P_DONE: DONE_ON_TIME,
+    P_OPEN: ON_TRACK,
+    P_DUE_SOON: DUE_SOON,
+    P_OVERDUE: OVERDUE,
+    P_LONG_TERM: LONG_TERM,
+    P_UNCLEAR: DEADLINE_UNCLEAR,
+}
+# Colour of a problem status in 问题清单: that of the task status it is counted as.
+PROBLEM_COLOURS = {code: STATUS_COLOURS[task_code] for code, task_code in PROBLEM_COUNT_CODES.items()}
 
 
 @dataclass(frozen=True)
@@ -62,8 +85,10 @@ class TaskStatus:
     label: str
     days_overdue: int = 0  # overdue: days past the deadline; done late: days late
     deadline: date | None = None  # the deadline in force (extended when granted)
-    days_left: int | None = None  # open tasks: days (working days when so set) until the deadline
+    days_left: int | None = None  # open tasks: calendar days until the deadline (negative when overdue)
     calendar_exact: bool = True  # False when working days fell back to Mon–Fri (year unknown)
+    working_days_left: int | None = None  # open tasks when 预警按工作日计算=是: decides 临期 only
+    key: str = ""  # unique per task row (the id; "id#2", "id#3" … for later rows repeating an id)
 
     @property
     def is_done(self) -> bool:
@@ -97,6 +122,7 @@ class Counts:
     due_soon: int = 0
     overdue: int = 0
     long_term: int = 0
+    unclear: int = 0  # 时限待核: open, deadline missing or unreadable (part of ``open``)
     rate: float | None = None  # completion rate by the ledger's rule for 长期坚持
 
     def add(self, code: str) -> None:
@@ -112,6 +138,12 @@ class Counts:
             self.on_track += code == ON_TRACK
             self.due_soon += code == DUE_SOON
             self.overdue += code == OVERDUE
+            self.unclear += code == DEADLINE_UNCLEAR
+
+    def parts_add_up(self) -> bool:
+        """total = done + open + long_term and open = on_track + due_soon + overdue + unclear."""
+        return (self.total == self.done + self.open + self.long_term
+                and self.open == self.on_track + self.due_soon + self.overdue + self.unclear)
 
     def finish(self, rule: str) -> Counts:
         self.rate = completion_rate(self.done, self.long_term, self.total, rule)
@@ -129,6 +161,10 @@ def completion_rate(done: int, long_term: int, total: int, rule: str) -> float |
     return numerator / denominator if denominator else None
 
 
+UNLINKED_CATEGORY = "（问题编号不在问题清单中）"  # 统计 group of tasks whose problem is unknown
+NO_UNIT = "（未填写责任单位）"  # 统计 group of tasks without a unit
+
+
 @dataclass
 class Stats:
     overall: Counts = field(default_factory=Counts)
@@ -136,20 +172,63 @@ class Stats:
     by_category: dict[str, Counts] = field(default_factory=dict)
     by_unit: dict[str, Counts] = field(default_factory=dict)
     by_county: dict[str, Counts] = field(default_factory=dict)
-    overdue: list[str] = field(default_factory=list)  # task ids, most overdue first
-    due_soon: list[str] = field(default_factory=list)
+    overdue: list[str] = field(default_factory=list)  # task row keys, most overdue first
+    due_soon: list[str] = field(default_factory=list)  # task row keys, nearest deadline first
+    unclear: list[str] = field(default_factory=list)  # task row keys of 时限待核 tasks, in ledger order
 
 
 @dataclass
 class LedgerStatus:
+    """Statuses of one ledger on ``today``: one per task ROW (repeated ids included).
+
+    ``tasks`` maps each row's key (:func:`task_keys`) to its status; ``rows`` lists them in
+    ledger order. Look a task up with :meth:`of`, never by ``tasks[task.id]`` (a repeated id
+    would give the first row's status).
+    """
+
     today: date
     tasks: dict[str, TaskStatus] = field(default_factory=dict)
     problems: dict[str, ProblemStatus] = field(default_factory=dict)
     stats: Stats = field(default_factory=Stats)
+    rows: list[TaskStatus] = field(default_factory=list)
+    problem_rows: list[ProblemStatus] = field(default_factory=list)  # one per 问题清单 row
+    task_by_key: dict[str, Task] = field(default_factory=dict, repr=False)
+    _index: dict[int, int] = field(default_factory=dict, repr=False)  # id(task) → position in rows
+
+    def of(self, task: Task) -> TaskStatus | None:
+        """The status of this task row (by identity; a copied task falls back to its id)."""
+        i = self._index.get(id(task))
+        if i is not None and self.task_by_key.get(self.rows[i].key) is task:
+            return self.rows[i]
+        return self.tasks.get(task.id)
+
+
+def task_keys(tasks: Iterable[Task]) -> list[str]:
+    """A unique key per task row: its id, or ``id#n`` for the n-th row repeating that id."""
+    seen: dict[str, int] = {}
+    keys = []
+    for t in tasks:
+        n = seen[t.id] = seen.get(t.id, 0) + 1
+        keys.append(t.id if n == 1 else f"{t.id}#{n}")
+    return keys
+
+
+def is_not_started(task: Task) -> bool:
+    """完成情况 says work has not begun (未启动, or blank/unreadable, which validation reports)."""
+    return task.state in (STATE_NOT_STARTED, "")
 
 
 def task_status(task: Task, *, today: date, settings: Settings) -> TaskStatus:
-    """Status of one task on ``today``."""
+    """Status of one task on ``today``.
+
+    Rules (docs/rules/deadlines-and-statuses.md):
+    - 已完成: 已销号 when signed off, 逾期完成 when completed after the deadline in force, else 按期完成.
+    - 长期坚持: 完成情况 长期坚持, or deadline 长期 (no extension) once work has started — a 未启动
+      task with deadline 长期 stays open (按期推进, counted as 正在推进) and a warning says so.
+    - open with no readable deadline → 时限待核 (never 按期推进).
+    - open: 逾期 after the deadline; 临期 when the days left (working days when 预警按工作日计算=是)
+      are at most 临期预警天数; else 按期推进. ``days_left`` is always calendar days.
+    """
     deadline = task.effective_deadline
     if task.state == STATE_DONE:
         if task.signed_off_on is not None:
@@ -160,27 +239,41 @@ def task_status(task: Task, *, today: date, settings: Settings) -> TaskStatus:
             code = DONE_ON_TIME
         late = (task.completed_on - deadline).days if deadline and task.completed_on else 0
         return TaskStatus(task.id, code, LABELS[code], max(late, 0), deadline)
-    long_term = task.state == STATE_LONG_TERM or (
-        task.deadline is not None and task.deadline.is_long_term and task.extended_deadline is None
-    )
-    if long_term:
+    long_term_deadline = task.deadline is not None and task.deadline.is_long_term and task.extended_deadline is None
+    if task.state == STATE_LONG_TERM or (long_term_deadline and not is_not_started(task)):
         return TaskStatus(task.id, LONG_TERM, LABELS[LONG_TERM], 0, None)
-    if deadline is None:
-        # No usable deadline (a validation error says so): cannot be late, shown as on track.
+    if long_term_deadline:
+        # 长期 typed as the deadline of work not yet started: open, nothing to count down to.
         return TaskStatus(task.id, ON_TRACK, LABELS[ON_TRACK], 0, None)
-    if today > deadline:
-        return TaskStatus(task.id, OVERDUE, LABELS[OVERDUE], (today - deadline).days, deadline, -(today - deadline).days)
-    exact = True
+    if deadline is None:
+        # No readable deadline (a validation error says so): neither on track nor late.
+        return TaskStatus(task.id, DEADLINE_UNCLEAR, LABELS[DEADLINE_UNCLEAR], 0, None)
+    left = (deadline - today).days
+    if left < 0:
+        return TaskStatus(task.id, OVERDUE, LABELS[OVERDUE], -left, deadline, left)
+    exact, work_left = True, None
     if settings.working_days:
-        left, exact = working_days_until(today, deadline)
-    else:
-        left = (deadline - today).days
-    code = DUE_SOON if left <= settings.warning_days else ON_TRACK
-    return TaskStatus(task.id, code, LABELS[code], 0, deadline, left, exact)
+        work_left, exact = working_days_until(today, deadline)
+    window = work_left if work_left is not None else left
+    code = DUE_SOON if window <= settings.warning_days else ON_TRACK
+    return TaskStatus(task.id, code, LABELS[code], 0, deadline, left, exact, work_left)
+
+
+def due_in_text(st: TaskStatus) -> str | None:
+    """The one days-left text shown everywhere (【自动】距到期, CLI, 提醒函).
+
+    Calendar days: 已逾期N天 / 今天到期 / 剩N天; None for tasks without a countdown.
+    """
+    if st.code == OVERDUE:
+        return f"已逾期{st.days_overdue}天"
+    if st.code in (ON_TRACK, DUE_SOON) and st.days_left is not None:
+        return "今天到期" if st.days_left == 0 else f"剩{st.days_left}天"
+    return None
 
 
 def problem_status(problem_id: str, statuses: Iterable[TaskStatus]) -> ProblemStatus:
-    """Roll-up: done when every measure is done; overdue if any is; long-term if only those remain."""
+    """Roll-up, first rule that applies: no measures → 正在整改; all done → 已完成; any overdue → 逾期;
+    any 临期 → 临期; any 时限待核 → 时限待核; only done and long-term → 长期坚持; else 正在整改."""
     sts = list(statuses)
     done = sum(s.is_done for s in sts)
     overdue = sum(s.code == OVERDUE for s in sts)
@@ -192,6 +285,8 @@ def problem_status(problem_id: str, statuses: Iterable[TaskStatus]) -> ProblemSt
         code = P_OVERDUE
     elif any(s.code == DUE_SOON for s in sts):
         code = P_DUE_SOON
+    elif any(s.code == DEADLINE_UNCLEAR for s in sts):
+        code = P_UNCLEAR
     elif all(s.is_done or s.code == LONG_TERM for s in sts):
         code = P_LONG_TERM
     else:
@@ -200,50 +295,58 @@ def problem_status(problem_id: str, statuses: Iterable[TaskStatus]) -> ProblemSt
 
 
 def problem_count_code(status: ProblemStatus) -> str:
-    """How a problem is tallied: done / long_term / open (due soon and overdue are open)."""
-    if status.code == P_DONE:
-        return DONE_ON_TIME
-    if status.code == P_LONG_TERM:
-        return LONG_TERM
-    return OVERDUE if status.code == P_OVERDUE else ON_TRACK
+    """How a problem is tallied in 统计: the column matching its own label (临期 counts as 临期)."""
+    return PROBLEM_COUNT_CODES[status.code]
 
 
 def evaluate_ledger(ledger: Ledger, *, today: date) -> LedgerStatus:
-    """Statuses of every task and problem plus statistics by category, unit and county."""
+    """Statuses of every task row and problem plus statistics by category, unit and county.
+
+    Every figure counts rows: a repeated id is two rows, two statuses, two counts (and a
+    validation error at the cell).
+    """
     settings = ledger.settings
     rule = settings.long_term_rule
     result = LedgerStatus(today=today)
-    for t in ledger.tasks:
-        result.tasks.setdefault(t.id, task_status(t, today=today, settings=settings))
+    for i, (t, key) in enumerate(zip(ledger.tasks, task_keys(ledger.tasks))):
+        st = replace(task_status(t, today=today, settings=settings), key=key)
+        result.rows.append(st)
+        result.tasks[key] = st
+        result.task_by_key[key] = t
+        result._index[id(t)] = i
     by_problem: dict[str, list[TaskStatus]] = {p.id: [] for p in ledger.problems}
-    for t in ledger.tasks:
+    for t, st in zip(ledger.tasks, result.rows):
         if t.problem_id in by_problem:
-            by_problem[t.problem_id].append(result.tasks[t.id])
-    for pid, sts in by_problem.items():
-        result.problems[pid] = problem_status(pid, sts)
+            by_problem[t.problem_id].append(st)
+    for p in ledger.problems:
+        ps = problem_status(p.id, by_problem[p.id])
+        result.problem_rows.append(ps)
+        result.problems.setdefault(p.id, ps)
 
     stats = result.stats
-    category_of = {p.id: p.category for p in ledger.problems}
+    category_of: dict[str, str] = {}
+    for p in ledger.problems:
+        category_of.setdefault(p.id, p.category)
     for c in ledger.categories():
         stats.by_category[c] = Counts()
     counties = ledger.county_names()
     for c in ledger.counties:
-        stats.by_county[c.name] = Counts()
-    for t in ledger.tasks:
-        code = result.tasks[t.id].code
+        stats.by_county.setdefault(c.name, Counts())
+    for t, st in zip(ledger.tasks, result.rows):
+        code = st.code
         stats.overall.add(code)
-        if t.problem_id in category_of:
-            stats.by_category[category_of[t.problem_id]].add(code)
-        if t.unit:
-            stats.by_unit.setdefault(t.unit, Counts()).add(code)
-            if t.unit in counties:
-                stats.by_county[t.unit].add(code)
-    for ps in result.problems.values():
+        category = category_of.get(t.problem_id, UNLINKED_CATEGORY)
+        stats.by_category.setdefault(category, Counts()).add(code)
+        stats.by_unit.setdefault(t.unit or NO_UNIT, Counts()).add(code)
+        if t.unit and t.unit in counties:
+            stats.by_county[t.unit].add(code)
+    for ps in result.problem_rows:
         stats.problems_overall.add(problem_count_code(ps))
     for counts in (stats.overall, stats.problems_overall, *stats.by_category.values(),
                    *stats.by_unit.values(), *stats.by_county.values()):
         counts.finish(rule)
-    open_sts = [s for s in result.tasks.values() if s.is_open]
-    stats.overdue = [s.task_id for s in sorted(open_sts, key=lambda s: -s.days_overdue) if s.code == OVERDUE]
-    stats.due_soon = [s.task_id for s in sorted(open_sts, key=lambda s: s.days_left or 0) if s.code == DUE_SOON]
+    rows = result.rows
+    stats.overdue = [s.key for s in sorted((s for s in rows if s.code == OVERDUE), key=lambda s: -s.days_overdue)]
+    stats.due_soon = [s.key for s in sorted((s for s in rows if s.code == DUE_SOON), key=lambda s: s.days_left or 0)]
+    stats.unclear = [s.key for s in rows if s.code == DEADLINE_UNCLEAR]
     return result

@@ -16,7 +16,16 @@ from toolkit.core import schema as S
 from toolkit.core.model import Ledger
 from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
 from toolkit.core.report import Issue, Report
-from toolkit.core.status import LABELS, STATUS_COLOURS, Counts, LedgerStatus
+from toolkit.core.status import (
+    DONE_LATE,
+    LABELS,
+    OVERDUE,
+    PROBLEM_COLOURS,
+    STATUS_COLOURS,
+    Counts,
+    LedgerStatus,
+    due_in_text,
+)
 
 HEADER_STYLE = CellStyle(fill="D9D9D9", bold=True, align="center", wrap=True)
 OWNED_HEADER_STYLE = CellStyle(fill="BFBFBF", bold=True, align="center", wrap=True)
@@ -29,7 +38,11 @@ DATE_STYLE = CellStyle(num_format="yyyy-mm-dd")
 
 @dataclass(frozen=True)
 class StatsLayout:
-    """Fixed blocks of the 统计 sheet; charts made at ``init`` point at these ranges."""
+    """Blocks of the 统计 sheet; charts made at ``init`` point at the category and county blocks.
+
+    Each block reserves its default number of rows (so the usual layout never moves) and grows
+    when a ledger has more groups: every category, unit and county is listed, none cut off.
+    """
 
     overall_header: int = 4  # rows 5 (措施) and 6 (问题)
     category_header: int = 8
@@ -45,12 +58,24 @@ class StatsLayout:
 
 
 STATS = StatsLayout()
+
+
+def stats_layout(n_categories: int, n_units: int, n_counties: int) -> StatsLayout:
+    """The 统计 layout for this many groups: the default one while every block fits its reserve."""
+    d = STATS
+    cat_rows = max(d.category_rows, n_categories)
+    unit_header = d.category_header + cat_rows + 2
+    unit_rows = max(d.unit_rows, n_units)
+    county_header = unit_header + unit_rows + 2
+    county_rows = max(d.county_rows, n_counties)
+    return StatsLayout(d.overall_header, d.category_header, cat_rows, unit_header, unit_rows, county_header,
+                       county_rows, county_header + county_rows + 2)
+
+
 STATS_COLUMNS = ("名称", "措施总数", "已完成", "其中逾期完成", "其中已销号", "正在推进", "其中临期", "其中逾期",
-                 "长期坚持", "完成率")
+                 "长期坚持", "完成率", "其中时限待核")
 MONTHLY_COLUMNS = ("月份", "截止日期", "措施总数", "已完成", "正在推进", "其中逾期", "长期坚持", "完成率")
 CHECK_COLUMNS = ("序号", "级别", "工作表", "单元格", "字段", "问题及修改方法", "代码")
-
-
 @cache
 def status_style(code: str) -> CellStyle:
     fill, font = STATUS_COLOURS[code]
@@ -98,29 +123,15 @@ def plan_task_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> She
     letters = _owned_letters(ledger, S.SHEET_TASKS, cells)
     sheet = ledger.layout.sheet(S.SHEET_TASKS)
     by_row = _issues_by_row(report, sheet)
-    seen: set[str] = set()
-    for t in ledger.tasks:
-        st = status.tasks.get(t.id)
-        if st is None or t.id in seen:  # duplicate ids: the row's check column says so
-            st = None
-        seen.add(t.id)
-        if st is not None:
-            cells.append(CellWrite(t.row, letters["status"], st.label, status_style(st.code)))
-            overdue = st.days_overdue if st.code in ("overdue", "done_late") else None
-            cells.append(CellWrite(t.row, letters["days_overdue"], overdue or None))
-            cells.append(CellWrite(t.row, letters["due_in"], _due_in_text(st, ledger)))
+    for t, st in zip(ledger.tasks, status.rows):
+        # Every row gets its own status, repeated ids included (their check cell says so).
+        cells.append(CellWrite(t.row, letters["status"], st.label, status_style(st.code)))
+        overdue = st.days_overdue if st.code in (OVERDUE, DONE_LATE) else None
+        cells.append(CellWrite(t.row, letters["days_overdue"], overdue or None))
+        cells.append(CellWrite(t.row, letters["due_in"], due_in_text(st)))
         cells.append(_check_cell(t.row, letters["check"], by_row.get(t.row, [])))
     first = ledger.layout.header_rows[S.SHEET_TASKS] + 1
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
-
-
-def _due_in_text(st, ledger: Ledger) -> str | None:
-    if st.code == "overdue":
-        return f"已逾期{st.days_overdue}天"
-    if st.code in ("on_track", "due_soon") and st.days_left is not None:
-        unit = "个工作日" if ledger.settings.working_days else "天"
-        return "今天到期" if st.days_left == 0 else f"剩{st.days_left}{unit}"
-    return None
 
 
 def plan_problem_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> SheetPlan | None:
@@ -130,14 +141,12 @@ def plan_problem_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> 
     letters = _owned_letters(ledger, S.SHEET_PROBLEMS, cells)
     sheet = ledger.layout.sheet(S.SHEET_PROBLEMS)
     by_row = _issues_by_row(report, sheet)
-    colour = {"done": "done_on_time", "open": "on_track", "due_soon": "due_soon", "overdue": "overdue",
-              "long_term": "long_term"}
-    for p in ledger.problems:
-        ps = status.problems.get(p.id)
-        if ps is not None:
-            cells.append(CellWrite(p.row, letters["status"], ps.label, status_style(colour[ps.code])))
-            cells.append(CellWrite(p.row, letters["progress"], f"{ps.done_tasks}/{ps.total_tasks}",
-                                   CellStyle(align="center")))
+    for p, ps in zip(ledger.problems, status.problem_rows):
+        fill, font = PROBLEM_COLOURS[ps.code]
+        cells.append(CellWrite(p.row, letters["status"], ps.label, CellStyle(fill=fill, font_color=font,
+                                                                            align="center")))
+        cells.append(CellWrite(p.row, letters["progress"], f"{ps.done_tasks}/{ps.total_tasks}",
+                               CellStyle(align="center")))
         cells.append(_check_cell(p.row, letters["check"], by_row.get(p.row, [])))
     first = ledger.layout.header_rows[S.SHEET_PROBLEMS] + 1
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
@@ -180,6 +189,7 @@ def _counts_row(row: int, name: str, c: Counts) -> list[CellWrite]:
     values = (name, c.total, c.done, c.done_late, c.signed_off, c.open, c.due_soon, c.overdue, c.long_term)
     out = [CellWrite(row, S.column_letter(j), v) for j, v in enumerate(values)]
     out.append(CellWrite(row, "J", c.rate, PERCENT))
+    out.append(CellWrite(row, "K", c.unclear))  # after 完成率: the charts made at init read A–J
     return out
 
 
@@ -198,27 +208,36 @@ def plan_stats_sheet(ledger: Ledger, status: LedgerStatus, *, today) -> SheetPla
     cells.append(CellWrite(1, "A", f"{ledger.settings.unit_name or '巡察'}整改进展统计", CellStyle(bold=True)))
     cells.append(CellWrite(2, "A", f"统计截止：{today.isoformat()}；完成率口径：已完成÷总数，长期坚持{rule}"))
     cells.append(CellWrite(2, "L", "右侧图表随每次“更新状态”自动刷新", CellStyle(font_color="7F7F7F")))
-    _block(cells, STATS.overall_header, "总体情况", [("整改措施", st.overall), ("反馈问题", st.problems_overall)],
+    layout = stats_layout_for(ledger, status)
+    _block(cells, layout.overall_header, "总体情况", [("整改措施", st.overall), ("反馈问题", st.problems_overall)],
            "项目")
-    cats = list(st.by_category.items())[: STATS.category_rows]
-    _block(cells, STATS.category_header, "按问题方面", cats, "问题方面")
-    units = sorted(st.by_unit.items(), key=lambda kv: (-kv[1].total, kv[0]))[: STATS.unit_rows]
-    _block(cells, STATS.unit_header, "按责任单位", units, "责任单位")
-    counties = list(st.by_county.items())[: STATS.county_rows]
-    _block(cells, STATS.county_header, "按县（市、区）", counties, "县（市、区）")
-    header = STATS.overdue_header
+    _block(cells, layout.category_header, "按问题方面", list(st.by_category.items()), "问题方面")
+    units = sorted(st.by_unit.items(), key=lambda kv: (-kv[1].total, kv[0]))
+    _block(cells, layout.unit_header, "按责任单位", units, "责任单位")
+    _block(cells, layout.county_header, "按县（市、区）", list(st.by_county.items()), "县（市、区）")
+    header = layout.overdue_header
     cells.append(CellWrite(header - 1, "A", f"逾期任务清单（{len(st.overdue)}项）", TITLE_STYLE))
     for j, h in enumerate(("任务编号", "问题编号", "整改措施", "责任单位", "责任人", "时限", "逾期天数")):
         cells.append(CellWrite(header, S.column_letter(j), h, HEADER_STYLE))
-    tasks = {t.id: t for t in ledger.tasks}
-    for i, tid in enumerate(st.overdue):
-        t, ts = tasks[tid], status.tasks[tid]
+    for i, key in enumerate(st.overdue):
+        t, ts = status.task_by_key[key], status.tasks[key]
         r = header + 1 + i
         for j, v in enumerate((t.id, t.problem_id, t.measure, t.unit, t.person, ts.deadline, ts.days_overdue)):
-            style = DATE_STYLE if j == 5 else status_style("overdue") if j == 6 else None
+            style = DATE_STYLE if j == 5 else status_style(OVERDUE) if j == 6 else None
             cells.append(CellWrite(r, S.column_letter(j), v, style))
-    widths = {"A": 34, **{S.column_letter(j): 10 for j in range(1, 10)}, "C": 30}
+    widths = {"A": 34, **{S.column_letter(j): 10 for j in range(1, 11)}, "C": 30}
     return SheetPlan(S.SHEET_STATS, cells, owned_sheet=True, clear_from_row=1, column_widths=widths)
+
+
+def stats_layout_for(ledger: Ledger, status: LedgerStatus | None = None) -> StatsLayout:
+    """The 统计 layout of this ledger (its categories, units and counties)."""
+    if status is not None:
+        st = status.stats
+        return stats_layout(len(st.by_category), len(st.by_unit), len(st.by_county))
+    known = {p.id for p in ledger.problems}
+    unlinked = any(t.problem_id not in known for t in ledger.tasks)
+    units = {t.unit for t in ledger.tasks}
+    return stats_layout(len(ledger.categories()) + unlinked, len(units), len(ledger.county_names()))
 
 
 def build_write_plan(ledger: Ledger, status: LedgerStatus, report: Report, *, today) -> WritePlan:
@@ -232,4 +251,5 @@ def build_write_plan(ledger: Ledger, status: LedgerStatus, report: Report, *, to
     return WritePlan([s for s in sheets if s is not None])
 
 
-__all__ = ["build_write_plan", "STATS", "STATS_COLUMNS", "MONTHLY_COLUMNS", "CHECK_COLUMNS", "LABELS"]
+__all__ = ["build_write_plan", "STATS", "STATS_COLUMNS", "stats_layout", "stats_layout_for", "MONTHLY_COLUMNS",
+           "CHECK_COLUMNS", "LABELS"]

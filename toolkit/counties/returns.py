@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.core import schema as S
-from toolkit.core.dates import parse_staff_date
+from toolkit.core.dates import parse_staff_date, year_reference
 from toolkit.core.intake import cell_text, normalize_state
 from toolkit.core.model import CellError, Layout, Ledger, Table, Task
 from toolkit.core.report import WARNING, Issue, Location
@@ -48,7 +48,6 @@ from toolkit.counties.metadata import (
     master_values,
     norm_value,
     parse_meta,
-    period_end,
     period_label,
     readonly_hashes,
     readonly_row_hash,
@@ -542,7 +541,7 @@ def _check_editable(
     formulas: set[str],
 ) -> None:
     """Compare the editable cells with the issued and current master values; validate what changed."""
-    reference = period_end(meta.period) - timedelta(days=364)  # "3月15日": the latest such day up to the period end
+    reference = year_reference(ctx.ledger.settings)  # year-less dates: the ledger's one rule
     editable = [(c, j) for j, c in enumerate(COLUMNS) if c.editable]
     merged: list[tuple[Task, set[str]]] = []
     for (r, cells), rec in zip(rows, meta.rows):
@@ -569,6 +568,8 @@ def _check_editable(
                 continue
             raw[col.key] = v
             values[col.key] = county_value(col.key, v) if col.key != "completed_on" else _date_value(v, reference)
+            if col.key == "completed_on" and (note := parse_staff_date(v, reference=reference).note):
+                out.warn("date-assumed", f"完成日期：{note}", Location(out.name, sheet, r, LETTERS[col.key], "完成日期"))
         out.values[rec.task_id] = values
         if values.get("filler") and not out.filler:
             out.filler = values["filler"]

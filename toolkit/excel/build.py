@@ -18,7 +18,7 @@ from toolkit.core import schema as S
 from toolkit.core.layout import SETTINGS_HEADER, TITLE_ROWS, header_row
 from toolkit.core.model import Ledger
 from toolkit.core.plan import CellStyle, Formula, WritePlan
-from toolkit.core.writeplan import MONTHLY_COLUMNS, STATS
+from toolkit.core.writeplan import MONTHLY_COLUMNS, stats_layout_for
 
 # The ledger's own id, one row of 基本信息 below the settings: county returns carry it, so a
 # return stays bound to its ledger whatever else staff edit in 基本信息 (see docs/rules/counties.md).
@@ -316,13 +316,14 @@ def _stats_charts(wb, ledger: Ledger) -> None:
     """Native charts fed by the cells the patcher fills (fixed ranges of the 统计 layout)."""
     name = S.SHEET_STATS
     ws = wb.get_worksheet_by_name(name)
-    first = STATS.first(STATS.category_header) + 1  # 1-based Excel row
+    layout = stats_layout_for(ledger)  # the rows the write plan fills for this ledger
+    first = layout.first(layout.category_header)  # 1-based Excel row of the first category
     last = first + max(len(ledger.categories()), 1) - 1
     chart = wb.add_chart({"type": "bar", "subtype": "stacked"})
     for j, colour in ((2, "#70AD47"), (5, "#FFC000"), (8, "#8064A2")):
         letter = S.column_letter(j)
         chart.add_series({
-            "name": [name, STATS.category_header - 1, j],
+            "name": [name, layout.category_header - 1, j],
             "categories": f"='{name}'!$A${first}:$A${last}",
             "values": f"='{name}'!${letter}${first}:${letter}${last}",
             "fill": {"color": colour},
@@ -332,7 +333,7 @@ def _stats_charts(wb, ledger: Ledger) -> None:
     chart.set_size({"width": 620, "height": 300})
     ws.insert_chart("L4", chart)
 
-    cfirst = STATS.first(STATS.county_header) + 1
+    cfirst = layout.first(layout.county_header)
     clast = cfirst + max(len(ledger.counties), 1) - 1
     chart = wb.add_chart({"type": "column"})
     chart.add_series({

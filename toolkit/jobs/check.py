@@ -50,7 +50,8 @@ def record_write(job: JobResult, source: LedgerSource, outcome: WriteOutcome, wh
     job.write_attempted = True
     job.changes = list(outcome.changes)
     if outcome.written:
-        job.add_written(source.path, what, cells=outcome.cells, backup=outcome.backup, in_memory=outcome.in_memory)
+        job.add_written(source.path, what, cells=outcome.cells, backup=outcome.backup, in_memory=outcome.in_memory,
+                        styled=outcome.style_only)
 
 
 def run_check(source: LedgerSource, *, today: date | None = None, write: bool = False) -> JobResult:

@@ -94,7 +94,8 @@ def run_consolidate(
         job.write_attempted = not dry_run
         job.changes = list(getattr(w, "changes", ()) or ())
         if w is not None and getattr(w, "written", False):
-            job.add_written(source.path, "台账", cells=len(job.changes), backup=getattr(w, "backup", None))
+            job.add_written(source.path, "台账", cells=len(job.changes), backup=getattr(w, "backup", None),
+                            styled=int(getattr(w, "style_changes", 0) or 0))
         report_path = outcome.report_path
     else:
         # The open workbook cannot be written as a file: compute on a copy, apply the plan through Excel.

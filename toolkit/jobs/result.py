@@ -37,6 +37,7 @@ class Written:
     path: Path
     what: str  # Chinese: 台账 / 通报 / 提醒函 / 县区报送表 / 汇总报告 …
     cells: int = 0  # cells changed, for a workbook patched in place
+    styled: int = 0  # of which only the format changed (the value stayed)
     backup: Path | None = None
     in_memory: bool = False  # written into the workbook open in Excel (saved when staff save)
 

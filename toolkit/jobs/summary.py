@@ -117,9 +117,12 @@ def figures_lines(job: JobResult) -> list[str]:
     rule = result.ledger.settings.long_term_rule
     return [
         f"整改措施 {c.total} 项：已完成 {c.done} 项（其中逾期完成 {c.done_late} 项、已销号 {c.signed_off} 项），"
-        f"正在推进 {c.open} 项（其中临期 {c.due_soon} 项、逾期 {c.overdue} 项），长期坚持 {c.long_term} 项；"
-        f"完成率 {rate}（长期坚持{rule}）。",
-        f"反馈问题 {p.total} 个：已完成整改 {p.done} 个，正在整改 {p.open} 个，长期坚持 {p.long_term} 个。",
+        f"正在推进 {c.open} 项（其中临期 {c.due_soon} 项、逾期 {c.overdue} 项"
+        + (f"、时限待核 {c.unclear} 项" if c.unclear else "")
+        + f"），长期坚持 {c.long_term} 项；完成率 {rate}（长期坚持{rule}）。",
+        f"反馈问题 {p.total} 个：已完成整改 {p.done} 个，正在整改 {p.open} 个"
+        + (f"（其中时限待核 {p.unclear} 个）" if p.unclear else "")
+        + f"，长期坚持 {p.long_term} 个。",
     ]
 
 
@@ -198,7 +201,8 @@ def _written_lines(job: JobResult, changes: int) -> list[str]:
             if w.in_memory:
                 lines.append(f"已写入打开的台账 {w.cells} 个单元格：请检查后保存台账（Ctrl+S）。")
             else:
-                lines.append(f"已写回台账：修改 {w.cells} 个单元格。" + (f"备份：{w.backup}" if w.backup else ""))
+                styled = f"（其中 {w.styled} 个只更新了格式）" if w.styled else ""
+                lines.append(f"已写回台账：修改 {w.cells} 个单元格{styled}。" + (f"备份：{w.backup}" if w.backup else ""))
         elif w.what != "台账":
             others.setdefault(w.what, []).append(w.path)
     if job.write_attempted and not ledger_written:

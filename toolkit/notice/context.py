@@ -357,6 +357,10 @@ def build_notice_context(ledger: Ledger, status: LedgerStatus, *, today: date) -
     if not section3:
         warnings.append("“通报正文”工作表没有第三部分（下一步工作安排）的内容。")
 
+    unclear = status.stats.overall.unclear
+    if unclear:
+        warnings.append(f"有{unclear}项措施的完成时限未填写或无法识别（时限待核），统计中按“{clean_text(s.word_open)}”计，"
+                        "请在任务清单中明确时限后再发布。")
     signature = clean_text(s.signature or s.party_group)
     date_text = date_cn(notice_date)
     sig_indent, date_indent = signature_indents(signature, date_text)
@@ -399,6 +403,7 @@ REMINDER_VARIABLES: frozenset[str] = frozenset(
         "inspection_round",
         "overdue_count",
         "due_soon_count",
+        "unclear_count",
         "phone",
     }
 )
@@ -415,7 +420,7 @@ class ReminderRow:
     days_overdue: str
     problem: str
     person: str
-    code: str  # status code: overdue / due_soon
+    code: str  # status code: overdue / due_soon / deadline_unclear
 
 
 REMINDER_ITEM_FIELDS: dict[str, frozenset[str]] = {
@@ -443,17 +448,22 @@ def _deadline_text(task: Task, deadline: date | None) -> str:
     return text
 
 
+REMINDER_CODES = ("overdue", "due_soon", "deadline_unclear")  # what a reminder letter lists, in this order
+
+
 def _reminder_row(task: Task, ts: TaskStatus, problem: Problem | None, settings: Settings) -> ReminderRow:
+    from toolkit.core.status import due_in_text
+
     if ts.code == "overdue":
         status, overdue = "逾期", str(ts.days_overdue)
+    elif ts.code == "deadline_unclear":
+        status, overdue = "时限待核（请明确完成时限）", "—"
     else:
-        unit = "个工作日" if settings.working_days else "天"
-        left = ts.days_left or 0
-        status, overdue = ("临期（今日到期）" if left <= 0 else f"临期（还剩{left}{unit}）"), "—"
+        status, overdue = f"临期（{due_in_text(ts)}）", "—"
     return ReminderRow(
         id=clean_text(task.id),
         measure=clean_text(task.measure),
-        deadline=_deadline_text(task, ts.deadline),
+        deadline=_deadline_text(task, ts.deadline) or "未填写",
         status=status,
         days_overdue=overdue,
         problem=clean_text(problem.title) if problem else "",
@@ -462,19 +472,26 @@ def _reminder_row(task: Task, ts: TaskStatus, problem: Problem | None, settings:
     )
 
 
-def build_reminder_contexts(ledger: Ledger, status: LedgerStatus, *, today: date) -> list[ReminderContext]:
-    """One context per responsible unit that has overdue or 临期 tasks, in ledger order.
+def _reminder_order(item: tuple[Task, TaskStatus]) -> tuple:
+    ts = item[1]
+    rank = REMINDER_CODES.index(ts.code)
+    return (rank, -ts.days_overdue if rank == 0 else ts.days_left or 0 if rank == 1 else 0)
 
-    Rows list overdue tasks first (most days overdue first), then 临期 ones (nearest first).
+
+def build_reminder_contexts(ledger: Ledger, status: LedgerStatus, *, today: date) -> list[ReminderContext]:
+    """One context per responsible unit that has overdue, 临期 or 时限待核 tasks, in ledger order.
+
+    Rows list overdue tasks first (most days overdue first), then 临期 ones (nearest first), then
+    时限待核 ones (deadline missing or unreadable: the letter asks the unit to set one).
     Tasks without a 责任单位 are left out (validation reports the missing unit).
     """
     s = ledger.settings
     problems = {p.id: p for p in ledger.problems}
     by_unit: dict[str, list[tuple[Task, TaskStatus]]] = {}
     for task in ledger.tasks:
-        ts = status.tasks.get(task.id)
+        ts = status.of(task)
         unit = clean_text(task.unit)
-        if ts is None or ts.code not in ("overdue", "due_soon") or not unit:
+        if ts is None or ts.code not in REMINDER_CODES or not unit:
             continue
         by_unit.setdefault(unit, []).append((task, ts))
     signature = clean_text(s.reminder_signature or s.signature or s.party_group)
@@ -483,12 +500,14 @@ def build_reminder_contexts(ledger: Ledger, status: LedgerStatus, *, today: date
     round_ = clean_text(s.inspection_round)
     out = []
     for unit, items in by_unit.items():
-        items.sort(key=lambda it: (0, -it[1].days_overdue) if it[1].code == "overdue" else (1, it[1].days_left or 0))
+        items.sort(key=_reminder_order)
         rows = [_reminder_row(t, ts, problems.get(t.problem_id), s) for t, ts in items]
         n_over = sum(r.code == "overdue" for r in rows)
-        n_soon = len(rows) - n_over
+        n_soon = sum(r.code == "due_soon" for r in rows)
+        n_unclear = sum(r.code == "deadline_unclear" for r in rows)
         counts = "、".join(
-            x for x in (f"{n_over}项已超过完成时限" if n_over else "", f"{n_soon}项临近完成时限" if n_soon else "") if x
+            x for x in (f"{n_over}项已超过完成时限" if n_over else "", f"{n_soon}项临近完成时限" if n_soon else "",
+                        f"{n_unclear}项完成时限未明确（请尽快明确完成时限）" if n_unclear else "") if x
         )
         basis = f"根据{round_}整改工作安排，" if round_ else ""
         opening = f"{basis}经对照整改台账核查，截至{date_text}，你单位负责的巡察整改任务中有{counts}，具体如下："
@@ -505,6 +524,7 @@ def build_reminder_contexts(ledger: Ledger, status: LedgerStatus, *, today: date
             "inspection_round": round_,
             "overdue_count": n_over,
             "due_soon_count": n_soon,
+            "unclear_count": n_unclear,
             "phone": phone,
         }
         out.append(ReminderContext(unit, variables, rows, sig_indent, date_indent))

@@ -1,4 +1,4 @@
-"""Reminder letters (提醒函): one per responsible unit with overdue or 临期 tasks."""
+"""Reminder letters (提醒函): one per responsible unit with overdue, 临期 or 时限待核 tasks."""
 
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ def render_reminders(
     out_dir: Path | str,
     template_path: Path | str | None = None,
 ) -> list[Path]:
-    """Write one reminder letter per unit that has overdue or 临期 tasks on ``today``.
+    """Write one reminder letter per unit that has overdue, 临期 or 时限待核 tasks on ``today``.
 
     Returns the paths written, in ledger order of the units; an empty list when no task is
-    overdue or near its deadline. Raises :class:`TemplateInvalid` for a broken template.
+    overdue, near its deadline or without a readable deadline (时限待核: the letter asks for one). Raises :class:`TemplateInvalid` for a broken template.
     """
     from toolkit.core.status import evaluate_ledger
 
