@@ -116,7 +116,7 @@ def test_settings_missing_and_malformed(small_tables):
     settings = [r if r[0] != "临期预警天数" else ["临期预警天数", "七天"] for r in settings]
     report = check(small_tables(**{"基本信息": settings}))
     assert report.flatten(["sheet", "row", "column", "code"]) == [
-        ["基本信息", None, None, "setting-missing"],
+        ["基本信息", 10, "A", "setting-missing"],  # the first row below the settings: where to add it
         ["基本信息", 8, "B", "setting-bad"],
     ]
     assert "反馈日期" in report.issues[0].message

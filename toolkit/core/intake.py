@@ -311,14 +311,16 @@ def missing_sheet_message(tables: dict[str, Table], canonical: str, fix: str) ->
     """找不到工作表…: the names accepted for it, the sheets the workbook has, and a likely rename."""
     accepted = S.SHEET_SYNONYMS.get(canonical, (canonical,))
     others = "、".join(f"“{n}”" for n in accepted if n != canonical)
-    found = [n for n in tables if n != S.SHEET_LISTS]  # the hidden dropdown-list sheet means nothing to staff
+    # Sheets the toolkit writes are left out: they mean nothing here, and a message that changed once the
+    # first run created 统计 would make a second run rewrite 校验结果.
+    found = [n for n in tables if n not in _OWNED_SHEETS]
     claimed = {find_sheet(tables, c) for c in S.SHEET_SYNONYMS if c != canonical}
-    spare = [n for n in found if n not in claimed and n not in _OWNED_SHEETS and not n.startswith("_")]
+    spare = [n for n in found if n not in claimed]
     near = difflib.get_close_matches(canonical, spare, n=1, cutoff=0.4) or \
         [n for n in spare if any(ch in n for ch in canonical[:2])][:1]
     message = f"找不到工作表“{canonical}”"
     message += f"（也可命名为{others}）" if others else ""
-    message += "。本工作簿中的工作表有：" + ("、".join(f"“{n}”" for n in found) if found else "（无）")
+    message += "。本工作簿中的工作表（不含工具生成的）有：" + ("、".join(f"“{n}”" for n in found) if found else "（无）")
     if near:
         message += f"；如“{near[0]}”就是{canonical}，请把它改名为“{canonical}”"
     return message + f"。{fix}"
