@@ -1,7 +1,11 @@
 """Tables of cells (from any reader) → a :class:`Ledger`, with located issues for what cannot be read.
 
-Columns are found by header text (canonical name or synonym, full-width/space insensitive), in
-any order, with a title row allowed above the header. Pure: no Excel library.
+Columns are found by header text (canonical name or synonym, full-width/space insensitive, a trailing
+remark in brackets ignored), in any order, with a title row allowed above the header. What staff
+edits would otherwise make a silent guess is said as a located issue: two columns for one field,
+a missing sheet or column (recorded in ``ledger.layout.missing_sheets`` / ``missing_columns``), an
+ambiguous header row, table notes (注：…, 制表人：…) and repeated header rows below the data, which
+are not records. The rules are written out in docs/rules/intake.md. Pure: no Excel library.
 """
 
 from __future__ import annotations
