@@ -4,8 +4,8 @@ from datetime import date
 
 from conftest import SETTINGS_ROWS, TASK_HEADER, task_row
 
-from toolkit.jobs.ledger import check_tables
 from toolkit.core.model import CellError
+from toolkit.jobs.ledger import check_tables
 
 TODAY = date(2025, 4, 7)
 
@@ -116,7 +116,7 @@ def test_settings_missing_and_malformed(small_tables):
     settings = [r if r[0] != "临期预警天数" else ["临期预警天数", "七天"] for r in settings]
     report = check(small_tables(**{"基本信息": settings}))
     assert report.flatten(["sheet", "row", "column", "code"]) == [
-        ["基本信息", None, None, "setting-missing"],
+        ["基本信息", 10, "A", "setting-missing"],  # the first row below the settings: where to add it
         ["基本信息", 8, "B", "setting-bad"],
     ]
     assert "反馈日期" in report.issues[0].message
@@ -145,8 +145,8 @@ def test_reordered_columns_synonyms_and_title_row(small_tables):
 
 
 def test_demo_ledger_checks_clean(demo_ledger, as_of):
-    from toolkit.jobs.ledger import check_ledger
     from toolkit.core.layout import assign_new_layout
+    from toolkit.jobs.ledger import check_ledger
 
     assign_new_layout(demo_ledger)
     report = check_ledger(demo_ledger, today=as_of).report

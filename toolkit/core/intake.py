@@ -1,11 +1,17 @@
 """Tables of cells (from any reader) → a :class:`Ledger`, with located issues for what cannot be read.
 
-Columns are found by header text (canonical name or synonym, full-width/space insensitive), in
-any order, with a title row allowed above the header. Pure: no Excel library.
+Columns are found by header text (canonical name or synonym, full-width/space insensitive, a trailing
+remark in brackets ignored), in any order, with a title row allowed above the header. What staff
+edits would otherwise make a silent guess is said as a located issue: two columns for one field,
+a missing sheet or column (recorded in ``ledger.layout.missing_sheets`` / ``missing_columns``), an
+ambiguous header row, table notes (注：…, 制表人：…) and repeated header rows below the data, which
+are not records. The rules are written out in docs/rules/intake.md. Pure: no Excel library.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -64,40 +70,102 @@ def cell_id(value: Any) -> str:
     return "".join(unicodedata.normalize("NFKC", str(value)).split())
 
 
+RECORD_KEYS: dict[str, tuple[str, ...]] = {
+    S.SHEET_PROBLEMS: ("id", "title"),
+    S.SHEET_TASKS: ("id", "problem_id", "measure"),
+    S.SHEET_PEOPLE: ("name",),
+    S.SHEET_COUNTIES: ("name",),
+    S.SHEET_NOTICE_TEXT: ("section",),
+}
+"""The columns that make a row a record: a table note leaves them blank (or holds its own text there)."""
+
+RECORD_WORDS = {S.SHEET_PROBLEMS: "问题", S.SHEET_TASKS: "整改任务", S.SHEET_PEOPLE: "人员", S.SHEET_COUNTIES: "县区",
+                S.SHEET_NOTICE_TEXT: "通报段落"}
+
+# A table note starts with one of these (compared after NFKC, so "注：" and "注:" are the same, spaces removed).
+NOTE_LABELS = ("注", "附注", "说明", "备注", "制表人", "制表", "填表人", "填报人", "审核人", "审核", "复核人",
+               "负责人", "单位负责人", "联系人", "联系电话", "制表单位", "填报单位", "制表日期", "填报日期", "统计日期")
+NOTE_WORDS = ("填表说明", "填报说明", "制表说明")
+_NOTE_RE = re.compile(
+    r"^(?:(?:" + "|".join(sorted(NOTE_LABELS, key=len, reverse=True)) + r")\d*[:、.]|注\d+|"
+    + "|".join(NOTE_WORDS) + ")"
+)
+_BRACKET_TAIL = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
+
+
+def is_note_text(value: Any) -> bool:
+    """True for a cell that reads as a table note: ``注：…``, ``说明：…``, ``填表说明…``, ``制表人：…`` and the like."""
+    if not isinstance(value, str):
+        return False
+    return _NOTE_RE.match("".join(unicodedata.normalize("NFKC", value).split())) is not None
+
+
+def header_key(text: object) -> str:
+    """A header as matched, with a trailing remark in brackets dropped: ``完成时限（年月日）`` → ``完成时限``."""
+    h = S.normalize_header(text)
+    stripped = _BRACKET_TAIL.sub("", h)
+    return S.normalize_header(stripped) if stripped else h
+
+
+class HeaderMatch:
+    """The header row's cells matched to fields: the column read for each field, and the other matches."""
+
+    def __init__(self, normalized: list[str], columns: tuple[S.Column, ...]):
+        names: dict[str, tuple[str, bool]] = {}
+        for col in columns:
+            names[S.normalize_header(col.header)] = (col.key, True)
+        for col in columns:
+            for syn in col.synonyms:
+                names.setdefault(S.normalize_header(syn), (col.key, False))
+        self.cells: dict[str, list[tuple[int, bool]]] = {}  # key -> [(index, exact name?)] left to right
+        for j, h in enumerate(normalized):
+            if not h:
+                continue
+            hit = names.get(h) or names.get(header_key(h))
+            if hit is not None:
+                self.cells.setdefault(hit[0], []).append((j, hit[1]))
+        self.mapping: dict[str, int] = {}
+        self.ignored: dict[str, list[int]] = {}  # key -> indices of further columns naming the same field
+        for key, found in self.cells.items():
+            exact = [j for j, is_exact in found if is_exact]
+            used = exact[0] if exact else found[0][0]
+            self.mapping[key] = used
+            others = [j for j, _ in found if j != used]
+            if others:
+                self.ignored[key] = others
+
+
 def locate_header(table: Table, columns: tuple[S.Column, ...]) -> tuple[int, dict[str, int]] | None:
     """Find the header row (index into ``table.rows``) and map column key → index.
 
     The header is the row among the first few that names the most known columns (at least two,
-    or the sheet's first required column).
-    Exact names are matched before synonyms, and each header cell is claimed once.
+    or the sheet's first required column); on a tie the upper row.
+    Exact names are preferred over synonyms; a header with a trailing remark in brackets counts.
     """
-    best: tuple[int, dict[str, int]] | None = None
+    found = _header_candidates(table, columns)
+    if not found:
+        return None
+    i, match = max(found, key=lambda c: (len(c[1].mapping), -c[0]))
+    return i, match.mapping
+
+
+def _header_candidates(table: Table, columns: tuple[S.Column, ...]) -> list[tuple[int, HeaderMatch]]:
+    out = []
     for i, row in enumerate(table.rows[:HEADER_SCAN_ROWS]):
-        normalized = [S.normalize_header(v) if isinstance(v, str) else "" for v in row]
-        mapping = map_columns(normalized, columns)
+        match = HeaderMatch(_normalized_row(row), columns)
         # Two known headers make a header row; a single-column sheet needs its required column.
-        enough = len(mapping) >= 2 or any(c.required and c.key in mapping for c in columns[:1])
-        if enough and (best is None or len(mapping) > len(best[1])):
-            best = (i, mapping)
-    return best
+        if len(match.mapping) >= 2 or any(c.required and c.key in match.mapping for c in columns[:1]):
+            out.append((i, match))
+    return out
+
+
+def _normalized_row(row: list[Any]) -> list[str]:
+    return [S.normalize_header(v) if isinstance(v, str) else "" for v in row]
 
 
 def map_columns(normalized: list[str], columns: tuple[S.Column, ...]) -> dict[str, int]:
-    mapping: dict[str, int] = {}
-    claimed: set[int] = set()
-    for pass_synonyms in (False, True):
-        for col in columns:
-            if col.key in mapping:
-                continue
-            names = col.synonyms if pass_synonyms else (col.header,)
-            for name in names:
-                target = S.normalize_header(name)
-                j = next((j for j, h in enumerate(normalized) if h == target and j not in claimed), None)
-                if j is not None:
-                    mapping[col.key] = j
-                    claimed.add(j)
-                    break
-    return mapping
+    """Field key → index of the header cell read for it (see :class:`HeaderMatch`)."""
+    return HeaderMatch(normalized, columns).mapping
 
 
 class _Sheet:
@@ -117,34 +185,113 @@ class _Sheet:
         layout.last_rows[canonical] = table.excel_row(len(table.rows) - 1) if table.rows else 0
         layout.next_free_column[canonical] = table.first_col + table.width
         header = table.rows[header_idx]
-        normalized = [S.normalize_header(v) if isinstance(v, str) else "" for v in header]
+        normalized = _normalized_row(header)
+        self.normalized_header = normalized
         for col in S.SHEET_OWNED.get(canonical, ()):
             target = S.normalize_header(col.header)
             if target in normalized:
                 layout.columns[canonical]["owned:" + col.key] = table.letter(normalized.index(target))
         owned = {S.normalize_header(c.header) for c in S.SHEET_OWNED.get(canonical, ())}
+        # Only cells under the header count (a stray cell right of the table does not make a row a record).
         self.staff_cols = [j for j, h in enumerate(normalized) if h not in owned]
 
     def loc(self, row: int, key: str | None = None, field: str | None = None) -> Location:
         letter = self.ledger.layout.column(self.canonical, key) if key else None
         return Location(self.ledger.source, self.name, row, letter, field)
 
-    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(Excel row, {key: raw value}) for every data row that is not blank."""
-        staff = self.staff_cols
-        items = list(self.cols.items())
+    def _first_filled(self, row: list[Any]) -> int | None:
+        n = len(row)
+        for j in self.staff_cols:  # owned 【自动】 cells don't count
+            if j < n:
+                v = row[j]
+                if v is not None and (type(v) is not str or v.strip()):
+                    return j
+        return None
+
+    def _is_note(self, row: list[Any], first: int) -> bool:
+        if not is_note_text(row[first]):
+            return False
+        n = len(row)
+        for key in RECORD_KEYS.get(self.canonical, ()):
+            j = self.cols.get(key)
+            if j is None or j >= n:
+                continue
+            v = row[j]
+            if v is not None and not (isinstance(v, str) and (not v.strip() or is_note_text(v))):
+                return False
+        return True
+
+    def _is_repeated_header(self, row: list[Any]) -> bool:
+        same = sum(1 for j in self.cols.values()
+                   if j < len(row) and isinstance(row[j], str) and S.normalize_header(row[j]) == self.normalized_header[j])
+        return same >= 2 and 2 * same >= len(self.cols)
+
+    def _single_text(self, row: list[Any]) -> bool:
+        values = {row[j] for j in self.staff_cols if j < len(row) and row[j] is not None
+                  and not (isinstance(row[j], str) and not row[j].strip())}
+        return len(values) == 1 and isinstance(next(iter(values)), str)
+
+    def rows(self, issues: list[Issue]) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(Excel row, {key: raw value}) for every data row that is a record.
+
+        Blank rows are skipped without a word. Table notes, their continuation lines and repeated header
+        rows are skipped with a warning each (see docs/rules/intake.md).
+        """
         table = self.table
+        kinds: list[tuple[int, str, int]] = []  # (index, kind, first filled index)
         for i in range(self.header_idx + 1, len(table.rows)):
             row = table.rows[i]
-            n = len(row)
-            for j in staff:  # blank unless some staff cell holds something (owned cells don't count)
-                if j < n:
-                    v = row[j]
-                    if v is not None and (type(v) is not str or v.strip()):
-                        break
-            else:
+            first = self._first_filled(row)
+            if first is None:
                 continue
-            yield table.first_row + i, {k: (row[j] if j < n else None) for k, j in items}
+            if self._is_note(row, first):
+                kinds.append((i, "note", first))
+            elif self._is_repeated_header(row):
+                kinds.append((i, "header", first))
+            else:
+                kinds.append((i, "data", first))
+        # Lines below a note that hold one text only, up to the end of the sheet, continue the note.
+        pending: list[int] = []
+        for n in range(len(kinds) - 1, -1, -1):
+            i, kind, first = kinds[n]
+            if kind == "note":
+                for m in pending:
+                    kinds[m] = (kinds[m][0], "continuation", kinds[m][2])
+                pending = []
+            elif kind == "data" and self._single_text(table.rows[i]):
+                pending.append(n)
+            elif kind == "data":
+                break
+        items = list(self.cols.items())
+        word = RECORD_WORDS.get(self.canonical, "记录")
+        skipped = self.ledger.layout.skipped_rows.setdefault(self.canonical, [])
+        note_text = ""
+        for i, kind, first in kinds:
+            row = table.rows[i]
+            excel_row = table.excel_row(i)
+            if kind == "data":
+                n = len(row)
+                yield excel_row, {k: (row[j] if j < n else None) for k, j in items}
+                continue
+            skipped.append(excel_row)
+            where = Location(self.ledger.source, self.name, excel_row, table.letter(first))
+            if kind == "note":
+                note_text = _snippet(row[first])
+                message = (f"此行“{note_text}”是表格注释，不作为{word}读取，不计入统计。"
+                           f"如果这其实是一项{word}，请把注释文字移出本行并填写编号")
+                issues.append(Issue("table-note", message, where, WARNING))
+            elif kind == "continuation":
+                message = (f"此行“{_snippet(row[first])}”位于表格注释“{note_text}”之后，视为注释的续行，"
+                           f"不作为{word}读取，不计入统计")
+                issues.append(Issue("table-note", message, where, WARNING))
+            else:
+                issues.append(Issue("repeated-header", f"此行与第{self.ledger.layout.header_rows[self.canonical]}行表头"
+                                    "相同（重复的表头行），已跳过，不计入统计；如不需要可删除此行", where, WARNING))
+
+
+def _snippet(value: Any, limit: int = 16) -> str:
+    text = " ".join(cell_text(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _scan_errors(ledger: Ledger, table: Table) -> Iterator[Issue]:
@@ -160,45 +307,116 @@ def _scan_errors(ledger: Ledger, table: Table) -> Iterator[Issue]:
                 )
 
 
+# Sheets the toolkit writes itself: never proposed as the staff sheet someone renamed.
+_OWNED_SHEETS = {S.SHEET_CHECK, S.SHEET_STATS, S.SHEET_CHANGELOG, S.SHEET_MONTHLY, S.SHEET_LISTS}
+
+
+def missing_sheet_message(tables: dict[str, Table], canonical: str, fix: str) -> str:
+    """找不到工作表…: the names accepted for it, the sheets the workbook has, and a likely rename."""
+    accepted = S.SHEET_SYNONYMS.get(canonical, (canonical,))
+    others = "、".join(f"“{n}”" for n in accepted if n != canonical)
+    # Sheets the toolkit writes are left out: they mean nothing here, and a message that changed once the
+    # first run created 统计 would make a second run rewrite 校验结果.
+    found = [n for n in tables if n not in _OWNED_SHEETS]
+    claimed = {find_sheet(tables, c) for c in S.SHEET_SYNONYMS if c != canonical}
+    spare = [n for n in found if n not in claimed]
+    near = difflib.get_close_matches(canonical, spare, n=1, cutoff=0.4) or \
+        [n for n in spare if any(ch in n for ch in canonical[:2])][:1]
+    message = f"找不到工作表“{canonical}”"
+    message += f"（也可命名为{others}）" if others else ""
+    message += "。本工作簿中的工作表（不含工具生成的）有：" + ("、".join(f"“{n}”" for n in found) if found else "（无）")
+    if near:
+        message += f"；如“{near[0]}”就是{canonical}，请把它改名为“{canonical}”"
+    return message + f"。{fix}"
+
+
 def _open_sheet(ledger: Ledger, tables: dict[str, Table], canonical: str, issues: list[Issue], *, required: bool):
     name = find_sheet(tables, canonical)
+    columns = S.SHEET_COLUMNS[canonical]
     if name is None:
         if required:
+            ledger.layout.missing_sheets.append(canonical)
             issues.append(
                 Issue(
                     "missing-sheet",
-                    f"找不到工作表“{canonical}”，请按模板添加该工作表（可用 zhenggai init 生成空白台账参照）",
+                    missing_sheet_message(tables, canonical, "否则请按模板添加该工作表（可用 zhenggai init 生成空白台账参照）"),
                     Location(ledger.source, canonical),
                 )
             )
         return None
     table = tables[name]
-    columns = S.SHEET_COLUMNS[canonical]
-    found = locate_header(table, columns)
-    if found is None:
+    candidates = _header_candidates(table, columns)
+    if not candidates:
+        ledger.layout.missing_columns[canonical] = [c.key for c in columns if c.required]
         issues.append(
             Issue(
                 "missing-header",
                 f"工作表“{name}”前{HEADER_SCAN_ROWS}行中找不到表头（应包含 "
                 + "、".join(c.header for c in columns if c.required)
                 + " 等列名），请补上表头行",
-                Location(ledger.source, name, 1),
+                Location(ledger.source, name, table.first_row, table.letter(0)),
             )
         )
         return None
-    header_idx, cols = found
+    header_idx, match = max(candidates, key=lambda c: (len(c[1].mapping), -c[0]))
+    cols = match.mapping
     sheet = _Sheet(ledger, canonical, table, header_idx, cols)
-    for col in columns:
-        if col.required and col.key not in cols:
-            issues.append(
-                Issue(
-                    "missing-column",
-                    f"工作表“{name}”缺少“{col.header}”列（也可用："
-                    + ("、".join(col.synonyms) or "无")
-                    + "），请在表头行添加",
-                    Location(ledger.source, name, table.excel_row(header_idx), None, col.header),
-                )
-            )
+    header_row = table.excel_row(header_idx)
+    above = [i for i, _ in candidates if i < header_idx]
+    if above:
+        rows = "、".join(f"第{table.excel_row(i)}行" for i in above)
+        issues.append(Issue(
+            "header-ambiguous",
+            f"{rows}也含有列名，本次以识别出列名更多的第{header_row}行为表头，其上各行不读取；"
+            "如表头不对，请删除多余的表头行",
+            Location(ledger.source, name, header_row, table.letter(cols[min(cols, key=cols.get)])),
+            WARNING,
+        ))
+    by_key = {c.key: c for c in columns}
+    header_cells = table.rows[header_idx]
+    for key, others in match.ignored.items():
+        col = by_key[key]
+        used = cols[key]
+        used_exact = next(e for j, e in match.cells[key] if j == used)
+        for j in others:
+            exact = next(e for jj, e in match.cells[key] if jj == j)
+            text_used, text_other = cell_text(header_cells[used]), cell_text(header_cells[j])
+            lu, lo = table.letter(used), table.letter(j)
+            where = Location(ledger.source, name, header_row, lo, col.header)
+            if used_exact and not exact:
+                issues.append(Issue(
+                    "ignored-synonym-column",
+                    f"{lo}列“{text_other}”也可表示“{col.header}”，但本表已有“{text_used}”列（{lu}列），"
+                    f"“{col.header}”按 {lu}列 读取，{lo}列 的内容未被读取。若 {lo}列 才是要用的，请删除 {lu}列 "
+                    f"或改其表头；若 {lo}列 是别的内容，可把它的表头改为其他名称以消除本提示",
+                    where, WARNING,
+                ))
+            else:
+                both = (f"表头“{text_used}”出现了两次（{lu}列和 {lo}列）" if header_key(text_used) == header_key(text_other)
+                        else f"{lu}列“{text_used}”和 {lo}列“{text_other}”都表示“{col.header}”")
+                issues.append(Issue(
+                    "duplicate-column",
+                    f"{both}，本次按左边的 {lu}列 读取，{lo}列 的内容未被读取。"
+                    "请删除多余的一列，或把其中一列的表头改为其他名称",
+                    where,
+                ))
+    missing = [c for c in columns if c.required and c.key not in cols]
+    if missing:
+        ledger.layout.missing_columns[canonical] = [c.key for c in missing]
+    claimed = set(cols.values()) | {j for js in match.ignored.values() for j in js}
+    owned = {S.normalize_header(c.header) for c in S.SHEET_OWNED.get(canonical, ())}
+    spare = {cell_text(v): j for j, v in enumerate(header_cells)
+             if j not in claimed and isinstance(v, str) and v.strip() and S.normalize_header(v) not in owned}
+    for col in missing:
+        message = f"工作表“{name}”第{header_row}行（表头）缺少“{col.header}”列"
+        message += "（也可用：" + "、".join(col.synonyms) + "）" if col.synonyms else ""
+        near = difflib.get_close_matches(col.header, list(spare), n=1, cutoff=0.5)
+        if near:
+            message += f"。表头中的“{near[0]}”（{table.letter(spare[near[0]])}列）如果就是该列，请把表头改为“{col.header}”"
+        else:
+            message += "，请在表头行添加该列"
+        message += "；在此之前，依赖该列的逐行检查不进行"
+        issues.append(Issue("missing-column", message, Location(ledger.source, name, header_row, None, col.header)))
     return sheet
 
 
@@ -219,7 +437,8 @@ def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue])
         issues.append(
             Issue(
                 "missing-sheet",
-                f"找不到工作表“{S.SHEET_SETTINGS}”，请添加（两列：项目、内容），填写单位名称、巡察轮次、反馈日期等",
+                missing_sheet_message(tables, S.SHEET_SETTINGS,
+                                      "否则请添加该工作表（两列：项目、内容），填写单位名称、巡察轮次、反馈日期等"),
                 Location(ledger.source, S.SHEET_SETTINGS),
             )
         )
@@ -245,6 +464,8 @@ def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue])
                 found[setting.key] = (value, table.excel_row(i), table.letter(vj))
             break
     st = ledger.settings
+    # An absent setting is shown at the first row below the sheet's contents: where it is to be added.
+    add_row = table.excel_row(len(table.rows)) if table.rows else 1
     for setting in S.SETTINGS:
         if setting.key not in found:
             if setting.required:
@@ -253,7 +474,7 @@ def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue])
                         "setting-missing",
                         f"基本信息缺少“{setting.label}”，请新增一行：左格写“{setting.label}”，右格填写内容"
                         + (f"（{setting.help}）" if setting.help else ""),
-                        Location(ledger.source, name, None, None, setting.label),
+                        Location(ledger.source, name, add_row, table.letter(0), setting.label),
                     )
                 )
             continue
@@ -330,7 +551,7 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
     reference = year_reference(ledger.settings)  # one rule for year-less dates (also county returns)
 
     if sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True):
-        for row, v in sheet.rows():
+        for row, v in sheet.rows(issues):
             ledger.problems.append(
                 Problem(
                     id=cell_id(v.get("id")),
@@ -343,7 +564,7 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
                 )
             )
     if sheet := _open_sheet(ledger, tables, S.SHEET_TASKS, issues, required=True):
-        for row, v in sheet.rows():
+        for row, v in sheet.rows(issues):
             task = Task(
                 id=cell_id(v.get("id")),
                 problem_id=cell_id(v.get("problem_id")),
@@ -374,15 +595,15 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
                     setattr(task, key, parsed.on)
             ledger.tasks.append(task)
     if sheet := _open_sheet(ledger, tables, S.SHEET_PEOPLE, issues, required=False):
-        for row, v in sheet.rows():
+        for row, v in sheet.rows(issues):
             ledger.people.append(Person(cell_text(v.get("name")), cell_text(v.get("post")),
                                         cell_text(v.get("unit")), cell_text(v.get("phone")), row))
     if sheet := _open_sheet(ledger, tables, S.SHEET_COUNTIES, issues, required=False):
-        for row, v in sheet.rows():
+        for row, v in sheet.rows(issues):
             ledger.counties.append(County(cell_text(v.get("name")), cell_text(v.get("contact")),
                                           cell_text(v.get("phone")), row))
     if sheet := _open_sheet(ledger, tables, S.SHEET_NOTICE_TEXT, issues, required=False):
-        for row, v in sheet.rows():
+        for row, v in sheet.rows(issues):
             section = cell_id(v.get("section")).removesuffix("、").removeprefix("第")
             order_raw = cell_id(v.get("order"))
             try:

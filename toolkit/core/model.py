@@ -169,12 +169,28 @@ class Layout:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical sheet → key → letter
     last_rows: dict[str, int] = field(default_factory=dict)
     next_free_column: dict[str, int] = field(default_factory=dict)  # 0-based index right of the used area
+    # What intake could not find, structurally (the issues say it in words):
+    # required sheets that are absent (canonical names) ...
+    missing_sheets: list[str] = field(default_factory=list)
+    # ... and, per canonical sheet that is present, the keys of the required columns whose header was not
+    # found (every required key when no header row was found at all). Computed columns that depend on
+    # them must not be written: see ``toolkit.core.plan.computed_columns_blocked``.
+    missing_columns: dict[str, list[str]] = field(default_factory=dict)
+    # Rows below the header that intake read as table notes / repeated headers, not records (Excel rows).
+    skipped_rows: dict[str, list[int]] = field(default_factory=dict)
 
     def sheet(self, canonical: str) -> str:
         return self.sheet_names.get(canonical, canonical)
 
     def column(self, canonical: str, key: str) -> str | None:
         return self.columns.get(canonical, {}).get(key)
+
+    def lacks(self, canonical: str, key: str | None = None) -> bool:
+        """True when a required sheet is absent, or (with ``key``) its required column ``key`` was not found."""
+        if canonical in self.missing_sheets:
+            return True
+        missing = self.missing_columns.get(canonical, ())
+        return bool(missing) if key is None else key in missing
 
 
 @dataclass

@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
+from toolkit.core import schema as S
+from toolkit.core.model import Ledger
+from toolkit.core.report import WARNING, Issue, Location
+
 
 @dataclass(frozen=True)
 class CellStyle:
@@ -88,10 +92,55 @@ class WritePlan:
         return {s.sheet: {(c.row, c.column): (c.value, c.style) for c in s.cells} for s in self.sheets}
 
 
-def check_only_plan(plan: WritePlan, ledger) -> WritePlan:
-    """The part of ``plan`` that holds only check results: the 校验结果 sheet and the 【自动】校验 columns."""
-    from toolkit.core import schema as S
+# ---------------------------------------------------------------------------- what may be written
 
+# The sheets whose required input columns every computed column (statuses, 统计) depends on.
+COMPUTED_FROM = (S.SHEET_PROBLEMS, S.SHEET_TASKS)
+BLOCKED_TAIL = "本次只写入校验结果，未写入整改状态和统计"
+
+
+def computed_columns_blocked(ledger: Ledger) -> list[Issue]:
+    """Why the computed columns (【自动】状态…, 统计) must not be written for this ledger; empty when they may.
+
+    They may not when 问题清单 or 任务清单 is missing, or lacks a required input column (as recorded by intake
+    in ``ledger.layout.missing_sheets`` / ``missing_columns``): statuses computed without, say, 完成情况 would
+    turn every signed-off task into an overdue one. One warning per sheet, at its header row; the job that
+    writes then writes only :func:`check_only_plan`.
+    """
+    layout = ledger.layout
+    out: list[Issue] = []
+    for canonical in COMPUTED_FROM:
+        if canonical in layout.missing_sheets:
+            out.append(Issue(
+                "computed-columns-blocked",
+                f"缺少工作表“{canonical}”，{BLOCKED_TAIL}；补上该工作表后重新运行即可写入",
+                Location(ledger.source, canonical),
+                WARNING,
+            ))
+            continue
+        keys = layout.missing_columns.get(canonical)
+        if not keys:
+            continue
+        by_key = {c.key: c for c in S.SHEET_COLUMNS[canonical]}
+        names = "、".join(f"“{by_key[k].header}”" for k in keys)
+        out.append(Issue(
+            "computed-columns-blocked",
+            f"{layout.sheet(canonical)}缺少必需列{names}，{BLOCKED_TAIL}；补上该列后重新运行即可写入",
+            Location(ledger.source, layout.sheet(canonical), layout.header_rows.get(canonical), None,
+                     by_key[keys[0]].header),
+            WARNING,
+        ))
+    return out
+
+
+def check_only_plan(plan: WritePlan, ledger: Ledger) -> WritePlan:
+    """The part of ``plan`` that holds only check results: the 校验结果 sheet and the 【自动】校验 columns.
+
+    What 校验台账 writes, and what a status run writes when :func:`computed_columns_blocked` says the
+    computed columns may not be written. The check column of a staff sheet is recognised by its header
+    cell in the plan (so a check column the plan adds in a free column is kept too); the sheet plans keep
+    only that column's cells and list only it as owned, so the status columns are neither written nor emptied.
+    """
     canonical = {actual: canon for canon, actual in ledger.layout.sheet_names.items()}
     check_headers = {col.header for cols in S.SHEET_OWNED.values() for col in cols if col.key == "check"}
     sheets: list[SheetPlan] = []

@@ -122,6 +122,8 @@ COUNTY_OWNED: tuple[Column, ...] = (
     Column("submission", OWNED_PREFIX + "本期报送", (), False, TEXT, 16),
 )
 
+TASK_COLUMNS_BY_KEY: dict[str, Column] = {c.key: c for c in TASK_COLUMNS}
+
 SHEET_COLUMNS: dict[str, tuple[Column, ...]] = {
     SHEET_PROBLEMS: PROBLEM_COLUMNS,
     SHEET_TASKS: TASK_COLUMNS,

@@ -74,14 +74,18 @@ def rule_task_problem_links(ledger: Ledger, today: date) -> Iterator[Issue]:
     """Each task points to a known problem; each problem has at least one task."""
     known = {p.id for p in ledger.problems}
     used = Counter(t.problem_id for t in ledger.tasks)
-    for t in ledger.tasks:
+    # Without 问题清单's ids (sheet or column missing, reported once by intake) every link would look broken;
+    # likewise every problem would look task-less without 任务清单's 问题编号.
+    check_tasks = not ledger.layout.lacks(S.SHEET_PROBLEMS, "id")
+    check_problems = not ledger.layout.lacks(S.SHEET_TASKS, "problem_id")
+    for t in ledger.tasks if check_tasks else ():
         if t.problem_id and t.problem_id not in known:
             yield Issue(
                 "unknown-problem",
                 f"问题编号“{t.problem_id}”在问题清单中不存在，请改为问题清单中已有的编号或先在问题清单中补充该问题",
                 _tloc(ledger, t, "problem_id", "问题编号"),
             )
-    for p in ledger.problems:
+    for p in ledger.problems if check_problems else ():
         if p.id and not used[p.id]:
             yield Issue(
                 "problem-without-tasks",
@@ -163,6 +167,12 @@ def rule_dates(ledger: Ledger, today: date) -> Iterator[Issue]:
 def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
     """Completion state is one of the known words and consistent with the dates beside it."""
     vocabulary = list(S.STATES) + list(S.STATE_SYNONYMS)
+    if ledger.layout.lacks(S.SHEET_TASKS, "state"):
+        # 完成情况 column missing (reported once by intake): every state-dependent check would fire on
+        # every row. Only the check that does not depend on it remains.
+        yield from _signoff_approvers(ledger)
+        return
+    dates_known = _has_column(ledger, S.SHEET_TASKS, "completed_on")
     for t in ledger.tasks:
         if t.state_text and not t.state:
             near = difflib.get_close_matches(t.state_text, vocabulary, n=1, cutoff=0.3)
@@ -174,7 +184,7 @@ def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
                 _tloc(ledger, t, "state", "完成情况"),
             )
         if t.state == S.STATE_DONE:
-            if t.completed_on is None:
+            if t.completed_on is None and dates_known:
                 yield Issue(
                     "done-without-date",
                     "完成情况为“已完成”但未填写完成日期，请填写实际完成日期",
@@ -206,13 +216,7 @@ def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
                     f"销号日期 {t.signed_off_on.isoformat()} 早于完成日期 {t.completed_on.isoformat()}，销号应在完成之后",
                     _tloc(ledger, t, "signed_off_on", "销号日期"),
                 )
-            if not t.signed_off_by and ledger.layout.column(S.SHEET_TASKS, "signed_off_by"):
-                yield Issue(
-                    "signoff-without-approver",
-                    "已填写销号日期但未填写销号审核人，请补上",
-                    _tloc(ledger, t, "signed_off_by", "销号审核人"),
-                    WARNING,
-                )
+        yield from _signoff_approvers(ledger, [t])
         if t.state == S.STATE_LONG_TERM and t.deadline and t.deadline.on and not t.deadline.is_long_term:
             yield Issue(
                 "long-term-with-deadline",
@@ -220,6 +224,42 @@ def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
                 _tloc(ledger, t, "deadline", "完成时限"),
                 WARNING,
             )
+
+
+def _signoff_approvers(ledger: Ledger, tasks: list[Task] | None = None) -> Iterator[Issue]:
+    if not ledger.layout.column(S.SHEET_TASKS, "signed_off_by"):
+        return
+    for t in ledger.tasks if tasks is None else tasks:
+        if t.signed_off_on is not None and not t.signed_off_by:
+            yield Issue(
+                "signoff-without-approver",
+                "已填写销号日期但未填写销号审核人，请补上",
+                _tloc(ledger, t, "signed_off_by", "销号审核人"),
+                WARNING,
+            )
+
+
+def _has_column(ledger: Ledger, canonical: str, key: str) -> bool:
+    """The column is in the sheet (a sheet not read at all counts as having it: nothing to say then)."""
+    return canonical not in ledger.layout.header_rows or ledger.layout.column(canonical, key) is not None
+
+
+def rule_optional_columns(ledger: Ledger, today: date) -> Iterator[Issue]:
+    """An optional column whose absence changes results is reported once, at the header row."""
+    if _has_column(ledger, S.SHEET_TASKS, "completed_on") or ledger.layout.lacks(S.SHEET_TASKS, "state"):
+        return
+    done = sum(1 for t in ledger.tasks if t.state == S.STATE_DONE)
+    if not done:
+        return
+    yield Issue(
+        "missing-optional-column",
+        f"任务清单没有“完成日期”列（也可用：{'、'.join(S.TASK_COLUMNS_BY_KEY['completed_on'].synonyms)}），"
+        f"{done} 项已完成的措施无法核对完成日期，也无法区分按期完成和逾期完成（均按按期完成计）。"
+        "请在表头行添加“完成日期”列并填写",
+        Location(ledger.source, ledger.layout.sheet(S.SHEET_TASKS), ledger.layout.header_rows[S.SHEET_TASKS],
+                 None, "完成日期"),
+        WARNING,
+    )
 
 
 def rule_settings(ledger: Ledger, today: date) -> Iterator[Issue]:
@@ -247,6 +287,7 @@ RULES: tuple[Rule, ...] = (
     rule_known_units_and_people,
     rule_dates,
     rule_states,
+    rule_optional_columns,
     rule_settings,
 )
 

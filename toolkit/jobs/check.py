@@ -25,18 +25,10 @@ def checked(source: LedgerSource, today: date | None, *, explicit_today: bool | 
 
 
 def write_blockers(result: CheckResult) -> list[str]:
-    """Why computed columns must not be written (a required input column is missing): Chinese reasons."""
-    try:
-        from toolkit.core.plan import computed_columns_blocked  # added with the intake rules
-    except ImportError:
-        computed_columns_blocked = None
-    if computed_columns_blocked is not None:
-        return [getattr(i, "message", str(i)) for i in computed_columns_blocked(result.ledger)]
-    missing = sorted({i.location.field or "" for i in result.report.errors if i.code == "missing-column"})
-    if not missing:
-        return []
-    names = "、".join(f"“{m}”" for m in missing if m)
-    return [f"缺少必需列{names}，整改状态和统计无法正确计算：本次只写入校验结果，未写入整改状态和统计。请补上该列后重新运行。"]
+    """Why computed columns must not be written (a required sheet or input column is missing): Chinese reasons."""
+    from toolkit.core.plan import computed_columns_blocked
+
+    return [issue.message for issue in computed_columns_blocked(result.ledger)]
 
 
 def check_only(result: CheckResult) -> WritePlan:
