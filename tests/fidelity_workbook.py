@@ -108,7 +108,7 @@ def find_vba_project() -> bytes | None:
     return None
 
 
-def build_fidelity_workbook(path: Path, *, macro: bool = False, rows: int = 20) -> Path:
+def build_fidelity_workbook(path: Path, *, macro: bool = False, rows: int = 20, problems: bool = False) -> Path:
     """Write a ledger-like workbook with every feature of ``FEATURE_MARKERS`` to ``path``.
 
     ``macro=True`` writes an .xlsm with a vbaProject.bin and a form button (``path`` must end
@@ -118,11 +118,11 @@ def build_fidelity_workbook(path: Path, *, macro: bool = False, rows: int = 20) 
     """
     path = Path(path)
     with tempfile.TemporaryDirectory() as scratch:
-        _build(path, Path(scratch), macro=macro, rows=rows)
+        _build(path, Path(scratch), macro=macro, rows=rows, problems=problems)
     return path
 
 
-def _build(path: Path, scratch: Path, *, macro: bool, rows: int) -> None:
+def _build(path: Path, scratch: Path, *, macro: bool, rows: int, problems: bool = False) -> None:
     tmp = scratch / "raw.xlsx"
     wb = xlsxwriter.Workbook(str(tmp))
     if macro:
@@ -221,6 +221,12 @@ def _build(path: Path, scratch: Path, *, macro: bool, rows: int) -> None:
     for i, s in enumerate(STATES):
         lists.write(i, 0, s)
     lists.hide()
+
+    if problems:  # the problems the tasks belong to: without 问题清单 a status run writes only check results
+        sheet = wb.add_worksheet("问题清单")
+        sheet.write_row(0, 0, ["问题编号", "问题方面", "问题标题"], bold)
+        for n in range(1, rows // 3 + 2):
+            sheet.write_row(n, 0, [str(n), "作风建设方面", f"问题{n}"])
     wb.close()
 
     _post_process(tmp, path, task_sheet_index=1, macro=macro)

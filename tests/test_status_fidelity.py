@@ -55,7 +55,7 @@ def _run_status_and_compare(path: Path, markers) -> None:
     after = {name: raw for name, _m, raw in member_records(path.read_bytes())}
     assert _present(path, markers) == {m[0] for m in markers}
     parts = _sheet_parts(path)
-    may_change = {parts[s] for s in ("任务清单", "校验结果", "统计") if s in parts} | {
+    may_change = {parts[s] for s in ("任务清单", "问题清单", "校验结果", "统计") if s in parts} | {
         "xl/sharedStrings.xml", "xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
         "[Content_Types].xml", "xl/calcChain.xml"}
     untouched = [n for n in before if n not in may_change]
@@ -81,7 +81,7 @@ def test_status_command_keeps_every_feature(tmp_path, suffix):
     macro = suffix == "xlsm"
     if macro and find_vba_project() is None:
         pytest.skip("no vbaProject.bin available")
-    path = build_fidelity_workbook(tmp_path / f"台账 副本.{suffix}", macro=macro, rows=20)
+    path = build_fidelity_workbook(tmp_path / f"台账 副本.{suffix}", macro=macro, rows=20, problems=True)
     _run_status_and_compare(path, FEATURE_MARKERS + (MACRO_MARKERS if macro else ()))
 
 
@@ -89,7 +89,7 @@ def test_status_command_keeps_every_feature(tmp_path, suffix):
 def test_status_command_on_a_libreoffice_saved_workbook(tmp_path):
     if shutil.which("soffice") is None:
         pytest.skip("LibreOffice (soffice) is not on PATH")
-    src = build_fidelity_workbook(tmp_path / "台账.xlsx", rows=20)
+    src = build_fidelity_workbook(tmp_path / "台账.xlsx", rows=20, problems=True)
     out = resave_with_libreoffice(src, tmp_path / "out", tmp_path / "profile")
     if out is None:
         pytest.skip("LibreOffice produced no file")

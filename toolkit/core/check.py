@@ -157,6 +157,8 @@ def rule_deadline_far(ledger: Ledger, today: date) -> Iterator[Issue]:
 
 def rule_long_term_not_started(ledger: Ledger, today: date) -> Iterator[Issue]:
     """Deadline 长期 on a task not yet started: not counted as 长期坚持 (nor completed) until work starts."""
+    if ledger.layout.lacks(SHEET_TASKS, "state"):  # no 完成情况 column: said once by intake, not per row
+        return
     for t in ledger.tasks:
         if (t.deadline is not None and t.deadline.is_long_term and t.extended_deadline is None
                 and t.state != "长期坚持" and is_not_started(t)):
