@@ -280,18 +280,28 @@ def submission_state(text: str) -> str:
 
 
 def current_submissions(tables: dict[str, Table], ledger: Ledger) -> dict[str, tuple[str, str]]:
-    """County → (period, state) as the 县区 sheet shows it (the last consolidated period), where filled in."""
-    if S.SHEET_COUNTIES not in ledger.layout.header_rows:
+    """County → (period, state) as the 县区 sheet shows it (the last consolidated period), where filled in.
+
+    The two columns are found by their headers in 县区's header row; each county's row is the one it was read from.
+    """
+    header_row = ledger.layout.header_rows.get(S.SHEET_COUNTIES)
+    table = _sheet(tables, ledger, S.SHEET_COUNTIES)
+    if header_row is None or table is None or not 0 <= header_row - table.first_row < len(table.rows):
         return {}
-    recs = sheet_records(_sheet(tables, ledger, S.SHEET_COUNTIES), ledger.layout.header_rows[S.SHEET_COUNTIES],
-                         {"县区名称": "county", SUBMISSION_HEADER: "state", SUBMISSION_PERIOD_HEADER: "period"})
+    heads = {S.normalize_header(v): j for j, v in enumerate(table.rows[header_row - table.first_row])
+             if isinstance(v, str)}
+    j_state = heads.get(S.normalize_header(SUBMISSION_HEADER))
+    j_period = heads.get(S.normalize_header(SUBMISSION_PERIOD_HEADER))
+    if j_state is None or j_period is None:
+        return {}
     out: dict[str, tuple[str, str]] = {}
-    by_name = {_text(r.get("county")): r for r in recs}
     for c in ledger.counties:
-        rec = by_name.get(c.name)
-        if rec is None:
+        i = c.row - table.first_row
+        if not 0 <= i < len(table.rows):
             continue
-        period, state = period_key(rec.get("period")), submission_state(_text(rec.get("state")))
+        row = table.rows[i]
+        period = period_key(row[j_period]) if j_period < len(row) else None
+        state = submission_state(_text(row[j_state])) if j_state < len(row) else ""
         if period and state:
             out[c.name] = (period, state)
     return out

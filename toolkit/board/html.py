@@ -162,7 +162,7 @@ def _history_row(h: dict[str, Any]) -> str:
     cells = "".join(f'<td class="n">{fig(f"{k}.{f}", num_text(h[f]), sort=_sort(h[f]))}</td>'
                     for f in ("total", "done", "open", "overdue", "long_term"))
     rate = fig(k + ".rate", F.format_rate(h["rate"]), sort=_sort(h["rate"]))
-    return (f'<tr><td>{fig(k + ".period", h["period"])}</td><td>{_e(h["as_of"])}</td>{cells}'
+    return (f'<tr><td>{fig(k + ".period", h["period"])}</td><td>{fig(k + ".as_of", h["as_of"])}</td>{cells}'
             f'<td class="n">{rate}</td></tr>')
 
 
@@ -182,7 +182,7 @@ def _punctuality(d: BoardData) -> str:
     if not p["periods"] or not p["counties"]:
         return ('<section id="punctuality"><h2>县区按月报送情况</h2><p class="empty">还没有县区报送记录'
                 "（“县区”表的【自动】本期报送和“变更记录”表为空）。</p></section>")
-    head = "<tr><th>县（市、区）</th>" + "".join(f"<th>{_e(x)}</th>" for x in p["periods"]) + "</tr>"
+    head = "<tr><th>县（市、区）</th>" + "".join(f"<th>{fig('punct_period.' + x, x)}</th>" for x in p["periods"]) + "</tr>"
     rows = "".join(
         f"<tr><td>{_e(c)}</td>" + "".join(
             f'<td class="state" data-state="{_e(p["states"][c][x])}">{fig(f"punct.{c}.{x}", p["states"][c][x])}</td>'
@@ -222,7 +222,7 @@ def _completion(d: BoardData) -> str:
 def render_board_html(d: BoardData) -> str:
     """The complete HTML document of the board."""
     meta = (f'统计截止 {fig("as_of", d.as_of.isoformat())}'
-            + (f" · 台账：{_e(d.ledger_name)}" if d.ledger_name else "")
+            + (f" · 台账：{fig('ledger', d.ledger_name)}" if d.ledger_name else "")
             + f" · 完成率口径：长期坚持{_e(d.rule)}")
     warn = ""
     if d.errors:
