@@ -127,8 +127,9 @@ def main() -> None:
     if args.child:
         _child(*args.child)
         return
-    from toolkit import jobs as api
     from synthetic import synthetic_ledger
+
+    from toolkit import jobs as api
 
     OUT.mkdir(exist_ok=True)
     path = OUT / f"ledger_board_{args.tasks}_{args.months}m.xlsx"

@@ -205,7 +205,6 @@ def expected_figures(path: Path) -> tuple[dict[str, str], dict[str, dict]]:
     """Every figure the board must show, and every chart's drawn data, computed from the ledger here."""
     result = check_file(path)
     ledger, status, stats = result.ledger, result.status, result.status.stats
-    fields = ("total", "done", "done_late", "signed_off", "open", "on_track", "due_soon", "overdue", "long_term")
     exp: dict[str, str] = {"as_of": result.today.isoformat(), "ledger": path.name}
     if result.report.errors:
         exp["errors"] = str(len(result.report.errors))

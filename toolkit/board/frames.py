@@ -25,11 +25,11 @@ import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from toolkit.board import figures as F
 from toolkit.core import schema as S
 from toolkit.core.check import CheckResult
 from toolkit.core.model import CellError, Ledger, Table
 from toolkit.core.writeplan import MONTHLY_COLUMNS
-from toolkit.board import figures as F
 
 if TYPE_CHECKING:
     import pandas as pd
