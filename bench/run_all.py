@@ -17,6 +17,7 @@ BENCHES = [
     ("notice (issue C)", "bench_notice.py", [], []),
     ("county consolidation (issue D)", "bench_consolidate.py", [], ["--quick"]),
     ("buttons (issue E)", "bench_macros.py", [], ["--quick"]),
+    ("督办看板 (issue 14)", "bench_board.py", [], ["--repeat", "1"]),
 ]
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up and run the test suite on a fresh Debian machine (Python 3.11+, pip, apt).
 # The PDF/LibreOffice tests need LibreOffice, poppler-utils, fontconfig and the CJK fonts the notice
-# is mapped to (toolkit/notice/pdf.py FONT_MAP); the corpus tests need ../shared beside the repository.
+# is mapped to (toolkit/notice/pdf.py FONT_MAP); the board tests need Chromium; the corpus tests need
+# ../shared beside the repository.
 # Missing tools are installed with apt when we are root. Whatever is still missing then makes the
 # run FAIL under CI=true (as the tests themselves do, tests/conftest.py require()); locally those
 # tests are skipped with the reason.
@@ -18,6 +19,7 @@ missing_tools() {
   for tool in pdfinfo pdffonts pdftotext; do
     command -v "$tool" >/dev/null 2>&1 || echo "$tool (apt: poppler-utils)"
   done
+  command -v chromium >/dev/null 2>&1 || echo "chromium (apt: chromium)"
   for tool in fc-list fc-match; do
     command -v "$tool" >/dev/null 2>&1 || echo "$tool (apt: fontconfig)"
   done
@@ -34,11 +36,11 @@ missing_tools() {
 
 missing="$(missing_tools)"
 if [ -n "$missing" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "== installing LibreOffice, poppler-utils, fontconfig and CJK fonts (apt)"
+  echo "== installing LibreOffice, poppler-utils, fontconfig, CJK fonts and Chromium (apt)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fontconfig fonts-noto-cjk fonts-arphic-ukai >/dev/null
+    libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fontconfig fonts-noto-cjk fonts-arphic-ukai chromium >/dev/null
   fc-cache -f >/dev/null 2>&1 || true
   missing="$(missing_tools)"
 fi

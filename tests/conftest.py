@@ -49,15 +49,22 @@ def _missing(name: str) -> str | None:
         families = _font_families()
         absent = [f for f in CJK_FAMILIES if f not in families]
         return f"CJK fonts missing (fc-list): {', '.join(absent)}" if absent else None
+    if name == "chromium":
+        return None if chromium_path() else "Chromium is not on PATH (apt: chromium)"
     if name == "shared":
         absent = [str(p) for p in (CORPUS, REFERENCE_NOTICE) if not p.exists()]
         return f"shared corpus/reference missing: {', '.join(absent)}" if absent else None
     raise ValueError(f"unknown requirement {name!r}")
 
 
-REQUIREMENTS = ("soffice", "poppler", "fontconfig", "cjk-fonts", "shared")
+REQUIREMENTS = ("soffice", "poppler", "fontconfig", "cjk-fonts", "shared", "chromium")
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (the board tests open the generated page in it)."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 HOW_TO_GET = (
-    "scripts/test.sh installs LibreOffice, poppler-utils and the fonts with apt when run as root; "
+    "scripts/test.sh installs LibreOffice, poppler-utils, Chromium and the fonts with apt when run as root; "
     "the corpus is ../shared beside the repository"
 )
 
