@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
+from toolkit.jobs.board import run_board
 from toolkit.jobs.check import run_check, run_status
 from toolkit.jobs.counties import run_consolidate, run_county_templates
 from toolkit.jobs.documents import run_notice, run_reminders
@@ -53,6 +54,9 @@ def run_demo(folder: str | Path) -> JobResult:
     steps.append(run_notice(FileLedger(ledger_path), today=DEMO_AS_OF, out=folder / f"通报_{DEMO_AS_OF.isoformat()}.docx",
                             overwrite=True, pdf=find_soffice() is not None))
     steps.append(run_reminders(FileLedger(ledger_path), today=DEMO_AS_OF, out=folder / "提醒函"))
+    board = folder / f"督办看板_{DEMO_AS_OF.isoformat()}.html"
+    board.unlink(missing_ok=True)  # the demo folder is ours: replace our own board
+    steps.append(run_board(FileLedger(ledger_path), today=DEMO_AS_OF, out=board))
     job.details = steps
     job.check = steps[-1].check
     for step in steps:

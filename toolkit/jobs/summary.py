@@ -33,6 +33,10 @@ VERDICTS: dict[str, dict[int, str]] = {
         EXIT_OK: "通报已生成。",
         EXIT_ATTENTION: "通报已生成，但台账中有错误，通报内容可能不准确：请改正后重新生成。",
     },
+    "board": {
+        EXIT_OK: "督办看板已生成，可用浏览器打开。",
+        EXIT_ATTENTION: "督办看板已生成，但台账中有错误，看板数字可能不准确。",
+    },
     "reminders": {
         EXIT_OK: "提醒函已生成。",
         EXIT_ATTENTION: "提醒函已生成，但台账中有错误：请改正后重新生成。",
@@ -164,6 +168,10 @@ def _headline_consolidate(job: JobResult) -> list[str]:
     return lines
 
 
+def _headline_board(job: JobResult) -> list[str]:
+    return [f"已生成督办看板（统计日期 {_day(job)}）。"]
+
+
 def _headline_init(job: JobResult) -> list[str]:
     return [f"已生成台账：{job.ledger}"]
 
@@ -180,6 +188,7 @@ _HEADLINES = {
     "county-templates": _headline_templates,
     "consolidate": _headline_consolidate,
     "init": _headline_init,
+    "board": _headline_board,
 }
 
 def _written_lines(job: JobResult, changes: int) -> list[str]:
