@@ -91,3 +91,13 @@ def test_usage_error_is_exit_2():
 def test_a_bad_today_is_exit_2(demo_file):
     result = runner.invoke(app, ["check", str(demo_file), "--today", "明天"])
     assert result.exit_code == 2 and "--today" in result.output
+
+
+@pytest.mark.parametrize("day", ["1999-01-01", "2099-12-31"])
+def test_a_today_decades_away_is_refused(demo_file, day):
+    """Regression: --today 1999 or 2099 was accepted silently and every figure shifted."""
+    before = demo_file.read_bytes()
+    result = runner.invoke(app, ["status", str(demo_file), "--today", day])
+    assert result.exit_code == 2, result.output
+    assert "统计日期" in result.output or "日期" in result.output
+    assert demo_file.read_bytes() == before

@@ -98,9 +98,23 @@ def test_working_days_skip_holidays():
     assert working_days_until(date(2025, 4, 8), date(2025, 4, 3)) == (-2, True)
 
 
+def first_year_without_calendar_data() -> int:
+    """The first year chinesecalendar has no data for, whatever version is installed."""
+    import chinese_calendar
+
+    known = set(chinese_calendar.holidays) | set(chinese_calendar.workdays)
+    return max(known).year + 1
+
+
 def test_unknown_year_falls_back_to_weekdays():
-    count, exact = working_days_until(date(2031, 1, 6), date(2031, 1, 13))  # Mon → next Mon
-    assert (count, exact) == (5, False)
+    import chinese_calendar
+    from datetime import timedelta
+
+    year = first_year_without_calendar_data()
+    with pytest.raises(NotImplementedError):  # the library itself has no data for it
+        chinese_calendar.is_workday(date(year, 6, 1))
+    monday = date(year, 1, 1) + timedelta(days=(7 - date(year, 1, 1).weekday()) % 7)
+    assert working_days_until(monday, monday + timedelta(days=7)) == (5, False)
 
 
 def test_cached_parsing_keeps_bool_and_number_apart():

@@ -110,9 +110,14 @@ def test_statistics_by_category_unit_and_county(demo_ledger, as_of):
 
 
 def test_evaluate_is_pure_given_today(demo_ledger):
+    import copy
+
+    before = copy.deepcopy(demo_ledger)
     a = evaluate_ledger(demo_ledger, today=date(2025, 4, 7))
-    b = evaluate_ledger(demo_ledger, today=date(2025, 4, 7))
-    assert a.tasks == b.tasks
+    assert demo_ledger == before  # the ledger is not modified
+    seven_one = next(t for t in demo_ledger.tasks if t.id == "7-1")
+    st = a.of(seven_one)
+    assert (st.label, st.days_overdue) == ("逾期", 18)
     later = evaluate_ledger(demo_ledger, today=date(2026, 1, 5))
     assert later.stats.overall.overdue > a.stats.overall.overdue
 
