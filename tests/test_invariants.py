@@ -165,9 +165,13 @@ def test_problem_statuses_follow_their_tasks_and_stats_count_the_same_labels(spe
 SYNONYM = {c.header: c.synonyms[0] for c in TASK_COLUMNS if c.synonyms}
 
 
+NOTES = ("注：以上任务由办公室汇总。", "说明：时限以党组会议确定为准", "制表人：张三", "填表说明：请按月更新")
+
+
 @FAST
-@given(ledger_st, st.randoms(use_true_random=False), st.booleans(), st.booleans(), st.integers(0, 3))
-def test_row_order_blank_rows_column_order_and_synonyms_change_no_figure(spec, rnd, reorder, synonyms, blanks):
+@given(ledger_st, st.randoms(use_true_random=False), st.booleans(), st.booleans(), st.integers(0, 3),
+       st.sampled_from((None, *NOTES)))
+def test_row_order_blank_rows_column_order_and_synonyms_change_no_figure(spec, rnd, reorder, synonyms, blanks, note):
     sheets = sheets_of(spec)
     base = figures(check_spec(spec, sheets))
     header, *rows = sheets["任务清单"]
@@ -175,6 +179,8 @@ def test_row_order_blank_rows_column_order_and_synonyms_change_no_figure(spec, r
     rnd.shuffle(rows)
     for _ in range(blanks):
         rows.insert(rnd.randint(0, len(rows)), [None] * len(header))
+    if note is not None:  # a footer note under the table: never a task, never counted
+        rows.append([note] + [None] * (len(header) - 1))
     order = list(range(len(header)))
     if reorder:
         rnd.shuffle(order)
