@@ -56,3 +56,16 @@ def test_first_status_on_a_fresh_ledger_does_not_claim_unchanged(tmp_path):
     again = path.read_bytes()
     second = runner.invoke(app, ["status", str(path), "--today", "2025-04-07"])
     assert path.read_bytes() == again and "台账已是最新，无需写入（文件未改动）" in second.output
+
+
+def test_a_notice_open_in_word_is_a_chinese_refusal(demo_file, monkeypatch):
+    """Regression: writing over a notice Word holds open gave an English traceback."""
+    target = demo_file.with_name("通报_已打开.docx")
+
+    def locked(*args, **kwargs):  # what Windows raises when Word holds the file open
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr("toolkit.notice.render_notice", locked)
+    out = runner.invoke(app, ["notice", str(demo_file), "--out", str(target)])
+    assert out.exit_code == 2
+    assert "文件可能正在 Word 或 WPS 中打开，请关闭后重试" in out.output and "Traceback" not in out.output
