@@ -333,6 +333,85 @@ def test_vba_project_layout_matches_the_one_xlwings_ships():
     assert keys(ole.openstream("PROJECT").read()) == keys(template.openstream("PROJECT").read())
 
 
+def _raw_directory(data: bytes) -> list[dict]:
+    """Every 128-byte directory entry of a compound file, decoded straight from the bytes [MS-CFB 2.6]."""
+    header = struct.unpack_from("<8s16sHHHHH6sIIIIIIIII", data, 0)
+    sector = 1 << header[5]
+    fat_sectors = struct.unpack_from("<109I", data, 76)[: header[9]]
+    fat = [v for s in fat_sectors for v in struct.unpack_from("<128I", data, 512 + s * sector)]
+    entries, current = [], header[10]
+    while current != vba._ENDOFCHAIN:
+        block = data[512 + current * sector : 512 + (current + 1) * sector]
+        for off in range(0, sector, 128):
+            f = struct.unpack_from("<64sHBBIII16sIQQIQ", block, off)
+            name = f[0][: max(f[1] - 2, 0)].decode("utf-16-le")
+            entries.append({"name": name, "type": f[2], "color": f[3], "left": f[4], "right": f[5], "child": f[6],
+                            "clsid": f[7], "state": f[8], "created": f[9], "modified": f[10], "start": f[11],
+                            "size": f[12]})
+        current = fat[current]
+    return entries
+
+
+def test_storage_entries_have_start_sector_zero():
+    """Regression: the VBA storage carried start sector 0xFFFFFFFE; MS-CFB 2.6.3 requires 0 (and size 0)."""
+    entries = _raw_directory(vba.build_vba_project(sheet_codenames=["Sheet1"]))
+    storages = [e for e in entries if e["type"] == 1]
+    assert [e["name"] for e in storages] == ["VBA"]
+    assert [(e["start"], e["size"]) for e in storages] == [(0, 0)]
+    # The same as olefile reads it, and as in the vbaProject.bin xlwings ships.
+    ole = olefile.OleFileIO(vba.build_vba_project(sheet_codenames=["Sheet1"]))
+    template = _template_vba_project()
+    for reader in (ole, template):
+        storage = next(e for e in reader.direntries if e is not None and e.entry_type == olefile.STGTY_STORAGE)
+        assert (storage.isectStart, storage.size) == (0, 0)
+
+
+def test_compound_file_invariants_we_rely_on_hold_for_independent_readers():
+    """MS-CFB / MS-OVBA invariants of our vbaProject.bin, read with olefile and oletools (not our code)."""
+    from oletools.olevba import VBA_Parser
+
+    data = vba.build_vba_project(sheet_codenames=["Sheet1", "Sheet2"])
+    # MS-CFB 2.2 header: version 3, little-endian, 512-byte sectors, 64-byte mini sectors, cutoff 4096.
+    (signature, clsid, minor, major, order, shift, mini_shift, _r, dir_sectors, _fat, _first_dir, _tx,
+     cutoff, *_rest) = struct.unpack_from("<8s16sHHHHH6sIIIIIIIII", data, 0)
+    assert (signature, clsid, minor, major, order) == (olefile.MAGIC, bytes(16), 0x3E, 3, 0xFFFE)
+    assert (shift, mini_shift, dir_sectors, cutoff) == (9, 6, 0, 4096)
+    assert len(data) % 512 == 0
+
+    ole = olefile.OleFileIO(data, raise_defects=olefile.DEFECT_INCORRECT)  # raises on any incorrect structure
+    raw = _raw_directory(data)
+    root = raw[0]
+    assert (root["name"], root["type"], root["color"]) == ("Root Entry", 5, vba._BLACK)
+    assert root["size"] % 64 == 0 and root["size"] == sum(-(-e["size"] // 64) * 64 for e in raw
+                                                           if e["type"] == 2 and 0 < e["size"] < 4096)
+    for entry in raw:
+        if entry["type"] == 0:  # unused: all zero but the three links, which are NOSTREAM
+            assert entry["name"] == "" and (entry["left"], entry["right"], entry["child"]) == (vba._NOSTREAM,) * 3
+            assert (entry["start"], entry["size"], entry["created"], entry["modified"]) == (0, 0, 0, 0)
+        elif entry["type"] == 2:
+            assert entry["child"] == vba._NOSTREAM
+            if entry["size"] == 0:
+                assert entry["start"] == vba._ENDOFCHAIN
+    # Every stream reads back whole, from the mini stream (< 4096 bytes) or the FAT, and decompresses.
+    expected = {m.name: m.code for m in vba.project_modules(sheet_codenames=["Sheet1", "Sheet2"])}
+    for name, code in expected.items():
+        stream = ole.openstream(f"VBA/{name}").read()
+        assert ole.get_size(f"VBA/{name}") == len(stream)
+        assert bytes(decompress_stream(bytearray(stream))).decode("cp1252") == code
+    # MS-OVBA: interoperable _VBA_PROJECT (version 0xFFFF, no cache), every MODULEOFFSET 0, one module record each.
+    assert ole.openstream("VBA/_VBA_PROJECT").read() == bytes.fromhex("cc61ffff000100")
+    records = _dir_records(ole.openstream("VBA/dir").read())
+    assert dict(records)[0x000F] == struct.pack("<H", len(expected))  # PROJECTMODULES count
+    assert [r[1].decode("cp1252") for r in records if r[0] == 0x001A] == list(expected)  # stream names
+    assert [struct.unpack("<I", d)[0] for rid, d in records if rid == 0x0031] == [0] * len(expected)
+    parser = VBA_Parser("vbaProject.bin", data=data)
+    try:
+        assert parser.detect_vba_macros()
+        assert {f.rsplit(".", 1)[0] for _c, _s, f, _code in parser.extract_macros()} == set(expected)
+    finally:
+        parser.close()
+
+
 # --------------------------------------------------------------------------- the workbook
 
 

@@ -7,12 +7,19 @@ so no xlwings add-in is needed on the PC, and an ``xlwings.conf`` sheet that tel
 RunPython which Python to start.
 
 The VBA project (``xl/vbaProject.bin``) is built here from the source text kept in
-:mod:`toolkit.excel.vba`, with the standard library only. It is a *source-only* project, the
-interoperable form [MS-OVBA] describes: ``_VBA_PROJECT`` has version 0xFFFF and no
-performance cache, every module stream holds only compressed source (offset 0), so Excel
-compiles the source when the workbook is opened. Its layout copies the ``vbaProject.bin``
-in xlwings' own ``quickstart_standalone.xlsm`` (made with Aspose.Cells, shipped to every
-``xlwings quickstart --standalone`` user), record for record.
+:mod:`toolkit.excel.vba`, with the standard library only. It is a *source-only* project:
+``_VBA_PROJECT`` declares version 0xFFFF with no performance cache, and every module stream —
+document modules included — holds only compressed source (MODULEOFFSET 0, no compiled
+p-code). Office uses compiled caches only when the stored version equals its own; 0xFFFF
+matches none, so the caches are ignored and the source is compiled [MS-OVBA 1.6, 2.3.4.1]:
+Excel compiles our modules when the workbook is opened, for its own bitness. The ``dir`` stream uses the same records in the same order as the ``vbaProject.bin``
+in xlwings' ``quickstart_standalone.xlsm`` (made with Aspose.Cells), and ``PROJECT`` the same
+keys; it is *not* a copy of that file: there, most module streams carry compiled code before
+the source (offsets 819, 1119, 18665 …), ours carry none.
+
+The container is a version 3 compound file [MS-CFB] (512-byte sectors, 64-byte mini
+sectors). Storage entries (``VBA``) have start sector 0 and size 0, as MS-CFB 2.6.3 requires;
+empty streams and an absent mini stream have ENDOFCHAIN; siblings form a red-black tree.
 
 Why not the ``ms-ovba`` package (0.0.1): its compressor corrupts any source longer than
 about 600 bytes (its own decompressor and olevba both fail on the output; ``xlwings.bas``
@@ -461,7 +468,9 @@ def compound_file(root: Tree) -> bytes:
         if len(name) > 31:
             raise ValueError(f"compound file names have at most 31 characters: {name!r}")
         index = len(entries)
-        entries.append(_Entry(name, kind, node if isinstance(node, bytes) else b""))
+        # [MS-CFB 2.6.3]: a storage object's starting sector location and size MUST be zero.
+        start = 0 if kind == 1 else _ENDOFCHAIN
+        entries.append(_Entry(name, kind, node if isinstance(node, bytes) else b"", start=start))
         if isinstance(node, dict):
             children = [add(k, v, 1 if isinstance(v, dict) else 2) for k, v in node.items()]
             entries[index].child = sibling_tree(entries, children)
