@@ -159,6 +159,69 @@ def test_buttons_module_file_is_rendered_from_macros_table():
     )
 
 
+def _procedure(code: str, name: str) -> list[str]:
+    """The body lines of Sub/Function ``name`` in VBA ``code``."""
+    found = _procedures({"m": code})[name]
+    assert len(found) == 1
+    return found[0][1]
+
+
+def _built_text(body: list[str], variable: str, interpreter: str) -> list[str]:
+    """Replay the ``variable = variable & Zh("...")`` lines of a VBA body as VBA would: the texts built."""
+    texts, current = [], None
+    for line in body:
+        if line == f'{variable} = ""':
+            current = ""
+        elif current is not None and (m := re.fullmatch(rf'{variable} = {variable} & Zh\("([0-9A-F ]+)"\)', line)):
+            current += "".join(chr(int(code, 16)) for code in m.group(1).split())
+        elif current is not None and line == f"{variable} = {variable} & interpreter":
+            current += interpreter
+        elif current is not None:
+            texts.append(current)
+            current = None
+    return texts
+
+
+def test_buttons_check_python_before_run_python():
+    code = vba.render_buttons_module()
+    for button in MACROS:
+        assert _procedure(code, button.macro) == [
+            "If Not ToolkitReady() Then Exit Sub",
+            f'RunPython "{button.python_command}"',
+        ]
+    ready = _procedure(code, "ToolkitReady")
+    # The same lookup as xlwings' RunPython (GetConfig expands %LOCALAPPDATA%), then a file check.
+    assert ready[1:3] == ['interpreter = GetConfig("INTERPRETER_WIN", "")',
+                         'If interpreter = "" Then interpreter = GetConfig("INTERPRETER", "python")']
+    assert "If Not FileExists(interpreter) Then" in ready
+    assert all(len(line) < 1024 for line in code.splitlines())  # VBA's line length limit
+
+
+def test_missing_interpreter_is_reported_in_chinese():
+    """Regression: a wrong Interpreter_Win gave xlwings' English "Could not find Interpreter!"."""
+    body = _procedure(vba.render_buttons_module(), "ToolkitReady")
+    path = r"C:\Users\张三\AppData\Local\zhenggai\venv\Scripts\python.exe"
+    missing_python, missing_toolkit = _built_text(body, "message", path)
+    assert missing_python == vba.NO_INTERPRETER_MESSAGE.format(interpreter=path)
+    assert missing_python.startswith("整改台账：找不到按钮要用的 Python。")
+    assert "install.cmd" in missing_python and ".cmd 文件" in missing_python and path in missing_python
+    assert missing_toolkit == vba.NO_TOOLKIT_MESSAGE.format(interpreter=path)
+    assert 'MsgBox message, vbCritical, Zh("6574 6539 53F0 8D26")' in body  # title 整改台账
+
+
+def test_venv_without_toolkit_fails_the_buttons_import_check(tmp_path):
+    """Regression: a Python without the toolkit gave an English traceback; the VBA check runs this first."""
+    code = vba.render_buttons_module()
+    check = re.search(r'"(import importlib\.util as u, sys; [^"]+)"', code).group(1)
+    venv = tmp_path / "空环境"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    bare = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    assert subprocess.run([str(bare), "-c", check], env=env, check=False).returncode == 1
+    repo = str(Path(__file__).resolve().parents[1])
+    assert subprocess.run([sys.executable, "-c", check], env={**env, "PYTHONPATH": repo}, check=False).returncode == 0
+
+
 @pytest.mark.parametrize(
     ("ours", "theirs"),
     [
@@ -449,7 +512,9 @@ def test_each_button_runs_a_macro_that_calls_toolkit_macros(ledger_xlsm):
     assert buttons == {b.caption: f"[0]!{b.macro}" for b in MACROS}
     procedures = _procedures(vba.extract_macros(ledger_xlsm))
     for button in MACROS:
-        assert procedures[button.macro] == [(BUTTONS_MODULE, [f'RunPython "{button.python_command}"'])]
+        assert procedures[button.macro] == [
+            (BUTTONS_MODULE, ["If Not ToolkitReady() Then Exit Sub", f'RunPython "{button.python_command}"'])
+        ]
     assert len(procedures["RunPython"]) == 1 and procedures["RunPython"][0][0] == "xlwings"
 
 
