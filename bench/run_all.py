@@ -17,6 +17,7 @@ BENCHES = [
     ("notice (issue C)", "bench_notice.py", [], []),
     ("county consolidation (issue D)", "bench_consolidate.py", [], ["--quick"]),
     ("buttons (issue E)", "bench_macros.py", [], ["--quick"]),
+    ("click path (issue 12)", "bench_click.py", [], ["--repeat", "3"]),
 ]
 
 

@@ -107,7 +107,7 @@ def test_install_cmd_is_ascii_and_installs_per_user_offline_from_the_bundle():
     # Never a bare python (the Microsoft Store stub) and no all-users / admin options.
     assert not any(line.lstrip().startswith(("python ", "py ", "pip ")) for line in text.splitlines())
     assert "InstallAllUsers=0" in text and "InstallLauncherAllUsers=0" in text and "Include_launcher=0" in text
-    assert "zhenggai.exe\" check" in text and "write_user_xlwings_conf" in text
+    assert "zhenggai.exe\" check" in text and "configure_install" in text
     # No parenthesised blocks: a ")" in a user's path would end them early.
     assert not any(line.rstrip().endswith("(") for line in text.splitlines())
 
@@ -191,6 +191,14 @@ def test_linux_bundle_from_the_same_lock_installs_offline_and_runs_demo(tmp_path
     for pin in read_lock(LOCK):
         if pin.applies(LINUX, f"{sys.version_info[0]}.{sys.version_info[1]}"):
             assert installed.get(pin.name.lower()) == pin.version, pin.line()
+
+    # The last step of install.cmd, in the new venv: the click-path hook works through site at start-up.
+    subprocess.run([str(python), "-c", "from toolkit.excel.vba.clickpath import write_click_hook; write_click_hook()"],
+                   check=True, env=env)
+    probe = "import sys, xlwings; print('pandas' in sys.modules)"
+    clicked = subprocess.run([str(python), "-c", probe, "--from_xl=1"], capture_output=True, text=True, env=env)
+    assert clicked.stdout.strip() == "False", clicked.stderr
+    assert subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=env).stdout.strip() == "True"
 
     out = tmp_path / "演示 输出"
     demo = subprocess.run([str(venv / "bin" / "zhenggai"), "demo", str(out)], capture_output=True, text=True,

@@ -610,3 +610,30 @@ def test_libreoffice_opens_the_workbook_and_binds_buttons_to_our_macros(ledger_x
         )
     )
     assert found == {b.caption: f"VBAProject.{BUTTONS_MODULE}.{b.macro}" for b in MACROS}
+
+
+# --------------------------------------------------------------------------- the click path
+
+
+def _run_with_hook(site_dir: Path, code: str, *args: str) -> str:
+    """Run ``code`` in a fresh interpreter after Python's ``site`` has processed ``site_dir`` (its .pth files)."""
+    repo = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", f"import site; site.addsitedir({str(site_dir)!r}); {code}", *args],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": repo},
+    )
+    return done.stdout.strip()
+
+
+def test_click_hook_keeps_pandas_off_the_xlwings_import_of_a_button_click(tmp_path):
+    from toolkit.excel.vba import clickpath
+
+    path = clickpath.write_click_hook(tmp_path)
+    assert path.name == clickpath.PTH_NAME and path.read_bytes().isascii()
+    assert path.read_text().count("\n") == 1 and path.read_text().startswith("import ")  # site executes it
+    probe = ("import sys, xlwings; before = 'pandas' in sys.modules or 'numpy' in sys.modules; "
+             "import pandas; print(before, 'pandas' in sys.modules, xlwings.conversion.pd is None)")
+    # Started by RunPython: xlwings imports without pandas/numpy; the toolkit can still import pandas.
+    assert _run_with_hook(tmp_path, probe, "--wb=台账.xlsm", "--from_xl=1") == "False True True"
+    # Any other use of the venv (zhenggai, launchers): untouched.
+    assert _run_with_hook(tmp_path, probe) == "True True False"

@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     from pip._vendor.packaging.utils import canonicalize_name, parse_wheel_filename
 
 __all__ = ["LINUX", "LOCK_FILE", "PYTHON_VERSIONS", "WINDOWS", "BundleDetails", "Pin", "Target", "missing_requirements",
-           "read_lock", "render_install_cmd", "render_uninstall_cmd", "run_bundle", "update_lock",
+           "configure_install", "read_lock", "render_install_cmd", "render_uninstall_cmd", "run_bundle", "update_lock",
            "write_user_xlwings_conf"]
 
 PACKAGE = "zhenggai-toolkit"
@@ -410,8 +410,8 @@ def render_install_cmd(version: str) -> str:
         '"%VENV%\\Scripts\\zhenggai.exe" init "%CHECKDIR%\\demo.xlsx" --demo >nul || goto failed',
         '"%VENV%\\Scripts\\zhenggai.exe" check "%CHECKDIR%\\demo.xlsx" || goto failed',
         'rmdir /s /q "%CHECKDIR%"',
-        "echo [5/5] Writing %USERPROFILE%\\.xlwings\\xlwings.conf (Interpreter_Win)",
-        '"%VENV%\\Scripts\\python.exe" -c "from toolkit.jobs.bundle import write_user_xlwings_conf as w; w()" '
+        "echo [5/5] Writing %USERPROFILE%\\.xlwings\\xlwings.conf (Interpreter_Win) and the click-path hook",
+        '"%VENV%\\Scripts\\python.exe" -c "from toolkit.jobs.bundle import configure_install as c; c()" '
         "|| goto failed",
         "echo.",
         f"echo OK: zhenggai-toolkit {version} is installed in %VENV%",
@@ -494,6 +494,14 @@ def render_readme(version: str, python_versions: Sequence[str]) -> str:
         "启用台账中的宏、WPS 的用法、第一次在真实电脑上要检查的项目：见项目中的 docs/staff-setup.md。",
         "",
     ])
+
+
+def configure_install() -> None:
+    """What install.cmd runs last inside the new venv: the per-user xlwings.conf and the click-path hook."""
+    from toolkit.excel.vba.clickpath import write_click_hook
+
+    print(write_user_xlwings_conf())
+    print(write_click_hook())
 
 
 def write_user_xlwings_conf(*, remove: bool = False, path: str | Path | None = None) -> Path:
