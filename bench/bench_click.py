@@ -77,11 +77,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     repeat = ap.parse_args().repeat
 
+    import xlwings_remote
+
     from toolkit import jobs as api
     from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger
     from toolkit.excel.vba.clickpath import HOOK_SOURCE
-
-    import xlwings_remote
 
     hook = f"exec({HOOK_SOURCE!r})\n"
     env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial",

@@ -74,7 +74,7 @@ def test_lock_marker_is_evaluated_for_the_target_not_for_this_machine():
 def _wheel(folder: Path, name: str, version: str, requires: list[str], tag: str = "py3-none-any") -> None:
     dist = f"{name}-{version}"
     with zipfile.ZipFile(folder / f"{dist}-{tag}.whl", "w") as z:
-        meta = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n".format(name, version)
+        meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
         meta += "".join(f"Requires-Dist: {r}\n" for r in requires)
         z.writestr(f"{dist}.dist-info/METADATA", meta)
 

@@ -385,7 +385,7 @@ def render_install_cmd(version: str) -> str:
         'for %%F in ("%HERE%python-3.1*-amd64.exe") do set "PYSETUP=%%~fF"',
         "if not defined PYSETUP goto no_python",
         "echo [1/5] Installing Python for this user: %PYSETUP%",
-        f'"%PYSETUP%" {PYTHON_INSTALLER_OPTIONS}',
+        f'start "" /wait "%PYSETUP%" {PYTHON_INSTALLER_OPTIONS}',
         *(f'if not defined PYEXE if exist "{per_user.format(v=v)}" set "PYEXE={per_user.format(v=v)}"'
           for v in ("311", "312", "313")),
         "if not defined PYEXE goto no_python",
