@@ -18,6 +18,7 @@ BENCHES = [
     ("county consolidation (issue D)", "bench_consolidate.py", [], ["--quick"]),
     ("buttons (issue E)", "bench_macros.py", [], ["--quick"]),
     ("督办看板 (issue 14)", "bench_board.py", [], ["--repeat", "1"]),
+    ("click path (issue 12)", "bench_click.py", [], ["--repeat", "3"]),
 ]
 
 

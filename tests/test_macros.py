@@ -411,7 +411,7 @@ def test_every_button_of_the_demo_xlsm_calls_an_existing_macro_function():
     demo = Path(__file__).resolve().parents[1] / "workbooks" / "示例台账.xlsm"
     sources = "\n".join(extract_macros(demo).values())
     for button in MACROS:
-        call = _re.search(rf'Sub {button.macro}\(\)\s*\n\s*RunPython "import toolkit\.macros as m; m\.(\w+)\(\)"',
-                          sources)
+        call = _re.search(rf'Sub {button.macro}\(\)\s*\n\s*If Not ToolkitReady\(\) Then Exit Sub\s*\n'
+                          rf'\s*RunPython "import toolkit\.macros as m; m\.(\w+)\(\)"', sources)
         assert call is not None, button.macro
         assert callable(getattr(macros_module, call.group(1), None)), call.group(1)

@@ -159,6 +159,69 @@ def test_buttons_module_file_is_rendered_from_macros_table():
     )
 
 
+def _procedure(code: str, name: str) -> list[str]:
+    """The body lines of Sub/Function ``name`` in VBA ``code``."""
+    found = _procedures({"m": code})[name]
+    assert len(found) == 1
+    return found[0][1]
+
+
+def _built_text(body: list[str], variable: str, interpreter: str) -> list[str]:
+    """Replay the ``variable = variable & Zh("...")`` lines of a VBA body as VBA would: the texts built."""
+    texts, current = [], None
+    for line in body:
+        if line == f'{variable} = ""':
+            current = ""
+        elif current is not None and (m := re.fullmatch(rf'{variable} = {variable} & Zh\("([0-9A-F ]+)"\)', line)):
+            current += "".join(chr(int(code, 16)) for code in m.group(1).split())
+        elif current is not None and line == f"{variable} = {variable} & interpreter":
+            current += interpreter
+        elif current is not None:
+            texts.append(current)
+            current = None
+    return texts
+
+
+def test_buttons_check_python_before_run_python():
+    code = vba.render_buttons_module()
+    for button in MACROS:
+        assert _procedure(code, button.macro) == [
+            "If Not ToolkitReady() Then Exit Sub",
+            f'RunPython "{button.python_command}"',
+        ]
+    ready = _procedure(code, "ToolkitReady")
+    # The same lookup as xlwings' RunPython (GetConfig expands %LOCALAPPDATA%), then a file check.
+    assert ready[1:3] == ['interpreter = GetConfig("INTERPRETER_WIN", "")',
+                         'If interpreter = "" Then interpreter = GetConfig("INTERPRETER", "python")']
+    assert "If Not FileExists(interpreter) Then" in ready
+    assert all(len(line) < 1024 for line in code.splitlines())  # VBA's line length limit
+
+
+def test_missing_interpreter_is_reported_in_chinese():
+    """Regression: a wrong Interpreter_Win gave xlwings' English "Could not find Interpreter!"."""
+    body = _procedure(vba.render_buttons_module(), "ToolkitReady")
+    path = r"C:\Users\张三\AppData\Local\zhenggai\venv\Scripts\python.exe"
+    missing_python, missing_toolkit = _built_text(body, "message", path)
+    assert missing_python == vba.NO_INTERPRETER_MESSAGE.format(interpreter=path)
+    assert missing_python.startswith("整改台账：找不到按钮要用的 Python。")
+    assert "install.cmd" in missing_python and ".cmd 文件" in missing_python and path in missing_python
+    assert missing_toolkit == vba.NO_TOOLKIT_MESSAGE.format(interpreter=path)
+    assert 'MsgBox message, vbCritical, Zh("6574 6539 53F0 8D26")' in body  # title 整改台账
+
+
+def test_venv_without_toolkit_fails_the_buttons_import_check(tmp_path):
+    """Regression: a Python without the toolkit gave an English traceback; the VBA check runs this first."""
+    code = vba.render_buttons_module()
+    check = re.search(r'"(import importlib\.util as u, sys; [^"]+)"', code).group(1)
+    venv = tmp_path / "空环境"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    bare = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    assert subprocess.run([str(bare), "-c", check], env=env, check=False).returncode == 1
+    repo = str(Path(__file__).resolve().parents[1])
+    assert subprocess.run([sys.executable, "-c", check], env={**env, "PYTHONPATH": repo}, check=False).returncode == 0
+
+
 @pytest.mark.parametrize(
     ("ours", "theirs"),
     [
@@ -333,6 +396,85 @@ def test_vba_project_layout_matches_the_one_xlwings_ships():
     assert keys(ole.openstream("PROJECT").read()) == keys(template.openstream("PROJECT").read())
 
 
+def _raw_directory(data: bytes) -> list[dict]:
+    """Every 128-byte directory entry of a compound file, decoded straight from the bytes [MS-CFB 2.6]."""
+    header = struct.unpack_from("<8s16sHHHHH6sIIIIIIIII", data, 0)
+    sector = 1 << header[5]
+    fat_sectors = struct.unpack_from("<109I", data, 76)[: header[9]]
+    fat = [v for s in fat_sectors for v in struct.unpack_from("<128I", data, 512 + s * sector)]
+    entries, current = [], header[10]
+    while current != vba._ENDOFCHAIN:
+        block = data[512 + current * sector : 512 + (current + 1) * sector]
+        for off in range(0, sector, 128):
+            f = struct.unpack_from("<64sHBBIII16sIQQIQ", block, off)
+            name = f[0][: max(f[1] - 2, 0)].decode("utf-16-le")
+            entries.append({"name": name, "type": f[2], "color": f[3], "left": f[4], "right": f[5], "child": f[6],
+                            "clsid": f[7], "state": f[8], "created": f[9], "modified": f[10], "start": f[11],
+                            "size": f[12]})
+        current = fat[current]
+    return entries
+
+
+def test_storage_entries_have_start_sector_zero():
+    """Regression: the VBA storage carried start sector 0xFFFFFFFE; MS-CFB 2.6.3 requires 0 (and size 0)."""
+    entries = _raw_directory(vba.build_vba_project(sheet_codenames=["Sheet1"]))
+    storages = [e for e in entries if e["type"] == 1]
+    assert [e["name"] for e in storages] == ["VBA"]
+    assert [(e["start"], e["size"]) for e in storages] == [(0, 0)]
+    # The same as olefile reads it, and as in the vbaProject.bin xlwings ships.
+    ole = olefile.OleFileIO(vba.build_vba_project(sheet_codenames=["Sheet1"]))
+    template = _template_vba_project()
+    for reader in (ole, template):
+        storage = next(e for e in reader.direntries if e is not None and e.entry_type == olefile.STGTY_STORAGE)
+        assert (storage.isectStart, storage.size) == (0, 0)
+
+
+def test_compound_file_invariants_we_rely_on_hold_for_independent_readers():
+    """MS-CFB / MS-OVBA invariants of our vbaProject.bin, read with olefile and oletools (not our code)."""
+    from oletools.olevba import VBA_Parser
+
+    data = vba.build_vba_project(sheet_codenames=["Sheet1", "Sheet2"])
+    # MS-CFB 2.2 header: version 3, little-endian, 512-byte sectors, 64-byte mini sectors, cutoff 4096.
+    (signature, clsid, minor, major, order, shift, mini_shift, _r, dir_sectors, _fat, _first_dir, _tx,
+     cutoff, *_rest) = struct.unpack_from("<8s16sHHHHH6sIIIIIIIII", data, 0)
+    assert (signature, clsid, minor, major, order) == (olefile.MAGIC, bytes(16), 0x3E, 3, 0xFFFE)
+    assert (shift, mini_shift, dir_sectors, cutoff) == (9, 6, 0, 4096)
+    assert len(data) % 512 == 0
+
+    ole = olefile.OleFileIO(data, raise_defects=olefile.DEFECT_INCORRECT)  # raises on any incorrect structure
+    raw = _raw_directory(data)
+    root = raw[0]
+    assert (root["name"], root["type"], root["color"]) == ("Root Entry", 5, vba._BLACK)
+    assert root["size"] % 64 == 0 and root["size"] == sum(-(-e["size"] // 64) * 64 for e in raw
+                                                           if e["type"] == 2 and 0 < e["size"] < 4096)
+    for entry in raw:
+        if entry["type"] == 0:  # unused: all zero but the three links, which are NOSTREAM
+            assert entry["name"] == "" and (entry["left"], entry["right"], entry["child"]) == (vba._NOSTREAM,) * 3
+            assert (entry["start"], entry["size"], entry["created"], entry["modified"]) == (0, 0, 0, 0)
+        elif entry["type"] == 2:
+            assert entry["child"] == vba._NOSTREAM
+            if entry["size"] == 0:
+                assert entry["start"] == vba._ENDOFCHAIN
+    # Every stream reads back whole, from the mini stream (< 4096 bytes) or the FAT, and decompresses.
+    expected = {m.name: m.code for m in vba.project_modules(sheet_codenames=["Sheet1", "Sheet2"])}
+    for name, code in expected.items():
+        stream = ole.openstream(f"VBA/{name}").read()
+        assert ole.get_size(f"VBA/{name}") == len(stream)
+        assert bytes(decompress_stream(bytearray(stream))).decode("cp1252") == code
+    # MS-OVBA: interoperable _VBA_PROJECT (version 0xFFFF, no cache), every MODULEOFFSET 0, one module record each.
+    assert ole.openstream("VBA/_VBA_PROJECT").read() == bytes.fromhex("cc61ffff000100")
+    records = _dir_records(ole.openstream("VBA/dir").read())
+    assert dict(records)[0x000F] == struct.pack("<H", len(expected))  # PROJECTMODULES count
+    assert [r[1].decode("cp1252") for r in records if r[0] == 0x001A] == list(expected)  # stream names
+    assert [struct.unpack("<I", d)[0] for rid, d in records if rid == 0x0031] == [0] * len(expected)
+    parser = VBA_Parser("vbaProject.bin", data=data)
+    try:
+        assert parser.detect_vba_macros()
+        assert {f.rsplit(".", 1)[0] for _c, _s, f, _code in parser.extract_macros()} == set(expected)
+    finally:
+        parser.close()
+
+
 # --------------------------------------------------------------------------- the workbook
 
 
@@ -370,7 +512,9 @@ def test_each_button_runs_a_macro_that_calls_toolkit_macros(ledger_xlsm):
     assert buttons == {b.caption: f"[0]!{b.macro}" for b in MACROS}
     procedures = _procedures(vba.extract_macros(ledger_xlsm))
     for button in MACROS:
-        assert procedures[button.macro] == [(BUTTONS_MODULE, [f'RunPython "{button.python_command}"'])]
+        assert procedures[button.macro] == [
+            (BUTTONS_MODULE, ["If Not ToolkitReady() Then Exit Sub", f'RunPython "{button.python_command}"'])
+        ]
     assert len(procedures["RunPython"]) == 1 and procedures["RunPython"][0][0] == "xlwings"
 
 
@@ -466,3 +610,30 @@ def test_libreoffice_opens_the_workbook_and_binds_buttons_to_our_macros(ledger_x
         )
     )
     assert found == {b.caption: f"VBAProject.{BUTTONS_MODULE}.{b.macro}" for b in MACROS}
+
+
+# --------------------------------------------------------------------------- the click path
+
+
+def _run_with_hook(site_dir: Path, code: str, *args: str) -> str:
+    """Run ``code`` in a fresh interpreter after Python's ``site`` has processed ``site_dir`` (its .pth files)."""
+    repo = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", f"import site; site.addsitedir({str(site_dir)!r}); {code}", *args],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": repo},
+    )
+    return done.stdout.strip()
+
+
+def test_click_hook_keeps_pandas_off_the_xlwings_import_of_a_button_click(tmp_path):
+    from toolkit.excel.vba import clickpath
+
+    path = clickpath.write_click_hook(tmp_path)
+    assert path.name == clickpath.PTH_NAME and path.read_bytes().isascii()
+    assert path.read_text().count("\n") == 1 and path.read_text().startswith("import ")  # site executes it
+    probe = ("import sys, xlwings; before = 'pandas' in sys.modules or 'numpy' in sys.modules; "
+             "import pandas; print(before, 'pandas' in sys.modules, xlwings.conversion.pd is None)")
+    # Started by RunPython: xlwings imports without pandas/numpy; the toolkit can still import pandas.
+    assert _run_with_hook(tmp_path, probe, "--wb=台账.xlsm", "--from_xl=1") == "False True True"
+    # Any other use of the venv (zhenggai, launchers): untouched.
+    assert _run_with_hook(tmp_path, probe) == "True True False"

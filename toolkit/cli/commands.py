@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from toolkit.cli import board, counties, documents, ledger
+from toolkit.cli import board, counties, documents, ledger, setup
 from toolkit.cli.render import render_issues, render_status, result_json  # noqa: F401  (re-exported)
 from toolkit.jobs.result import EXIT_INTERNAL, EXIT_UNUSABLE
 from toolkit.jobs.runner import configure_streams
@@ -35,6 +35,7 @@ app.command("county-templates")(counties.county_templates)
 app.command("consolidate")(counties.consolidate)
 app.command("launchers")(ledger.launchers)
 app.command("board")(board.board)
+app.command("bundle")(setup.bundle)
 
 
 def main(argv: list[str] | None = None) -> None:

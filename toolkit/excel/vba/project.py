@@ -7,12 +7,19 @@ so no xlwings add-in is needed on the PC, and an ``xlwings.conf`` sheet that tel
 RunPython which Python to start.
 
 The VBA project (``xl/vbaProject.bin``) is built here from the source text kept in
-:mod:`toolkit.excel.vba`, with the standard library only. It is a *source-only* project, the
-interoperable form [MS-OVBA] describes: ``_VBA_PROJECT`` has version 0xFFFF and no
-performance cache, every module stream holds only compressed source (offset 0), so Excel
-compiles the source when the workbook is opened. Its layout copies the ``vbaProject.bin``
-in xlwings' own ``quickstart_standalone.xlsm`` (made with Aspose.Cells, shipped to every
-``xlwings quickstart --standalone`` user), record for record.
+:mod:`toolkit.excel.vba`, with the standard library only. It is a *source-only* project:
+``_VBA_PROJECT`` declares version 0xFFFF with no performance cache, and every module stream —
+document modules included — holds only compressed source (MODULEOFFSET 0, no compiled
+p-code). Office uses compiled caches only when the stored version equals its own; 0xFFFF
+matches none, so the caches are ignored and the source is compiled [MS-OVBA 1.6, 2.3.4.1]:
+Excel compiles our modules when the workbook is opened, for its own bitness. The ``dir`` stream uses the same records in the same order as the ``vbaProject.bin``
+in xlwings' ``quickstart_standalone.xlsm`` (made with Aspose.Cells), and ``PROJECT`` the same
+keys; it is *not* a copy of that file: there, most module streams carry compiled code before
+the source (offsets 819, 1119, 18665 …), ours carry none.
+
+The container is a version 3 compound file [MS-CFB] (512-byte sectors, 64-byte mini
+sectors). Storage entries (``VBA``) have start sector 0 and size 0, as MS-CFB 2.6.3 requires;
+empty streams and an absent mini stream have ENDOFCHAIN; siblings form a red-black tree.
 
 Why not the ``ms-ovba`` package (0.0.1): its compressor corrupts any source longer than
 about 600 bytes (its own decompressor and olevba both fail on the output; ``xlwings.bas``
@@ -107,13 +114,63 @@ _VBA_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,30}\Z")
 _PY_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+NO_INTERPRETER_MESSAGE = (
+    "整改台账：找不到按钮要用的 Python。\n\n"
+    "设置 Interpreter_Win（在隐藏的“xlwings.conf”工作表或用户的 xlwings.conf 文件中）指向的文件不存在：\n"
+    "{interpreter}\n\n"
+    "请按《员工电脑安装说明》运行安装包中的 install.cmd（为当前用户安装到 %LOCALAPPDATA%\\zhenggai\\venv，"
+    "不需要管理员权限）；Python 装在别处的，请把 Interpreter_Win 改为 python.exe 的完整路径。\n"
+    "WPS 表格或不能启用宏时，请先保存并关闭台账，再双击台账旁的 .cmd 文件。"
+)
+"""Shown by the buttons (VBA) when the interpreter xlwings would start does not exist."""
+
+NO_TOOLKIT_MESSAGE = (
+    "整改台账：这个 Python 中没有安装整改台账工具（toolkit）或 xlwings：\n{interpreter}\n\n"
+    "请重新运行安装包中的 install.cmd；如果 Interpreter_Win 指向了别的 Python，"
+    "请改为 %LOCALAPPDATA%\\zhenggai\\venv\\Scripts\\python.exe。"
+)
+"""Shown by the buttons (VBA) when that interpreter cannot import ``toolkit.macros`` and ``xlwings``."""
+
+_TITLE_CODES = " ".join(f"{ord(ch):X}" for ch in "整改台账")  # the message boxes' title
+
+_IMPORT_CHECK = (
+    "import importlib.util as u, sys; "
+    f"sys.exit(0 if u.find_spec('{MACROS_MODULE}') and u.find_spec('xlwings') else 1)"
+)
+
+
+def vba_text(text: str, variable: str) -> list[str]:
+    """VBA lines that build ``text`` in ``variable`` from ASCII only: ``Zh("6574 6539 ...")`` pieces.
+
+    The module's source stays ASCII (VBA stores it in the project's code page); ``{interpreter}``
+    in ``text`` becomes the VBA variable ``interpreter``.
+    """
+    lines = [f'{variable} = ""']
+    for n, piece in enumerate(text.split("{interpreter}")):
+        if n:
+            lines.append(f"{variable} = {variable} & interpreter")
+        for start in range(0, len(piece), 24):
+            codes = " ".join(f"{ord(ch):X}" for ch in piece[start : start + 24])
+            if codes:
+                lines.append(f'{variable} = {variable} & Zh("{codes}")')
+    return lines
+
+
 def render_buttons_module(macros: Sequence[MacroButton] = MACROS) -> str:
-    """The text of ``LedgerButtons.bas``: one Public Sub per button, one RunPython line each."""
+    """The text of ``LedgerButtons.bas``: one Public Sub per button, each checks Python, then runs RunPython.
+
+    ``ToolkitReady`` mirrors xlwings' own lookup of the interpreter (``GetConfig``, which expands
+    ``%LOCALAPPDATA%``) and, instead of xlwings' English "Could not find Interpreter!" or a Python
+    traceback, shows a Chinese message saying what to do. The check costs no process start when
+    the toolkit and xlwings are found in the interpreter's ``Lib\\site-packages``; otherwise
+    (a PYTHONPATH folder, an editable install) it asks the interpreter, hidden, with ``find_spec``.
+    """
     lines = [
         f'Attribute VB_Name = "{BUTTONS_MODULE}"',
         "' Buttons of the ledger's macro sheet. Generated from toolkit.excel.vba.project.MACROS:",
         "' edit that table, then run  python -m toolkit.excel.vba.project  to rewrite this file.",
-        "' Each Sub runs one function of toolkit.macros through xlwings RunPython.",
+        "' Each Sub checks that the configured Python has the toolkit, then runs one function of",
+        "' toolkit.macros through xlwings RunPython. Chinese text is built with ChrW: the module stays ASCII.",
         "Option Explicit",
     ]
     for button in macros:
@@ -124,10 +181,65 @@ def render_buttons_module(macros: Sequence[MacroButton] = MACROS) -> str:
         lines += [
             "",
             f"Public Sub {button.macro}()",
+            "    If Not ToolkitReady() Then Exit Sub",
             f'    RunPython "{button.python_command}"',
             "End Sub",
         ]
-    return "\r\n".join(lines) + "\r\n"
+    lines += [
+        "",
+        "' True when the interpreter xlwings will start exists and can import the toolkit and xlwings;",
+        "' otherwise shows why in Chinese (instead of xlwings' English message or a Python traceback).",
+        "Private Function ToolkitReady() As Boolean",
+        "    Dim interpreter As String, prefix As String, message As String",
+        '    interpreter = GetConfig("INTERPRETER_WIN", "")',
+        '    If interpreter = "" Then interpreter = GetConfig("INTERPRETER", "python")',
+        '    If interpreter = "python" Or interpreter = "pythonw" Then',
+        "        ToolkitReady = True ' looked up on PATH by cmd.exe; nothing to check here",
+        "        Exit Function",
+        "    End If",
+        "    If Not FileExists(interpreter) Then",
+        *("        " + line for line in vba_text(NO_INTERPRETER_MESSAGE, "message")),
+        f"        MsgBox message, vbCritical, Zh(\"{_TITLE_CODES}\")",
+        "        Exit Function",
+        "    End If",
+        "    prefix = ParentFolder(interpreter)",
+        '    If LCase$(Right$(prefix, 8)) = "\\scripts" Then prefix = ParentFolder(prefix)',
+        '    If FileExists(prefix & "\\Lib\\site-packages\\toolkit\\macros.py") And '
+        'FileExists(prefix & "\\Lib\\site-packages\\xlwings\\__init__.py") Then',
+        "        ToolkitReady = True",
+        "        Exit Function",
+        "    End If",
+        "    If ImportsToolkit(interpreter) Then",
+        "        ToolkitReady = True",
+        "        Exit Function",
+        "    End If",
+        *("    " + line for line in vba_text(NO_TOOLKIT_MESSAGE, "message")),
+        f"    MsgBox message, vbCritical, Zh(\"{_TITLE_CODES}\")",
+        "End Function",
+        "",
+        "' Runs the interpreter hidden on a one-line import check, with the PYTHONPATH xlwings would use.",
+        "Private Function ImportsToolkit(ByVal interpreter As String) As Boolean",
+        "    Dim env As Object, saved As String",
+        '    Set env = CreateObject("WScript.Shell").Environment("PROCESS")',
+        '    saved = env("PYTHONPATH")',
+        '    env("PYTHONPATH") = ThisWorkbook.Path & ";" & GetConfig("PYTHONPATH")',
+        "    On Error Resume Next",
+        '    ImportsToolkit = (CreateObject("WScript.Shell").Run(Chr(34) & interpreter & Chr(34) & " -c " & Chr(34) & _',
+        f'        "{_IMPORT_CHECK}" & Chr(34), 0, True) = 0)',
+        "    On Error GoTo 0",
+        '    If saved = "" Then env.Remove "PYTHONPATH" Else env("PYTHONPATH") = saved',
+        "End Function",
+        "",
+        "' Text from hexadecimal UTF-16 code units separated by spaces.",
+        "Private Function Zh(ByVal codes As String) As String",
+        "    Dim part As Variant",
+        '    For Each part In Split(codes, " ")',
+        '        Zh = Zh & ChrW(CLng("&H" & part & "&"))',
+        "    Next part",
+        "End Function",
+    ]
+    text = "\r\n".join(lines) + "\r\n"
+    return _ascii(text, f"{BUTTONS_MODULE}.bas")
 
 
 # --------------------------------------------------------------------------- modules
@@ -461,7 +573,9 @@ def compound_file(root: Tree) -> bytes:
         if len(name) > 31:
             raise ValueError(f"compound file names have at most 31 characters: {name!r}")
         index = len(entries)
-        entries.append(_Entry(name, kind, node if isinstance(node, bytes) else b""))
+        # [MS-CFB 2.6.3]: a storage object's starting sector location and size MUST be zero.
+        start = 0 if kind == 1 else _ENDOFCHAIN
+        entries.append(_Entry(name, kind, node if isinstance(node, bytes) else b"", start=start))
         if isinstance(node, dict):
             children = [add(k, v, 1 if isinstance(v, dict) else 2) for k, v in node.items()]
             entries[index].child = sibling_tree(entries, children)
