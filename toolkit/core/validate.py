@@ -253,7 +253,7 @@ def rule_optional_columns(ledger: Ledger, today: date) -> Iterator[Issue]:
         return
     yield Issue(
         "missing-optional-column",
-        f"任务清单没有“完成日期”列（也可用：{'、'.join(S.TASK_COLUMNS_BY_KEY['completed_on'].synonyms)}），"
+        f"{ledger.layout.sheet(S.SHEET_TASKS)}没有“完成日期”列（也可用：{'、'.join(S.TASK_COLUMNS_BY_KEY['completed_on'].synonyms)}），"
         f"{done} 项已完成的措施无法核对完成日期，也无法区分按期完成和逾期完成（均按按期完成计）。"
         "请在表头行添加“完成日期”列并填写",
         Location(ledger.source, ledger.layout.sheet(S.SHEET_TASKS), ledger.layout.header_rows[S.SHEET_TASKS],
