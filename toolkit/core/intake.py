@@ -912,6 +912,7 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     layout = ledger.layout
     layout.kind = L.ONE_SHEET
     layout.mapping_sheet = one.mapping_sheet
+    layout.fields = {k: one.table.letter(j) for k, j in sorted(one.cols.items(), key=lambda kv: kv[1])}
     table = one.table
     sheet = _Sheet(ledger, S.SHEET_TASKS, table, one.header_idx, one.cols, record_keys=("seq", "title", "measure"))
     letters = dict(layout.columns[S.SHEET_TASKS])

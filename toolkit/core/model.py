@@ -185,6 +185,8 @@ class Layout:
     detection: list[str] = field(default_factory=list)
     # The mapping sheet (台账映射) that overrode detection, when there is one.
     mapping_sheet: str = ""
+    # One-sheet ledgers: each recognised field of the one sheet (toolkit.core.layouts.ONE_SHEET_COLUMNS) → letter.
+    fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def one_sheet(self) -> bool:

@@ -98,6 +98,8 @@ def rule_known_units_and_people(ledger: Ledger, today: date) -> Iterator[Issue]:
     """Units and people should be those of 责任清单 / 县区 (warnings: a typo splits the statistics)."""
     if not ledger.people and not ledger.counties:
         return
+    if ledger.layout.one_sheet and not ledger.people:
+        return  # a one-sheet ledger keeps no register of units: 县区 alone would flag every department
     units = {p.unit for p in ledger.people if p.unit} | ledger.county_names()
     units |= {p.department for p in ledger.problems if p.department}
     names = {p.name for p in ledger.people if p.name}
