@@ -11,7 +11,7 @@ import sys
 import click
 import typer
 
-from toolkit.cli import board, counties, documents, ledger, setup
+from toolkit.cli import adopt, board, counties, documents, ledger, setup
 from toolkit.cli.render import render_issues, render_status, result_json  # noqa: F401  (re-exported)
 from toolkit.jobs.result import EXIT_INTERNAL, EXIT_UNUSABLE
 from toolkit.jobs.runner import configure_streams
@@ -25,6 +25,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("adopt")(adopt.adopt)
 app.command("check")(ledger.check)
 app.command("status")(ledger.status)
 app.command("init")(ledger.init)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from toolkit.core import layouts as L
 from toolkit.core import schema as S
 from toolkit.core.dates import parse_staff_date, year_reference
 from toolkit.core.model import (
@@ -171,8 +174,10 @@ def map_columns(normalized: list[str], columns: tuple[S.Column, ...]) -> dict[st
 class _Sheet:
     """A located staff sheet: header, column map, and iteration over data rows."""
 
-    def __init__(self, ledger: Ledger, canonical: str, table: Table, header_idx: int, cols: dict[str, int]):
+    def __init__(self, ledger: Ledger, canonical: str, table: Table, header_idx: int, cols: dict[str, int],
+                 *, record_keys: tuple[str, ...] | None = None):
         self.ledger = ledger
+        self.record_keys = RECORD_KEYS.get(canonical, ()) if record_keys is None else record_keys
         self.canonical = canonical
         self.table = table
         self.header_idx = header_idx
@@ -192,8 +197,9 @@ class _Sheet:
             if target in normalized:
                 layout.columns[canonical]["owned:" + col.key] = table.letter(normalized.index(target))
         owned = {S.normalize_header(c.header) for c in S.SHEET_OWNED.get(canonical, ())}
+        prefix = S.normalize_header(S.OWNED_PREFIX)
         # Only cells under the header count (a stray cell right of the table does not make a row a record).
-        self.staff_cols = [j for j, h in enumerate(normalized) if h not in owned]
+        self.staff_cols = [j for j, h in enumerate(normalized) if h not in owned and not h.startswith(prefix)]
 
     def loc(self, row: int, key: str | None = None, field: str | None = None) -> Location:
         letter = self.ledger.layout.column(self.canonical, key) if key else None
@@ -212,7 +218,7 @@ class _Sheet:
         if not is_note_text(row[first]):
             return False
         n = len(row)
-        for key in RECORD_KEYS.get(self.canonical, ()):
+        for key in self.record_keys:
             j = self.cols.get(key)
             if j is None or j >= n:
                 continue
@@ -244,7 +250,9 @@ class _Sheet:
             first = self._first_filled(row)
             if first is None:
                 continue
-            if self._is_note(row, first):
+            if L.is_total_text(row[first]):
+                kinds.append((i, "total", first))
+            elif self._is_note(row, first):
                 kinds.append((i, "note", first))
             elif self._is_repeated_header(row):
                 kinds.append((i, "header", first))
@@ -260,7 +268,7 @@ class _Sheet:
                 pending = []
             elif kind == "data" and self._single_text(table.rows[i]):
                 pending.append(n)
-            elif kind == "data":
+            elif kind in ("data", "total"):
                 break
         items = list(self.cols.items())
         word = RECORD_WORDS.get(self.canonical, "记录")
@@ -275,7 +283,10 @@ class _Sheet:
                 continue
             skipped.append(excel_row)
             where = Location(self.ledger.source, self.name, excel_row, table.letter(first))
-            if kind == "note":
+            if kind == "total":
+                issues.append(Issue("total-row", f"此行“{_snippet(row[first])}”是合计行，不作为{word}读取，不计入统计"
+                                    "（统计由工具计算）", where, WARNING))
+            elif kind == "note":
                 note_text = _snippet(row[first])
                 message = (f"此行“{note_text}”是表格注释，不作为{word}读取，不计入统计。"
                            f"如果这其实是一项{word}，请把注释文字移出本行并填写编号")
@@ -430,9 +441,28 @@ def _parse_date_field(sheet: _Sheet, row: int, key: str, label: str, raw: Any, i
     return parsed
 
 
-def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue]) -> None:
-    """基本信息: a label in one cell, its value in the cell to its right."""
+def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue], *,
+                  one_sheet: OneSheet | None = None) -> None:
+    """基本信息: a label in one cell, its value in the cell to its right.
+
+    A one-sheet ledger (``one_sheet``) may have no 基本信息: the defaults hold, what its title block says
+    is taken (单位名称, 巡察轮次 …), and each required setting still missing is a warning saying what it is
+    needed for (see docs/rules/adopt.md).
+    """
     name = find_sheet(tables, S.SHEET_SETTINGS)
+    if name is None and one_sheet is not None:
+        _settings_from_title(ledger, one_sheet)
+        for setting in S.SETTINGS:
+            if setting.required and not getattr(ledger.settings, setting.key):
+                issues.append(Issue(
+                    "setting-missing",
+                    f"台账没有“基本信息”工作表，“{setting.label}”暂为空：{setting.purpose or '通报'}需要它。"
+                    "请运行 zhenggai adopt 台账 --yes 添加“基本信息”工作表后填写"
+                    + (f"（{setting.help}）" if setting.help else ""),
+                    Location(ledger.source, S.SHEET_SETTINGS, None, None, setting.label),
+                    WARNING,
+                ))
+        return
     if name is None:
         issues.append(
             Issue(
@@ -468,7 +498,15 @@ def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue])
     add_row = table.excel_row(len(table.rows)) if table.rows else 1
     for setting in S.SETTINGS:
         if setting.key not in found:
-            if setting.required:
+            if setting.required and one_sheet is not None:
+                issues.append(Issue(
+                    "setting-missing",
+                    f"基本信息缺少“{setting.label}”：{setting.purpose or '通报'}需要它。请新增一行：左格写“{setting.label}”，"
+                    "右格填写内容" + (f"（{setting.help}）" if setting.help else ""),
+                    Location(ledger.source, name, add_row, table.letter(0), setting.label),
+                    WARNING,
+                ))
+            elif setting.required:
                 issues.append(
                     Issue(
                         "setting-missing",
@@ -483,7 +521,10 @@ def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue])
         loc = Location(ledger.source, name, row, col, setting.label)
         blank = raw is None or (isinstance(raw, str) and not raw.strip())
         if blank:
-            if setting.required:
+            if setting.required and one_sheet is not None:
+                issues.append(Issue("setting-missing", f"基本信息“{setting.label}”未填写：{setting.purpose or '通报'}"
+                                    "需要它，请填写" + (f"（{setting.help}）" if setting.help else ""), loc, WARNING))
+            elif setting.required:
                 issues.append(Issue("setting-missing", f"基本信息“{setting.label}”未填写，请填写"
                                     + (f"（{setting.help}）" if setting.help else ""), loc))
             continue
@@ -538,19 +579,62 @@ def normalize_state(raw: Any) -> str:
     return S.STATE_SYNONYMS.get(text, "")
 
 
+def read_task(sheet: _Sheet, row: int, v: dict[str, Any], issues: list[Issue], reference: date | None,
+              task_id: str, problem_id: str) -> Task:
+    """One task row (any layout): free text trimmed, state normalised, dates parsed with located issues."""
+    task = Task(
+        id=task_id,
+        problem_id=problem_id,
+        measure=cell_text(v.get("measure")),
+        progress=cell_text(v.get("progress")),
+        leader=cell_text(v.get("leader")),
+        unit=cell_text(v.get("unit")),
+        person=cell_text(v.get("person")),
+        evidence=cell_text(v.get("evidence")),
+        signed_off_by=cell_text(v.get("signed_off_by")),
+        remark=cell_text(v.get("remark")),
+        row=row,
+    )
+    task.state_text = cell_text(v.get("state"))
+    task.state = normalize_state(v.get("state"))
+    deadline = _parse_date_field(sheet, row, "deadline", "完成时限", v.get("deadline"), issues,
+                                 reference=reference, allow_words=True)
+    if deadline.kind in ("date", "immediate"):
+        task.deadline = Deadline(deadline.on, "date", cell_text(v.get("deadline")))
+    elif deadline.kind == "long_term":
+        task.deadline = Deadline(None, "long_term", cell_text(v.get("deadline")))
+    elif deadline.kind == "error":
+        task.deadline = Deadline(None, "invalid", cell_text(v.get("deadline")))
+    for key, label in (("extended_deadline", "延期时限"), ("completed_on", "完成日期"),
+                       ("signed_off_on", "销号日期")):
+        parsed = _parse_date_field(sheet, row, key, label, v.get(key), issues, reference=reference)
+        if parsed.kind == "date":
+            setattr(task, key, parsed.on)
+    return task
+
+
 def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, list[Issue]]:
-    """Build the ledger model from sheet tables; parsing problems come back as located issues."""
+    """Build the ledger model from sheet tables; parsing problems come back as located issues.
+
+    The layout is recognised first (:func:`detect_one_sheet`): a one-sheet ledger is read by
+    :func:`load_one_sheet`, the three lists as they are.
+    """
     ledger = Ledger(source=source)
     issues: list[Issue] = []
+    one = detect_one_sheet(ledger, tables, issues)
     for canonical in (S.SHEET_SETTINGS, S.SHEET_PROBLEMS, S.SHEET_TASKS, S.SHEET_PEOPLE, S.SHEET_COUNTIES,
                       S.SHEET_NOTICE_TEXT):
         name = find_sheet(tables, canonical)
-        if name is not None:
+        if name is not None and (one is None or name != one.table.name):
             issues.extend(_scan_errors(ledger, tables[name]))
-    load_settings(ledger, tables, issues)
+    if one is not None:
+        issues.extend(_scan_errors(ledger, one.table))
+    load_settings(ledger, tables, issues, one_sheet=one)
     reference = year_reference(ledger.settings)  # one rule for year-less dates (also county returns)
 
-    if sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True):
+    if one is not None:
+        load_one_sheet(ledger, one, issues, reference)
+    if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True)):
         for row, v in sheet.rows(issues):
             ledger.problems.append(
                 Problem(
@@ -563,37 +647,10 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
                     row=row,
                 )
             )
-    if sheet := _open_sheet(ledger, tables, S.SHEET_TASKS, issues, required=True):
+    if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_TASKS, issues, required=True)):
         for row, v in sheet.rows(issues):
-            task = Task(
-                id=cell_id(v.get("id")),
-                problem_id=cell_id(v.get("problem_id")),
-                measure=cell_text(v.get("measure")),
-                progress=cell_text(v.get("progress")),
-                leader=cell_text(v.get("leader")),
-                unit=cell_text(v.get("unit")),
-                person=cell_text(v.get("person")),
-                evidence=cell_text(v.get("evidence")),
-                signed_off_by=cell_text(v.get("signed_off_by")),
-                remark=cell_text(v.get("remark")),
-                row=row,
-            )
-            task.state_text = cell_text(v.get("state"))
-            task.state = normalize_state(v.get("state"))
-            deadline = _parse_date_field(sheet, row, "deadline", "完成时限", v.get("deadline"), issues,
-                                         reference=reference, allow_words=True)
-            if deadline.kind in ("date", "immediate"):
-                task.deadline = Deadline(deadline.on, "date", cell_text(v.get("deadline")))
-            elif deadline.kind == "long_term":
-                task.deadline = Deadline(None, "long_term", cell_text(v.get("deadline")))
-            elif deadline.kind == "error":
-                task.deadline = Deadline(None, "invalid", cell_text(v.get("deadline")))
-            for key, label in (("extended_deadline", "延期时限"), ("completed_on", "完成日期"),
-                               ("signed_off_on", "销号日期")):
-                parsed = _parse_date_field(sheet, row, key, label, v.get(key), issues, reference=reference)
-                if parsed.kind == "date":
-                    setattr(task, key, parsed.on)
-            ledger.tasks.append(task)
+            ledger.tasks.append(read_task(sheet, row, v, issues, reference, cell_id(v.get("id")),
+                                          cell_id(v.get("problem_id"))))
     if sheet := _open_sheet(ledger, tables, S.SHEET_PEOPLE, issues, required=False):
         for row, v in sheet.rows(issues):
             ledger.people.append(Person(cell_text(v.get("name")), cell_text(v.get("post")),
@@ -618,3 +675,313 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
             ledger.notice_text.append(NoticeParagraph(section, order, cell_text(v.get("lead")),
                                                       cell_text(v.get("text")), row))
     return ledger, issues
+
+
+# --- one-sheet ledgers (docs/rules/adopt.md) ---------------------------------------------------
+
+
+@dataclass
+class OneSheet:
+    """A one-sheet ledger as recognised: its table (merged values spread), header row index and columns."""
+
+    table: Table
+    header_idx: int
+    cols: dict[str, int]
+    how: str  # "detected" | "mapping"
+    mapping_sheet: str = ""
+
+
+def find_mapping_sheet(tables: dict[str, Table]) -> str | None:
+    wanted = {S.normalize_header(n) for n in L.MAPPING_SHEET_SYNONYMS}
+    return next((n for n in tables if S.normalize_header(n) in wanted), None)
+
+
+def _read_mapping(ledger: Ledger, tables: dict[str, Table], issues: list[Issue]) -> dict[str, Any] | None:
+    """The mapping sheet (台账映射): ``字段 | 列`` rows → {"sheet", "header_row", "fields": {key: (text, row)}}."""
+    name = find_mapping_sheet(tables)
+    if name is None:
+        return None
+    table = tables[name]
+    by_label = {S.normalize_header(n): c.key for c in L.ONE_SHEET_COLUMNS for n in c.names()}
+    out: dict[str, Any] = {"sheet": None, "header_row": None, "fields": {}, "name": name}
+    for i, row in enumerate(table.rows):
+        if len(row) < 2 or not isinstance(row[0], str):
+            continue
+        label = S.normalize_header(row[0])
+        if label in (S.normalize_header(L.MAPPING_HEADER[0]), ""):
+            continue
+        value = cell_text(row[1])
+        excel_row = table.excel_row(i)
+        where = Location(ledger.source, name, excel_row, table.letter(1), cell_text(row[0]))
+        if label == L.MAPPING_SHEET_KEY:
+            out["sheet"] = value or None
+        elif label == L.MAPPING_HEADER_ROW_KEY:
+            try:
+                out["header_row"] = int(cell_id(row[1])) if value else None
+            except ValueError:
+                issues.append(Issue("mapping-bad", f"台账映射“表头行”应为行号（如 3），现为“{value}”", where))
+        elif label in by_label:
+            out["fields"][by_label[label]] = (value, excel_row)
+        else:
+            known = "、".join(c.header for c in L.ONE_SHEET_COLUMNS)
+            issues.append(Issue("mapping-bad", f"台账映射中的字段“{cell_text(row[0])}”无法识别，可用的字段有：{known}"
+                                "；请改正或删除此行", Location(ledger.source, name, excel_row, table.letter(0)), WARNING))
+    return out
+
+
+_LETTERS = re.compile(r"^[A-Za-z]{1,3}$")
+
+
+def _apply_mapping(ledger: Ledger, mapping: dict[str, Any], table: Table, header_idx: int,
+                   cols: dict[str, int], issues: list[Issue]) -> dict[str, int]:
+    """Detected columns overridden by the mapping sheet's rows (a letter, a header text, or 无)."""
+    cols = dict(cols)
+    header = _normalized_row(table.rows[header_idx]) if table.rows else []
+    for key, (value, excel_row) in mapping["fields"].items():
+        where = Location(ledger.source, mapping["name"], excel_row, "B", L.ONE_SHEET_BY_KEY[key].header)
+        if not value:
+            continue
+        if value in L.MAPPING_NONE:
+            cols.pop(key, None)
+            continue
+        if _LETTERS.match(value):
+            j = S.column_index(value) - table.first_col
+        else:
+            target = S.normalize_header(value)
+            j = next((k for k, h in enumerate(header) if h == target or header_key(h) == target), -1)
+        if j < 0:
+            issues.append(Issue("mapping-bad", f"台账映射：“{L.ONE_SHEET_BY_KEY[key].header}”对应的列“{value}”在工作表"
+                                f"“{table.name}”第{table.excel_row(header_idx)}行（表头）中找不到；请填写列号（如 C）"
+                                "或与表头一致的列名", where))
+            continue
+        cols[key] = j
+    return cols
+
+
+def _spread_merged(table: Table) -> Table:
+    """A copy of ``table`` with each merged range's top-left value in every covered cell (what Excel shows)."""
+    if not table.merged:
+        return table
+    rows = [list(r) for r in table.rows]
+    for r1, c1, r2, c2 in table.merged:
+        i1, j1 = r1 - table.first_row, c1 - table.first_col
+        if not (0 <= i1 < len(rows) and 0 <= j1 < len(rows[i1])) or rows[i1][j1] is None:
+            continue
+        value = rows[i1][j1]
+        for i in range(i1, min(r2 - table.first_row, len(rows) - 1) + 1):
+            row = rows[i]
+            for j in range(max(j1, 0), min(c2 - table.first_col, len(row) - 1) + 1):
+                if row[j] is None:
+                    row[j] = value
+    return Table(table.name, rows, table.first_row, table.first_col, list(table.merged))
+
+
+def _is_problem_link_header(table: Table, header_idx: int) -> bool:
+    return any(h in L.PROBLEM_LINK_HEADERS or header_key(h) in L.PROBLEM_LINK_HEADERS
+               for h in _normalized_row(table.rows[header_idx]))
+
+
+def detect_one_sheet(ledger: Ledger, tables: dict[str, Table], issues: list[Issue]) -> OneSheet | None:
+    """The one-sheet ledger in ``tables``, or None when the workbook is in the three-list layout.
+
+    Without a mapping sheet: only when there is no 问题清单; the sheets are tried in order (a sheet named
+    like 任务清单/整改台账 first), and the first whose header row names 存在问题 and 整改措施 (or their
+    synonyms) and no 问题编号 is taken. A mapping sheet (台账映射) names the sheet, header row and columns.
+    """
+    mapping = _read_mapping(ledger, tables, issues)
+    if mapping is None and find_sheet(tables, S.SHEET_PROBLEMS) is not None:
+        return None
+    side = {find_sheet(tables, c) for c in L.SIDE_SHEETS}
+    wanted = {S.normalize_header(n) for n in S.SHEET_SYNONYMS[S.SHEET_TASKS]}
+    names = [n for n in tables if n not in side and n not in L.NOT_LEDGER_SHEETS]
+    names.sort(key=lambda n: S.normalize_header(n) not in wanted)
+    if mapping is not None and mapping["sheet"]:
+        if mapping["sheet"] not in tables:
+            issues.append(Issue("mapping-bad", f"台账映射中的工作表“{mapping['sheet']}”不存在，本工作簿中的工作表有："
+                                + "、".join(f"“{n}”" for n in tables) + "；请改为台账所在工作表的名称",
+                                Location(ledger.source, mapping["name"], None, "B", L.MAPPING_SHEET_KEY)))
+            return None
+        names = [mapping["sheet"]]
+    for name in names:
+        table = tables[name]
+        if not table.rows:
+            continue
+        if mapping is not None and mapping["header_row"]:
+            header_idx = mapping["header_row"] - table.first_row
+            if not 0 <= header_idx < len(table.rows):
+                continue
+            cols = HeaderMatch(_normalized_row(table.rows[header_idx]), L.ONE_SHEET_COLUMNS).mapping
+        else:
+            found = _header_candidates(table, L.ONE_SHEET_COLUMNS)
+            if not found:
+                continue
+            header_idx, match = max(found, key=lambda c: (len(c[1].mapping), -c[0]))
+            cols = match.mapping
+        if mapping is not None:
+            cols = _apply_mapping(ledger, mapping, table, header_idx, cols, issues)
+        elif _is_problem_link_header(table, header_idx) or not {"title", "measure"} <= cols.keys():
+            continue
+        return OneSheet(_spread_merged(table), header_idx, cols, "mapping" if mapping else "detected",
+                        mapping["name"] if mapping else "")
+    return None
+
+
+_TITLE_RE = re.compile(r"^(?P<org>.+?)关于(?P<round>.*?巡察)")
+
+
+def _settings_from_title(ledger: Ledger, one: OneSheet) -> None:
+    """单位名称 / 党组名称 / 巡察轮次 from a title such as ``中共X党组关于八届市委第四轮巡察反馈意见整改落实台账``."""
+    st = ledger.settings
+    for row in one.table.rows[: one.header_idx]:
+        text = next((cell_text(v) for v in row if isinstance(v, str) and v.strip()), "")
+        m = _TITLE_RE.match("".join(text.split()))
+        if not m:
+            continue
+        org, rnd = m.group("org"), m.group("round")
+        if org.endswith(("党组", "党委")):
+            st.party_group = org
+            org = org.removeprefix("中共")[:-2]
+        st.unit_name = org.removeprefix("中共")
+        if rnd:
+            st.inspection_round = rnd
+        ledger.layout.detection.append(
+            f"从标题“{_snippet(text, 40)}”中取得：单位名称“{st.unit_name}”"
+            + (f"、党组名称“{st.party_group}”" if st.party_group else "")
+            + (f"、巡察轮次“{st.inspection_round}”" if st.inspection_round else ""))
+        return
+
+
+def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]]) -> tuple[list[list[tuple[int, dict]]], Counter]:
+    """Measure rows grouped into problems by the 存在问题 column: merged, repeated or blank below."""
+    title_col = one.cols.get("title")
+    table = one.table
+    col_abs = table.first_col + title_col if title_col is not None else -1
+    merged = [(r1, r2) for r1, c1, r2, c2 in table.merged if c1 <= col_abs <= c2 and r2 > r1]
+    groups: list[list[tuple[int, dict]]] = []
+    how: Counter = Counter()
+    title_of = ""
+    for row, v in rows:
+        title = cell_text(v.get("title"))
+        rng = next(((r1, r2) for r1, r2 in merged if r1 <= row <= r2), None)
+        if groups and rng and rng[0] < row and groups[-1][0][0] >= rng[0]:
+            how["merged"] += 1
+        elif groups and not title:
+            how["blank"] += 1
+        elif groups and title == title_of and not (rng and rng[0] == row):
+            how["repeated"] += 1
+        else:
+            groups.append([])
+            title_of = title
+        groups[-1].append((row, v))
+    return groups, how
+
+
+def _number(one: OneSheet, groups: list[list[tuple[int, dict]]]) -> tuple[list[str], list[list[str]], str, str]:
+    """Problem ids, task ids per group, and how each was numbered (Chinese, for the report)."""
+    seqs = [[L.parse_seq(v.get("seq")) if "seq" in one.cols else None for _, v in g] for g in groups]
+    generated = [str(n) for n in range(1, len(groups) + 1)]
+
+    def by_position(pids: list[str]) -> list[list[str]]:
+        return [[f"{pid}-{k}" for k in range(1, len(g) + 1)] for pid, g in zip(pids, groups)]
+
+    if "seq" not in one.cols:
+        return generated, by_position(generated), "按顺序编号 1、2…", "按问题编号-顺序生成（1-1、1-2…）"
+    filled = [[s for s in g if s is not None] for g in seqs]
+    if all(filled) and all(len({s.text for s in g}) == 1 for g in filled):
+        pids = [g[0].text for g in filled]
+        if len(set(pids)) == len(pids):
+            return pids, by_position(pids), "取自“序号”列", "按问题编号-顺序生成（1-1、1-2…）"
+        return generated, by_position(generated), "“序号”列有重复（如各类别分别编号），改为按顺序编号 1、2…", \
+            "按问题编号-顺序生成（1-1、1-2…）"
+    complete = all(s is not None for g in seqs for s in g)
+    if complete and all(s.kind == "dotted" for g in seqs for s in g) and all(len({s.major for s in g}) == 1 for g in seqs):
+        pids = [g[0].major for g in seqs]
+        tids = [[s.text for s in g] for g in seqs]
+        flat = [t for g in tids for t in g]
+        if len(set(pids)) == len(pids) and len(set(flat)) == len(flat):
+            return pids, tids, "取自“序号”列的前一段（1.1 → 1）", "取自“序号”列（1.1、1.2…）"
+    texts = [s.text for g in seqs for s in g if s is not None]
+    if complete and len(set(texts)) == len(texts):
+        return generated, [[s.text for s in g] for g in seqs], "按顺序编号 1、2…", "取自“序号”列"
+    return generated, by_position(generated), "按顺序编号 1、2…", \
+        "“序号”列在各问题内分别编号（如（1）、一是），按问题编号-顺序生成（1-1、1-2…）"
+
+
+def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference: date | None) -> None:
+    """Problems and tasks of a one-sheet ledger; the layout maps both 问题清单 and 任务清单 onto the one sheet."""
+    layout = ledger.layout
+    layout.kind = L.ONE_SHEET
+    layout.mapping_sheet = one.mapping_sheet
+    layout.fields = {k: one.table.letter(j) for k, j in sorted(one.cols.items(), key=lambda kv: kv[1])}
+    table = one.table
+    sheet = _Sheet(ledger, S.SHEET_TASKS, table, one.header_idx, one.cols, record_keys=("seq", "title", "measure"))
+    letters = dict(layout.columns[S.SHEET_TASKS])
+    header_row = table.excel_row(one.header_idx)
+    normalized = sheet.normalized_header
+    task_keys = {c.key for c in S.TASK_COLUMNS}
+    layout.columns[S.SHEET_TASKS] = {k: v for k, v in letters.items() if k in task_keys or k.startswith("owned:")}
+    layout.columns[S.SHEET_PROBLEMS] = {k: letters[k] for k in L.PROBLEM_KEYS if k in letters}
+    for col in S.PROBLEM_OWNED:
+        target = S.normalize_header(col.header)
+        if col.key != "check" and target in normalized:
+            layout.columns[S.SHEET_PROBLEMS]["owned:" + col.key] = table.letter(normalized.index(target))
+    for key in ("sheet_names", "header_rows", "last_rows", "next_free_column"):
+        d = getattr(layout, key)
+        d[S.SHEET_PROBLEMS] = d[S.SHEET_TASKS]
+    for col in L.ONE_SHEET_COLUMNS:
+        if col.key in one.cols:
+            continue
+        if col.required:
+            canonical = S.SHEET_PROBLEMS if col.key in L.PROBLEM_KEYS else S.SHEET_TASKS
+            layout.missing_columns.setdefault(canonical, []).append(col.key)
+            issues.append(Issue(
+                "missing-column",
+                f"工作表“{table.name}”第{header_row}行（表头）缺少“{col.header}”列（也可用：{'、'.join(col.synonyms)}）。"
+                f"如该列的表头是别的名称，请在“{L.MAPPING_SHEET}”工作表中写明（字段“{col.header}”，列填列号如 C）；"
+                "在此之前，依赖该列的逐行检查不进行",
+                Location(ledger.source, table.name, header_row, None, col.header),
+            ))
+        elif col.key == "category":
+            issues.append(Issue(
+                "missing-category-column",
+                f"工作表“{table.name}”第{header_row}行（表头）没有“问题类别”列，所有问题归为一类，通报中不分方面；"
+                f"如有该列但表头不同，请在“{L.MAPPING_SHEET}”工作表中写明",
+                Location(ledger.source, table.name, header_row, None, col.header),
+                WARNING,
+            ))
+    rows = list(sheet.rows(issues))
+    groups, how = _group_rows(one, rows)
+    pids, tids, pid_how, tid_how = _number(one, groups)
+    if "seq" in one.cols and pid_how.startswith("取自"):
+        layout.columns[S.SHEET_PROBLEMS]["id"] = table.letter(one.cols["seq"])
+    if "seq" in one.cols and tid_how.startswith("取自"):
+        layout.columns[S.SHEET_TASKS]["id"] = table.letter(one.cols["seq"])
+    category = ""
+    for pid, ids, group in zip(pids, tids, groups):
+        first_row, first = group[0]
+        category = cell_text(first.get("category")) or category
+        ledger.problems.append(Problem(pid, category, cell_text(first.get("title")), "",
+                                       cell_text(first.get("leader")), cell_text(first.get("unit")), first_row))
+        for tid, (row, v) in zip(ids, group):
+            ledger.tasks.append(read_task(sheet, row, v, issues, reference, tid, pid))
+    # What was recognised, said in words (adopt shows it; check warns once while no mapping sheet confirms it).
+    fields = "、".join(f"{table.letter(j)}列=“{L.ONE_SHEET_BY_KEY[k].header}”" for k, j in
+                       sorted(one.cols.items(), key=lambda kv: kv[1]))
+    shapes = "，".join(f"{word}{how[k]}行" for k, word in (("merged", "合并单元格"), ("repeated", "逐行重复"),
+                                                           ("blank", "下方留空")) if how[k])
+    source = f"按“{L.MAPPING_SHEET}”工作表" if one.how == "mapping" else "自动识别"
+    layout.detection[:0] = [
+        f"{source}：工作表“{table.name}”是一表式整改台账，第{header_row}行为表头",
+        f"列：{fields}",
+        f"分组：按“存在问题”列把{len(ledger.tasks)}项措施归入{len(ledger.problems)}个问题"
+        + (f"（{shapes}）" if shapes else "（每个问题一行）"),
+        f"问题编号：{pid_how}；措施编号：{tid_how}",
+    ]
+    if one.how == "detected":
+        issues.append(Issue(
+            "layout-detected",
+            "；".join(layout.detection[:4]) + f"。如识别有误，请运行 zhenggai adopt 查看，并在“{L.MAPPING_SHEET}”工作表中改正"
+            "（adopt --yes 会生成该表）",
+            Location(ledger.source, table.name, header_row, None),
+            WARNING,
+        ))

@@ -178,6 +178,19 @@ class Layout:
     missing_columns: dict[str, list[str]] = field(default_factory=dict)
     # Rows below the header that intake read as table notes / repeated headers, not records (Excel rows).
     skipped_rows: dict[str, list[int]] = field(default_factory=dict)
+    # Which layout the workbook was read in (see toolkit.core.layouts): "three-lists" (问题清单/任务清单/…)
+    # or "one-sheet" (problems and their measures on one sheet, problem cells merged/repeated/blank below).
+    kind: str = "three-lists"
+    # How the layout was recognised, in Chinese, one line each (shown by ``adopt``).
+    detection: list[str] = field(default_factory=list)
+    # The mapping sheet (台账映射) that overrode detection, when there is one.
+    mapping_sheet: str = ""
+    # One-sheet ledgers: each recognised field of the one sheet (toolkit.core.layouts.ONE_SHEET_COLUMNS) → letter.
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def one_sheet(self) -> bool:
+        return self.kind == "one-sheet"
 
     def sheet(self, canonical: str) -> str:
         return self.sheet_names.get(canonical, canonical)

@@ -150,6 +150,7 @@ class Setting:
     default: object = None
     choices: tuple[str, ...] = ()
     help: str = ""
+    purpose: str = ""  # what the setting is needed for (said when it is missing)
 
     def names(self) -> tuple[str, ...]:
         return (self.label, *self.synonyms)
@@ -160,15 +161,15 @@ LONG_TERM_EXCLUDED = "不计入"
 LONG_TERM_AS_OPEN = "计为未完成"
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("unit_name", "单位名称", ("机构名称", "被巡察单位"), True, help="全称，如 清远市公路事务中心"),
+    Setting("unit_name", "单位名称", ("机构名称", "被巡察单位"), True, help="全称，如 清远市公路事务中心", purpose="通报标题、统计表标题和提醒函"),
     Setting("unit_short", "单位简称", ("简称",), False, help="通报中的简称，如 市公路事务中心"),
-    Setting("party_group", "党组名称", ("党组织名称", "党组"), True, help="如 中共清远市公路事务中心党组"),
+    Setting("party_group", "党组名称", ("党组织名称", "党组"), True, help="如 中共清远市公路事务中心党组", purpose="通报标题（中共…党组关于…的通报）和落款"),
     Setting("deployer", "部署机关", ("部署单位",), False, default="市委", help="如 市委"),
-    Setting("inspection_round", "巡察轮次", ("轮次",), True, help="如 八届市委第四轮巡察"),
-    Setting("inspection_group", "巡察组", ("巡察组名称",), True, help="如 市委第二巡察组"),
-    Setting("inspection_start", "巡察开始日期", ("巡察起始日期", "进驻日期"), True, DATE),
-    Setting("inspection_end", "巡察结束日期", ("巡察截止日期",), True, DATE),
-    Setting("feedback_date", "反馈日期", ("巡察反馈日期", "反馈意见日期"), True, DATE),
+    Setting("inspection_round", "巡察轮次", ("轮次",), True, help="如 八届市委第四轮巡察", purpose="通报标题和开头（…巡察整改进展情况的通报）"),
+    Setting("inspection_group", "巡察组", ("巡察组名称",), True, help="如 市委第二巡察组", purpose="通报开头（…巡察组对…进行了巡察）"),
+    Setting("inspection_start", "巡察开始日期", ("巡察起始日期", "进驻日期"), True, DATE, purpose="通报开头的巡察起止时间"),
+    Setting("inspection_end", "巡察结束日期", ("巡察截止日期",), True, DATE, purpose="通报开头的巡察起止时间"),
+    Setting("feedback_date", "反馈日期", ("巡察反馈日期", "反馈意见日期"), True, DATE, purpose="通报开头的反馈日期，以及核对完成时限是否早于反馈"),
     Setting("as_of", "统计截止日期", ("截止日期", "统计日期"), False, DATE, help="留空表示当天"),
     Setting("warning_days", "临期预警天数", ("预警天数", "临期天数"), False, "int", 7),
     Setting("working_days", "预警按工作日计算", ("按工作日计算", "工作日"), False, "bool", True),

@@ -98,6 +98,8 @@ def rule_known_units_and_people(ledger: Ledger, today: date) -> Iterator[Issue]:
     """Units and people should be those of 责任清单 / 县区 (warnings: a typo splits the statistics)."""
     if not ledger.people and not ledger.counties:
         return
+    if ledger.layout.one_sheet and not ledger.people:
+        return  # a one-sheet ledger keeps no register of units: 县区 alone would flag every department
     units = {p.unit for p in ledger.people if p.unit} | ledger.county_names()
     units |= {p.department for p in ledger.problems if p.department}
     names = {p.name for p in ledger.people if p.name}
@@ -253,7 +255,7 @@ def rule_optional_columns(ledger: Ledger, today: date) -> Iterator[Issue]:
         return
     yield Issue(
         "missing-optional-column",
-        f"任务清单没有“完成日期”列（也可用：{'、'.join(S.TASK_COLUMNS_BY_KEY['completed_on'].synonyms)}），"
+        f"{ledger.layout.sheet(S.SHEET_TASKS)}没有“完成日期”列（也可用：{'、'.join(S.TASK_COLUMNS_BY_KEY['completed_on'].synonyms)}），"
         f"{done} 项已完成的措施无法核对完成日期，也无法区分按期完成和逾期完成（均按按期完成计）。"
         "请在表头行添加“完成日期”列并填写",
         Location(ledger.source, ledger.layout.sheet(S.SHEET_TASKS), ledger.layout.header_rows[S.SHEET_TASKS],

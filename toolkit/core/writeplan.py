@@ -82,13 +82,21 @@ def status_style(code: str) -> CellStyle:
     return CellStyle(fill=fill, font_color=font, align="center")
 
 
-def _owned_letters(ledger: Ledger, canonical: str, cells: list[CellWrite]) -> dict[str, str]:
-    """Letter of every owned column of a staff sheet; missing ones get a header in the next free column."""
+def _owned_letters(ledger: Ledger, canonical: str, cells: list[CellWrite], *, skip: tuple[str, ...] = (),
+                   free: int | None = None) -> dict[str, str]:
+    """Letter of every owned column of a staff sheet; missing ones get a header in the next free column.
+
+    ``skip``: owned keys not written (a one-sheet ledger's problem columns leave 校验 to the task columns);
+    ``free``: the first free column when another plan of the same sheet already took some.
+    """
     header_row = ledger.layout.header_rows[canonical]
     letters: dict[str, str] = {}
-    free = ledger.layout.next_free_column.get(canonical, 0)
+    if free is None:
+        free = ledger.layout.next_free_column.get(canonical, 0)
     existing = ledger.layout.columns.get(canonical, {})
     for col in S.SHEET_OWNED[canonical]:
+        if col.key in skip:
+            continue
         letter = existing.get("owned:" + col.key)
         if letter is None:
             letter = S.column_letter(free)
@@ -141,15 +149,35 @@ def plan_problem_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> 
     letters = _owned_letters(ledger, S.SHEET_PROBLEMS, cells)
     sheet = ledger.layout.sheet(S.SHEET_PROBLEMS)
     by_row = _issues_by_row(report, sheet)
+    _problem_cells(ledger, status, letters, cells)
+    for p in ledger.problems:
+        cells.append(_check_cell(p.row, letters["check"], by_row.get(p.row, [])))
+    first = ledger.layout.header_rows[S.SHEET_PROBLEMS] + 1
+    return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
+
+
+def _problem_cells(ledger: Ledger, status: LedgerStatus, letters: dict[str, str], cells: list[CellWrite]) -> None:
     for p, ps in zip(ledger.problems, status.problem_rows):
         fill, font = PROBLEM_COLOURS[ps.code]
         cells.append(CellWrite(p.row, letters["status"], ps.label, CellStyle(fill=fill, font_color=font,
                                                                             align="center")))
         cells.append(CellWrite(p.row, letters["progress"], f"{ps.done_tasks}/{ps.total_tasks}",
                                CellStyle(align="center")))
-        cells.append(_check_cell(p.row, letters["check"], by_row.get(p.row, [])))
-    first = ledger.layout.header_rows[S.SHEET_PROBLEMS] + 1
-    return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
+
+
+def plan_one_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> SheetPlan | None:
+    """A one-sheet ledger's owned columns: the task columns on every measure row, then 【自动】整改状态 and
+    【自动】措施完成 on each problem's first row (one plan: the sheet is both 问题清单 and 任务清单)."""
+    plan = plan_task_sheet(ledger, status, report)
+    if plan is None:
+        return None
+    layout = ledger.layout
+    taken = [S.column_index(c) for c in plan.owned_columns]
+    free = max([layout.next_free_column.get(S.SHEET_TASKS, 0), *(j + 1 for j in taken)])
+    letters = _owned_letters(ledger, S.SHEET_PROBLEMS, plan.cells, skip=("check",), free=free)
+    _problem_cells(ledger, status, letters, plan.cells)
+    plan.owned_columns = (*plan.owned_columns, *letters.values())
+    return plan
 
 
 def _sheet_link(sheet: str, cell: str) -> str:
@@ -242,9 +270,10 @@ def stats_layout_for(ledger: Ledger, status: LedgerStatus | None = None) -> Stat
 
 def build_write_plan(ledger: Ledger, status: LedgerStatus, report: Report, *, today) -> WritePlan:
     """Everything the toolkit writes back after a check+status run."""
+    staff = [plan_one_sheet(ledger, status, report)] if ledger.layout.one_sheet else [
+        plan_task_sheet(ledger, status, report), plan_problem_sheet(ledger, status, report)]
     sheets = [
-        plan_task_sheet(ledger, status, report),
-        plan_problem_sheet(ledger, status, report),
+        *staff,
         plan_check_sheet(ledger, report, today=today),
         plan_stats_sheet(ledger, status, today=today),
     ]

@@ -1,0 +1,364 @@
+"""Adopting the staff's own ledger: one-sheet layouts (merged / repeated / blank below), `zhenggai adopt`,
+and the monthly cycle on an adopted one-sheet ledger."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from docx import Document
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from toolkit.cli import app
+from toolkit.core import layouts as L
+from toolkit.core.check import check_tables
+from toolkit.core.model import Table
+from toolkit.demo.counties import fill_return
+from toolkit.excel.read import read_workbook
+from toolkit.jobs.adopt import run_adopt
+from toolkit.jobs.check import run_status
+from toolkit.jobs.counties import run_consolidate, run_county_templates
+from toolkit.jobs.documents import run_notice
+from toolkit.jobs.sources import FileLedger
+
+TODAY = date(2025, 1, 10)
+TITLE = "中共清远市测试局党组关于八届市委第四轮巡察反馈意见整改落实情况台账"
+HEAD = ["序号", "问题类别", "存在问题", "整改措施", "责任领导", "责任单位", "责任人", "完成时限", "整改进展", "完成情况"]
+# (category, problem, [(measure, unit, deadline, progress, state)])
+PROBLEMS = [
+    ("一、党的领导方面", "学习贯彻不深入", [("建立学习制度", "办公室", date(2024, 6, 30), "已制定制度", "已完成"),
+                                     ("开展专题学习", "英德市", date(2025, 12, 31), "已学习两次", "推进中")]),
+    ("一、党的领导方面", "决策程序不规范", [("修订议事规则", "办公室", "长期坚持", "持续执行", "长期坚持")]),
+    ("二、作风建设方面", "督查不到位", [("完善督查机制", "清新区", date(2024, 3, 31), "", "未启动"),
+                                  ("建立督查台账", "督查科", date(2025, 9, 30), "正在建立", "推进中"),
+                                  ("按月通报进展", "清新区", date(2025, 12, 31), "", "推进中")]),
+]
+SHAPES = ("merged", "repeated", "blank")
+
+
+def build_one_sheet(path: Path, shape: str = "merged", *, problems=PROBLEMS, title_rows: int = 1, seq: str = "problem",
+                    order: list[int] | None = None, footer: bool = False, table: bool = False) -> Path:
+    """A one-sheet 整改台账 as offices keep it. ``seq``: problem (1 merged), dotted (1.1), paren (（1）), none."""
+    order = order or list(range(len(HEAD)))
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "整改台账"
+    ws.append([TITLE])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEAD))
+    for _ in range(title_rows - 1):
+        ws.append(["填报单位：办公室", None, None, None, None, None, "填报日期：2025年1月"])
+    cols = [HEAD[j] for j in order]
+    if seq == "none":
+        cols = [c for c in cols if c != "序号"]
+    ws.append(cols)
+    header_row = ws.max_row
+    r = header_row + 1
+    for n, (cat, prob, measures) in enumerate(problems, 1):
+        first = r
+        for k, (measure, unit, deadline, progress, state) in enumerate(measures, 1):
+            number = {"problem": n, "dotted": f"{n}.{k}", "paren": f"（{k}）"}.get(seq)
+            show = k == 1 or shape == "repeated"
+            values = [number if (show or seq != "problem") else None, cat if show else None, prob if show else None,
+                      measure, "王局长", unit, "张三", deadline, progress, state]
+            row = [values[j] for j in order]
+            if seq == "none":
+                row = [v for j, v in zip(order, row) if j != 0]
+            ws.append(row)
+            r += 1
+        if shape == "merged" and r - first > 1:
+            for field in ("序号", "问题类别", "存在问题") if seq == "problem" else ("问题类别", "存在问题"):
+                if field in cols:
+                    c = cols.index(field) + 1
+                    ws.merge_cells(start_row=first, start_column=c, end_row=r - 1, end_column=c)
+    if footer:
+        ws.append(["合计", None, "3个问题", "6项措施"])
+        ws.append([])
+        ws.append(["制表人：李四", None, None, None, "审核人：王五"])
+    if table:
+        from openpyxl.worksheet.table import Table as XlTable
+
+        last = openpyxl.utils.get_column_letter(len(cols))
+        ws.add_table(XlTable(displayName="台账表", ref=f"A{header_row}:{last}{r - 1}"))
+    wb.save(path)
+    return path
+
+
+def tables_of(path: Path) -> dict[str, Table]:
+    return read_workbook(path)
+
+
+def check(path: Path):
+    return check_tables(tables_of(path), today=TODAY, source=path.name)
+
+
+def fill_settings(path: Path) -> None:
+    """Staff fill in the settings adopt could not find (openpyxl, as in Excel)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["基本信息"]
+    values = {"巡察组": "市委第二巡察组", "巡察开始日期": date(2023, 9, 13), "巡察结束日期": date(2023, 12, 27),
+              "反馈日期": date(2024, 1, 2)}
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value in values:
+            row[1].value = values[row[0].value]
+    wb.save(path)
+
+
+# ------------------------------------------------------------------------------------------ detection
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_one_sheet_shapes_group_measures_under_their_problems(tmp_path, shape):
+    result = check(build_one_sheet(tmp_path / f"{shape}.xlsx", shape))
+    ledger = result.ledger
+    assert ledger.layout.kind == L.ONE_SHEET
+    assert [(p.id, p.category, p.title, p.row) for p in ledger.problems] == [
+        ("1", "一、党的领导方面", "学习贯彻不深入", 3), ("2", "一、党的领导方面", "决策程序不规范", 5),
+        ("3", "二、作风建设方面", "督查不到位", 6)]
+    assert [(t.id, t.problem_id, t.row) for t in ledger.tasks] == [
+        ("1-1", "1", 3), ("1-2", "1", 4), ("2-1", "2", 5), ("3-1", "3", 6), ("3-2", "3", 7), ("3-3", "3", 8)]
+    assert result.valid, result.report.flatten()
+    word = {"merged": "合并单元格3行", "repeated": "逐行重复3行", "blank": "下方留空3行"}[shape]
+    assert any(word in line for line in ledger.layout.detection)
+    assert "layout-detected" in {i.code for i in result.report.warnings}
+
+
+def test_merged_problem_read_from_top_left_only_when_reader_does_not_spread(tmp_path):
+    """The core spreads a merged range itself (a live workbook or another reader may give only the top-left)."""
+    rows = [HEAD, [1, "甲方面", "问题甲", "措施一", "", "办公室", "", date(2025, 6, 30), "", "推进中"],
+            [None, None, None, "措施二", "", "办公室", "", date(2025, 6, 30), "", "推进中"]]
+    table = Table("整改台账", rows, merged=[(2, 0, 3, 0), (2, 1, 3, 1), (2, 2, 3, 2)])
+    result = check_tables({"整改台账": table}, today=TODAY)
+    assert [(t.id, t.problem_id) for t in result.ledger.tasks] == [("1-1", "1"), ("1-2", "1")]
+    assert [p.category for p in result.ledger.problems] == ["甲方面"]
+
+
+def test_two_adjacent_merged_problems_with_the_same_text_stay_two(tmp_path):
+    rows = [HEAD] + [[None, "甲", "同一问题", f"措施{k}", "", "办公室", "", date(2025, 6, 30), "", "推进中"] for k in range(4)]
+    rows[1][2] = rows[3][2] = "同一问题"
+    table = Table("整改台账", rows, merged=[(2, 2, 3, 2), (4, 2, 5, 2)])
+    result = check_tables({"整改台账": table}, today=TODAY)
+    assert [t.problem_id for t in result.ledger.tasks] == ["1", "1", "2", "2"]
+
+
+@pytest.mark.parametrize(("seq", "ids", "pids"), [
+    ("dotted", ["1.1", "1.2", "2.1", "3.1", "3.2", "3.3"], ["1", "2", "3"]),
+    ("paren", ["1-1", "1-2", "2-1", "3-1", "3-2", "3-3"], ["1", "2", "3"]),
+    ("none", ["1-1", "1-2", "2-1", "3-1", "3-2", "3-3"], ["1", "2", "3"]),
+])
+def test_numbering_from_seq_or_generated(tmp_path, seq, ids, pids):
+    result = check(build_one_sheet(tmp_path / "t.xlsx", "merged", seq=seq))
+    assert [t.id for t in result.ledger.tasks] == ids
+    assert [p.id for p in result.ledger.problems] == pids
+    assert result.valid, result.report.flatten()
+
+
+def test_seq_restarting_per_category_gives_generated_problem_ids(tmp_path):
+    problems = [PROBLEMS[0], PROBLEMS[2]]
+    path = build_one_sheet(tmp_path / "t.xlsx", "merged", problems=problems)
+    wb = openpyxl.load_workbook(path)
+    wb.active["A5"] = 1  # the second category restarts at 1
+    wb.save(path)
+    result = check(path)
+    assert [p.id for p in result.ledger.problems] == ["1", "2"]
+    assert any("有重复" in line for line in result.ledger.layout.detection)
+
+
+def test_title_block_other_column_order_total_row_and_signature(tmp_path):
+    order = [0, 2, 1, 3, 9, 8, 7, 6, 5, 4]
+    path = build_one_sheet(tmp_path / "t.xlsx", "merged", title_rows=3, order=order, footer=True)
+    result = check(path)
+    assert len(result.ledger.tasks) == 6 and len(result.ledger.problems) == 3
+    assert result.ledger.layout.header_rows["任务清单"] == 4
+    codes = {i.code for i in result.report.warnings}
+    assert {"total-row", "table-note"} <= codes
+    assert result.valid, result.report.flatten()
+
+
+def test_three_list_ledger_is_not_taken_for_one_sheet(tmp_path):
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.jobs.ledger import new_ledger_workbook
+
+    path = tmp_path / "三张清单.xlsx"
+    new_ledger_workbook(path, build_demo_ledger(), today=TODAY)
+    assert check(path).ledger.layout.kind == L.THREE_LISTS
+
+
+def test_missing_settings_say_what_they_are_needed_for(tmp_path):
+    result = check(build_one_sheet(tmp_path / "t.xlsx"))
+    st = result.ledger.settings
+    assert (st.unit_name, st.party_group, st.inspection_round) == ("清远市测试局", "中共清远市测试局党组", "八届市委第四轮巡察")
+    missing = {i.location.field: i.message for i in result.report.warnings if i.code == "setting-missing"}
+    assert set(missing) == {"巡察组", "巡察开始日期", "巡察结束日期", "反馈日期"}
+    assert missing["反馈日期"] == ("台账没有“基本信息”工作表，“反馈日期”暂为空：通报开头的反馈日期，以及核对完成时限是否早于反馈"
+                                  "需要它。请运行 zhenggai adopt 台账 --yes 添加“基本信息”工作表后填写")
+
+
+def test_mapping_sheet_overrides_detection(tmp_path):
+    """Staff rename 存在问题 to something not recognised and say which column it is in 台账映射."""
+    path = build_one_sheet(tmp_path / "t.xlsx", "merged")
+    wb = openpyxl.load_workbook(path)
+    wb.active["C2"] = "巡察指出的情况"
+    m = wb.create_sheet(L.MAPPING_SHEET)
+    m.append(["字段", "列"])
+    m.append(["存在问题", "C"])
+    m.append(["序号", "无"])
+    wb.save(path)
+    result = check(path)
+    assert result.ledger.layout.kind == L.ONE_SHEET
+    assert [p.title for p in result.ledger.problems] == ["学习贯彻不深入", "决策程序不规范", "督查不到位"]
+    assert "layout-detected" not in {i.code for i in result.report.issues}
+    assert result.ledger.layout.fields.get("seq") is None
+
+
+# ---------------------------------------------------------------------------------------------- adopt
+
+
+def test_adopt_without_yes_changes_nothing(tmp_path):
+    path = build_one_sheet(tmp_path / "t.xlsx")
+    before = path.read_bytes()
+    job = run_adopt(FileLedger(path), today=TODAY)
+    assert path.read_bytes() == before
+    assert job.dry_run and job.changes
+    assert any("合并单元格" in n for n in job.notes)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_adopt_yes_adds_sheets_and_owned_columns_and_keeps_staff_cells(tmp_path, shape):
+    path = build_one_sheet(tmp_path / "t.xlsx", shape)
+    staff_before = tables_of(path)["整改台账"].rows
+    job = run_adopt(FileLedger(path), write=True, today=TODAY)
+    assert job.exit_code == 0 and job.written
+    tables = tables_of(path)
+    assert {"基本信息", L.MAPPING_SHEET, "县区", "校验结果", "统计"} <= set(tables)
+    sheet = tables["整改台账"].rows
+    assert [row[:10] for row in sheet] == [row[:10] for row in staff_before]
+    assert sheet[1][10:16] == ["【自动】状态", "【自动】逾期天数", "【自动】距到期", "【自动】校验", "【自动】整改状态",
+                               "【自动】措施完成"]
+    labels = [ps.label for ps in job.check.status.problem_rows]
+    assert [row[14] for row in sheet[2:8]] == [labels[0], None, labels[1], labels[2], None, None]
+    assert labels[1] == "长期坚持"
+    assert [row[15] for row in sheet[2:8]] == ["1/2", None, "0/1", "0/3", None, None]
+    wb = openpyxl.load_workbook(path)
+    assert set(map(str, wb["整改台账"].merged_cells.ranges)) == set(
+        map(str, openpyxl.load_workbook(job.written[0].backup)["整改台账"].merged_cells.ranges))
+    again = check(path)
+    assert again.valid and "layout-detected" not in {i.code for i in again.report.issues}
+    assert [c.name for c in again.ledger.counties] == ["英德市", "清新区"]
+    status = run_status(FileLedger(path), today=TODAY)
+    assert status.exit_code == 0
+
+
+def test_adopt_extends_ctrl_t_table(tmp_path):
+    path = build_one_sheet(tmp_path / "t.xlsx", "repeated", table=True)
+    job = run_adopt(FileLedger(path), write=True, today=TODAY)
+    assert job.written and not job.refused
+    assert tables_of(path)["整改台账"].rows[1][10] == "【自动】状态"
+    assert run_status(FileLedger(path), today=TODAY).exit_code == 0
+
+
+def test_adopt_command(tmp_path):
+    path = build_one_sheet(tmp_path / "t.xlsx")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["adopt", str(path), "--today", "2025-01-10"])
+    assert shown.exit_code == 0, shown.output
+    assert "一表式整改台账" in shown.output and "--yes" in shown.output
+    done = runner.invoke(app, ["adopt", str(path), "--today", "2025-01-10", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "基本信息" in tables_of(path)
+
+
+# -------------------------------------------------------------------------------------- monthly cycle
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_monthly_cycle_on_adopted_one_sheet_ledger(tmp_path, shape):
+    path = build_one_sheet(tmp_path / "台账.xlsx", shape)
+    run_adopt(FileLedger(path), write=True, today=TODAY)
+    fill_settings(path)
+    assert check(path).valid
+    job = run_county_templates(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 9))
+    assert job.exit_code == 0, job.refused
+    templates = {p.name.split("_")[1]: p for p in (tmp_path / "县区报送表-下发").glob("*.xlsx")}
+    assert set(templates) == {"英德市", "清新区"}
+    inbox = tmp_path / "县区报送表-收回"
+    inbox.mkdir()
+    fill_return(templates["清新区"], inbox / "清新区.xlsx",
+                {"3-1": {"state": "已完成", "completed_on": -2, "evidence": "督查机制文件", "progress": "已印发督查机制"}},
+                filler=("李四", "0763-1"), today=TODAY)
+    consolidated = run_consolidate(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 10))
+    assert consolidated.written, consolidated.refused
+    rows = tables_of(path)["整改台账"].rows
+    assert rows[5][9] == "已完成" and rows[5][8] == "已印发督查机制"
+    result = check(path)
+    task = next(t for t in result.ledger.tasks if t.id == "3-1")
+    assert task.state == "已完成" and task.row == 6
+    status = run_status(FileLedger(path), today=TODAY)
+    assert status.check.status.stats.overall.done == 2
+    notice = run_notice(FileLedger(path), today=TODAY, out=tmp_path / "通报.docx")
+    text = [p.text for p in Document(str(tmp_path / "通报.docx")).paragraphs]
+    assert notice.written
+    joined = "\n".join(text)
+    assert joined.index("学习贯彻不深入") < joined.index("建立学习制度") < joined.index("决策程序不规范")
+    assert joined.index("督查不到位") < joined.index("完善督查机制")
+
+
+# -------------------------------------------------------------------------------- the same in both forms
+
+
+def three_list_tables(problems) -> dict[str, Table]:
+    p_rows = [["问题编号", "问题方面", "问题标题"]]
+    t_rows = [["任务编号", "问题编号", "整改措施", "责任领导", "责任单位", "责任人", "完成时限", "整改进展", "完成情况"]]
+    for n, (cat, prob, measures) in enumerate(problems, 1):
+        p_rows.append([str(n), cat, prob])
+        for k, (measure, unit, deadline, progress, state) in enumerate(measures, 1):
+            t_rows.append([f"{n}-{k}", str(n), measure, "王局长", unit, "张三", deadline, progress, state])
+    return {"问题清单": Table("问题清单", p_rows), "任务清单": Table("任务清单", t_rows)}
+
+
+def one_sheet_table(problems, shape: str) -> dict[str, Table]:
+    rows: list[list] = [HEAD]
+    merged = []
+    for n, (cat, prob, measures) in enumerate(problems, 1):
+        first = len(rows) + 1
+        for k, (measure, unit, deadline, progress, state) in enumerate(measures, 1):
+            show = k == 1 or shape == "repeated"
+            rows.append([n if show else None, cat if show else None, prob if show else None, measure, "王局长", unit,
+                         "张三", deadline, progress, state])
+        if shape == "merged" and len(measures) > 1:
+            merged += [(first, c, len(rows), c) for c in range(3)]
+    return {"整改台账": Table("整改台账", rows, merged=merged)}
+
+
+_measure = st.tuples(
+    st.sampled_from(["措施甲", "措施乙", "措施丙"]),
+    st.sampled_from(["办公室", "英德市", "清新区"]),
+    st.sampled_from([date(2024, 6, 30), date(2025, 1, 15), date(2025, 12, 31), "长期坚持"]),
+    st.sampled_from(["", "进展"]),
+    st.sampled_from(["已完成", "推进中", "未启动", "长期坚持"]),
+)
+_problems = st.lists(
+    st.tuples(st.sampled_from(["甲方面", "乙方面"]), st.text("问题题目", min_size=1, max_size=4),
+              st.lists(_measure, min_size=1, max_size=4)),
+    min_size=1, max_size=6,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problems=_problems, shape=st.sampled_from(SHAPES))
+def test_three_lists_and_one_sheet_give_identical_statuses_and_statistics(problems, shape):
+    # Distinct titles per problem: a repeated title is one problem in the one-sheet form by design.
+    problems = [(c, f"{t}{n}", ms) for n, (c, t, ms) in enumerate(problems)]
+    three = check_tables(three_list_tables(problems), today=TODAY)
+    one = check_tables(one_sheet_table(problems, shape), today=TODAY)
+    assert [(t.id, t.problem_id, t.state) for t in one.ledger.tasks] == \
+        [(t.id, t.problem_id, t.state) for t in three.ledger.tasks]
+    assert [r.code for r in one.status.rows] == [r.code for r in three.status.rows]
+    assert [r.code for r in one.status.problem_rows] == [r.code for r in three.status.problem_rows]
+    assert one.status.stats.overall == three.status.stats.overall
+    assert one.status.stats.problems_overall == three.status.stats.problems_overall
+    assert one.status.stats.by_category == three.status.stats.by_category
+    assert one.status.stats.by_unit == three.status.stats.by_unit
