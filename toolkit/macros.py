@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check_ledger", "consolidate_counties", "make_county_templates", "make_notice", "update_status",
+__all__ = ["check_ledger", "consolidate_counties", "make_board", "make_county_templates", "make_notice", "update_status",
            "APP_TITLE", "MAX_LISTED_ISSUES"]
 
 APP_TITLE = "整改台账"
@@ -55,6 +55,11 @@ def consolidate_counties() -> None:
 def make_notice() -> None:
     """生成通报: write the progress notice (.docx) beside the ledger from the open workbook's data."""
     _run("notice")
+
+
+def make_board() -> None:
+    """生成看板: write the leaders' progress board (.html) beside the ledger from the open workbook's data."""
+    _run("board")
 
 
 def _caller() -> Any:

@@ -50,6 +50,7 @@ def write_new_ledger(path: Path, ledger: Ledger, plan: WritePlan) -> None:
 
     tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # a new ledger in a new folder
         write_ledger_workbook(tmp, ledger, plan)
         os.replace(tmp, path)
     except PermissionError as exc:

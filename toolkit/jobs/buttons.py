@@ -19,6 +19,7 @@ CAPTIONS = {
     "county-templates": "生成县区报送表",
     "consolidate": "汇总县区报送",
     "notice": "生成通报",
+    "board": "生成看板",
 }
 
 
@@ -38,4 +39,8 @@ def run_button_job(name: str, source: LedgerSource, *, progress: Callable[[int, 
         return run_consolidate(source, progress=progress)
     if name == "notice":
         return run_notice(source)
+    if name == "board":
+        from toolkit.jobs.board import run_board
+
+        return run_board(source)
     raise ValueError(f"unknown button job {name!r}")

@@ -63,6 +63,7 @@ LAUNCHERS: tuple[Launcher, ...] = (
     Launcher("make_county_templates", "county-templates"),
     Launcher("consolidate_counties", "consolidate"),
     Launcher("make_notice", "notice"),
+    Launcher("make_board", "board"),
 )
 """One launcher per button of :data:`toolkit.excel.vba.MACROS`, in the same order."""
 

@@ -172,6 +172,10 @@ def _headline_board(job: JobResult) -> list[str]:
     return [f"已生成督办看板（统计日期 {_day(job)}）。"]
 
 
+def _headline_adopt(job: JobResult) -> list[str]:
+    return [f"{'已接入' if job.written else '识别结果（未写入，加 --yes 写入）'}：{job.ledger}"]
+
+
 def _headline_init(job: JobResult) -> list[str]:
     return [f"已生成台账：{job.ledger}"]
 
@@ -189,6 +193,7 @@ _HEADLINES = {
     "consolidate": _headline_consolidate,
     "init": _headline_init,
     "board": _headline_board,
+    "adopt": _headline_adopt,
 }
 
 def _written_lines(job: JobResult, changes: int) -> list[str]:

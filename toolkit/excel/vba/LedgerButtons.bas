@@ -30,6 +30,11 @@ Public Sub MakeNotice()
     RunPython "import toolkit.macros as m; m.make_notice()"
 End Sub
 
+Public Sub MakeBoard()
+    If Not ToolkitReady() Then Exit Sub
+    RunPython "import toolkit.macros as m; m.make_board()"
+End Sub
+
 ' True when the interpreter xlwings will start exists and can import the toolkit and xlwings;
 ' otherwise shows why in Chinese (instead of xlwings' English message or a Python traceback).
 Private Function ToolkitReady() As Boolean

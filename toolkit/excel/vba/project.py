@@ -101,6 +101,7 @@ MACROS: tuple[MacroButton, ...] = (
         "选择存放县区交回报送表的文件夹，逐份校验后把进展汇总进台账；有问题的文件会单独列出。",
     ),
     MacroButton("生成通报", "MakeNotice", "make_notice", "根据台账当前数据生成整改进展通报（Word 文档）。"),
+    MacroButton("生成看板", "MakeBoard", "make_board", "生成督办看板（网页 .html，可离线打开和打印），放在台账旁。"),
 )
 """The buttons, in sheet order: the single source of truth for captions, Subs and calls."""
 
