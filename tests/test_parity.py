@@ -257,3 +257,15 @@ def test_inbox_setting_is_honoured_by_the_command(tmp_path):
     out = runner.invoke(app, ["consolidate", str(source), "--dry-run"])
     assert out.exit_code == 0, out.output
     assert "收到 7 份文件，导入 7 份" in out.output
+
+
+def test_board_same_page_from_both_front_ends(remote, tmp_path):
+    source = make_ledger(tmp_path / "原件", "整改台账.xlsx")
+    a, b = two_copies(tmp_path, source)
+    assert runner.invoke(app, ["board", str(a)]).exit_code == 0
+    _, book = press("make_board", b)
+    assert alert_of(book)[2] == "info"
+    name = "督办看板_2025-04-07.html"
+    page_a, page_b = (a.parent / name).read_bytes(), (b.parent / name).read_bytes()
+    assert len(page_a) > 10_000
+    assert page_a == page_b  # the same bytes: the page names no folder and no clock
