@@ -89,6 +89,20 @@ class Settings:
     word_done: str = "已完成整改"
     word_open: str = "正在整改"
     word_long_term: str = "长期坚持"
+    # House style of the notice and the 督办 letters (schema.NOTICE_STYLE_SETTINGS).
+    notice_profile: str = "参考样式"
+    basic_done_rule: str = "单列，不计入完成率"
+    notice_stats_position: str = "不显示"
+    notice_count_measures: bool = False
+    notice_measures_label: str = ""
+    notice_publish_verb: str = "予以公布"
+    notice_title_break: str = ""
+    notice_edition: str = "公开版"
+    notice_accountability: bool = False
+    letter_number_pattern: str = "整改办函〔{year}〕{n}号"
+    letter_reply_days: int = 5
+    letter_contact: str = ""
+    letter_contact_phone: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (row, column) of its value
 

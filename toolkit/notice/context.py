@@ -19,6 +19,8 @@ problem. Level 2 is the reference notice's layout.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import string
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
@@ -27,7 +29,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from toolkit.core.model import Ledger, NoticeParagraph, Problem, Settings, Task
-from toolkit.core.schema import LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, SETTINGS_BY_KEY
+from toolkit.core.schema import (
+    BASIC_DONE_AS_DONE,
+    LONG_TERM_AS_OPEN,
+    LONG_TERM_EXCLUDED,
+    SETTINGS_BY_KEY,
+    STATS_BEFORE_SECTION2,
+    STATS_IN_INTRO,
+    STATS_IN_SECTION1,
+)
 from toolkit.notice.errors import NoticeDataError
 from toolkit.notice.text import (
     break_title,
@@ -98,7 +108,10 @@ NOTICE_VARIABLES: frozenset[str] = frozenset(
         "date_text",
     }
 )
-NOTICE_ITEM_FIELDS: dict[str, frozenset[str]] = {"body": frozenset({"kind", "text", "role", "ref"})}
+NOTICE_ITEM_FIELDS: dict[str, frozenset[str]] = {
+    "body": frozenset({"kind", "text", "role", "ref"}),
+    "section3": frozenset({"lead", "text"}),
+}
 
 
 @dataclass
@@ -123,30 +136,57 @@ def require_settings(settings: Settings, keys: tuple[str, ...], purpose: str) ->
         raise NoticeDataError(f"生成{purpose}需要基本信息中的{names}，请在“基本信息”工作表填写后再生成。")
 
 
-def notice_title_lines(settings: Settings) -> list[str]:
+# Words that end a unit inside the round's name: a title line may break after them
+# (八届市委 | 第四轮巡察), never inside them (八届 | 市委 splits "八届市委").
+_ROUND_WORD_ENDS = ("市委", "省委", "县委", "区委", "州委", "党委", "党组")
+
+
+def title_break_points(group: str, round_: str) -> list[int]:
+    """Offsets in the title where a line may break without splitting a word (GB/T 9704 7.3.1).
+
+    After the Party group's name, after 关于, after an organ inside the round (八届市委 | 第四轮巡察)
+    and after the round (… 巡察 | 整改进展情况的通报).
+    """
+    head = len(group) + 2
+    breaks = [len(group), head, head + len(round_)]
+    for word in _ROUND_WORD_ENDS:
+        at = round_.find(word)
+        if at > 0:  # 八届市委 | 第四轮巡察; a round starting with 市委 keeps 市委第三轮巡察 together
+            breaks.append(head + at + len(word))
+    return breaks
+
+
+def notice_title_lines(settings: Settings, warnings: list[str] | None = None) -> list[str]:
     """中共…党组关于…巡察整改进展情况的通报, broken at meaningful points.
 
-    Allowed breaks: after the Party group's name, after 关于, after 届 in the round
-    (八届 | 市委第四轮巡察, as the reference notice does) and after the round.
+    ``标题断行`` (the same title with / where each line ends) overrides the automatic breaks; one that
+    does not spell the title is ignored with a warning.
     """
     group, round_ = clean_text(settings.party_group), clean_text(settings.inspection_round)
     title = f"{group}关于{round_}整改进展情况的通报"
-    head = len(group) + 2
-    breaks = [len(group), head, head + len(round_)]
-    if "届" in round_:
-        breaks.append(head + round_.index("届") + 1)
-    return break_title(title, breaks, max_width=TITLE_MAX_WIDTH)
+    override = clean_text(settings.notice_title_break)
+    if override:
+        lines = [x.strip() for x in re.split(r"[/／|｜]", override) if x.strip()]
+        if "".join(lines) == title:
+            return lines
+        if warnings is not None:
+            warnings.append(
+                f"基本信息“{_label('notice_title_break')}”与通报标题不一致（应为“{title}”，用 / 标出换行处），"
+                "已按自动断行生成。"
+            )
+    return break_title(title, title_break_points(group, round_), max_width=TITLE_MAX_WIDTH)
 
 
-def notice_intro(settings: Settings) -> str:
-    """The opening paragraph (inspection dates, group, feedback date)."""
+def notice_intro(settings: Settings, stats: str = "") -> str:
+    """The opening paragraph (inspection dates, group, feedback date); ``stats`` goes before 按照…."""
     s = settings
     short = clean_text(s.unit_short or s.unit_name)
     group = clean_text(s.inspection_group)
+    verb = clean_text(s.notice_publish_verb) or "予以公布"
     return (
         f"根据{clean_text(s.deployer) or '市委'}统一部署，{date_cn(s.inspection_start)}至{date_cn(s.inspection_end)}，"
         f"{group}对{short}党组开展了巡察。{date_cn(s.feedback_date)}，{group}向{short}党组反馈了巡察意见。"
-        "按照巡察工作有关要求，现将巡察整改进展情况予以公布。"
+        f"{stats}按照巡察工作有关要求，现将巡察整改进展情况{verb}。"
     )
 
 
@@ -171,31 +211,52 @@ def format_rate(rate: float) -> str:
     return f"{pct.quantize(Decimal('0.1'), ROUND_HALF_UP)}%"
 
 
+def _tally_parts(c, settings: Settings, unit: str, noun: str) -> tuple[str, str]:
+    """``已完成整改X个、基本完成B个、正在整改Y个`` and the note after the rate, by the ledger's rules."""
+    done_w, open_w, long_w = (clean_text(x) for x in (settings.word_done, settings.word_open, settings.word_long_term))
+    basic_w = "基本完成"
+    long_note = f"（其中{long_w}{c.long_term}{unit}）" if c.long_term else ""
+    basic_in = settings.basic_done_rule == BASIC_DONE_AS_DONE
+    done = c.done + (c.basic_done if basic_in else 0)
+    basic_part = f"（其中{basic_w}{c.basic_done}{unit}）" if basic_in and c.basic_done else ""
+    basic_sep = f"、{basic_w}{c.basic_done}{unit}" if not basic_in and c.basic_done else ""
+    rule = settings.long_term_rule
+    if rule == LONG_TERM_EXCLUDED:
+        parts = f"{done_w}{done}{unit}{basic_part}{basic_sep}、{open_w}{c.open}{unit}" + (
+            f"、{long_w}{c.long_term}{unit}" if c.long_term else "")
+        note = f"（{long_w}的{noun}不计入完成率）" if c.long_term else ""
+    elif rule == LONG_TERM_AS_OPEN:
+        parts = f"{done_w}{done}{unit}{basic_part}{basic_sep}、{open_w}{c.open + c.long_term}{unit}{long_note}"
+        note = ""
+    else:  # counted as done
+        both = f"（其中{long_w}{c.long_term}{unit}、{basic_w}{c.basic_done}{unit}）" if basic_part and long_note else ""
+        parts = f"{done_w}{done + c.long_term}{unit}{both or long_note or basic_part}{basic_sep}、{open_w}{c.open}{unit}"
+        note = ""
+    return parts, note
+
+
 def stats_sentence(settings: Settings, status: LedgerStatus, *, today: date) -> str:
     """截至…，…反馈的N个问题中，已完成整改X个、正在整改Y个，完成率Z%。
 
     Counts come from the status engine's problem tally; 长期坚持 is reported according to
     ``long_term_rule``: 计为已完成 (counted as done, shown in brackets), 不计入 (listed
     separately and left out of the rate), 计为未完成 (counted as open, shown in brackets).
+    基本完成 follows ``basic_done_rule``: listed on its own (在完成率分母中、不在分子中), or counted
+    as done and shown in brackets. With 统计句含措施数 the measures get a clause of their own.
     """
     c = status.stats.problems_overall
     if not c.total:
         return ""
-    done_w, open_w, long_w = (clean_text(x) for x in (settings.word_done, settings.word_open, settings.word_long_term))
     lead = f"截至{date_cn(today)}，{clean_text(settings.inspection_group)}反馈的{c.total}个问题中，"
-    long_note = f"（其中{long_w}{c.long_term}个）" if c.long_term else ""
-    rule = settings.long_term_rule
-    if rule == LONG_TERM_EXCLUDED:
-        parts = f"{done_w}{c.done}个、{open_w}{c.open}个" + (f"、{long_w}{c.long_term}个" if c.long_term else "")
-        note = f"（{long_w}的问题不计入完成率）" if c.long_term else ""
-    elif rule == LONG_TERM_AS_OPEN:
-        parts = f"{done_w}{c.done}个、{open_w}{c.open + c.long_term}个{long_note}"
-        note = ""
-    else:  # counted as done
-        parts = f"{done_w}{c.done + c.long_term}个{long_note}、{open_w}{c.open}个"
-        note = ""
+    parts, note = _tally_parts(c, settings, "个", "问题")
     rate = f"，完成率{format_rate(c.rate)}{note}" if c.rate is not None else ""
-    return f"{lead}{parts}{rate}。"
+    out = f"{lead}{parts}{rate}"
+    m = status.stats.overall
+    if settings.notice_count_measures and m.total:
+        mparts, mnote = _tally_parts(m, settings, "项", "措施")
+        mrate = f"，完成率{format_rate(m.rate)}{mnote}" if m.rate is not None else ""
+        out += f"；制定的{m.total}项整改措施中，{mparts}{mrate}"
+    return out + "。"
 
 
 def _status_word(settings: Settings, code: str) -> str:
@@ -272,6 +333,8 @@ def section2_items(ledger: Ledger, status: LedgerStatus, warnings: list[str]) ->
             own = tasks.get(problem.id, [])
             if not own:
                 warnings.append(f"问题{problem.id}没有整改措施，通报中只有标题。")
+            elif label := clean_text(s.notice_measures_label):
+                items.append(BodyItem(BODY, label, "label", problem.id))
             for n, task in enumerate(own, start=1):
                 ordinal = ordinal_paren_arabic(n) if levels == 3 else ordinal_item(n)
                 items.append(BodyItem(BODY, ordinal + measure_text(task), "measure", task.id))
@@ -286,33 +349,55 @@ def _section_of(p: NoticeParagraph) -> str:
     return s
 
 
-def _text_paragraphs(paragraphs: list[NoticeParagraph], *, ordinal, run_in: bool) -> list[str]:
+@dataclass(frozen=True)
+class LeadParagraph:
+    """A paragraph whose numbered lead sentence has its own font (section 三: （一）… in 楷体).
+
+    ``str()`` gives the whole paragraph, so a template that writes ``{{ text }}`` still works.
+    """
+
+    lead: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.lead + self.text
+
+
+def _text_paragraphs(paragraphs: list[NoticeParagraph], *, ordinal, run_in: bool) -> list[LeadParagraph]:
     """Stand-alone paragraphs (no lead) and numbered items, either run into the paragraph
     before them (section 一: 一是…二是…) or each a paragraph of its own (section 三: （一）…)."""
-    out: list[str] = []
+    out: list[LeadParagraph] = []
     n = 0
     for p in sorted(paragraphs, key=lambda p: p.order):
         lead, text = clean_text(p.lead), clean_text(p.text)
         if not lead:
             if text:
-                out.append(end_sentence(text))
+                out.append(LeadParagraph("", end_sentence(text)))
             continue
         n += 1
-        piece = end_sentence(ordinal(n) + join_lead(lead, text))
+        head = ordinal(n) + lead
+        if text and not _ends_lead(lead):
+            head += "。"
+        piece = end_sentence(head + text)
         if run_in and out:
-            out[-1] += piece
+            out[-1] = LeadParagraph(out[-1].lead, out[-1].text + piece)
         else:
-            out.append(piece)
+            split = len(head) if text else len(piece)
+            out.append(LeadParagraph(piece[:split], piece[split:]))
     return out
+
+
+def _ends_lead(lead: str) -> bool:
+    return join_lead(lead, "x") == lead + "x"
 
 
 def section1_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
     """Section 一: stand-alone paragraphs, with items run in as 一是…二是… after them."""
-    return _text_paragraphs(paragraphs, ordinal=ordinal_item, run_in=True)
+    return [str(p) for p in _text_paragraphs(paragraphs, ordinal=ordinal_item, run_in=True)]
 
 
-def section3_paragraphs(paragraphs: list[NoticeParagraph]) -> list[str]:
-    """Section 三: stand-alone paragraphs and one （一）… paragraph per item."""
+def section3_paragraphs(paragraphs: list[NoticeParagraph]) -> list[LeadParagraph]:
+    """Section 三: stand-alone paragraphs and one （一）… paragraph per item, its lead sentence apart."""
     return _text_paragraphs(paragraphs, ordinal=ordinal_paren_cn, run_in=False)
 
 
@@ -326,9 +411,18 @@ NOTICE_REQUIRED = (
 )
 
 
-def build_notice_context(ledger: Ledger, status: LedgerStatus, *, today: date) -> NoticeContext:
-    """Everything the notice template needs, as plain strings and lists."""
-    s = ledger.settings
+def build_notice_context(
+    ledger: Ledger, status: LedgerStatus, *, today: date, profile: str | None = None
+) -> NoticeContext:
+    """Everything the notice template needs, as plain strings and lists.
+
+    ``profile`` (a 通报样式 name or alias) overrides 基本信息's 通报样式; settings written in 基本信息
+    override the profile's values (:func:`toolkit.notice.profiles.apply_profile`).
+    """
+    from toolkit.notice.profiles import apply_profile
+
+    s = apply_profile(ledger.settings, profile)
+    ledger = dataclasses.replace(ledger, settings=s)
     require_settings(s, NOTICE_REQUIRED, "通报")
     if not (s.unit_short or s.unit_name):
         raise NoticeDataError("生成通报需要基本信息中的“单位简称”或“单位名称”，请填写后再生成。")
@@ -364,9 +458,14 @@ def build_notice_context(ledger: Ledger, status: LedgerStatus, *, today: date) -
     signature = clean_text(s.signature or s.party_group)
     date_text = date_cn(notice_date)
     sig_indent, date_indent = signature_indents(signature, date_text)
+    position = s.notice_stats_position
+    stats = stats_sentence(s, status, today=today) if position in (
+        STATS_IN_INTRO, STATS_IN_SECTION1, STATS_BEFORE_SECTION2) else ""
+    if position == STATS_IN_SECTION1 and stats:
+        section1 = [*section1, stats]
     variables = {
-        "title": "\n".join(notice_title_lines(s)),  # docxtpl turns "\n" into a line break
-        "intro": notice_intro(s),
+        "title": "\n".join(notice_title_lines(s, warnings)),  # docxtpl turns "\n" into a line break
+        "intro": notice_intro(s, stats if position == STATS_IN_INTRO else ""),
         "party_group": clean_text(s.party_group),
         "unit_name": clean_text(s.unit_name),
         "unit_short": clean_text(s.unit_short or s.unit_name),
@@ -374,7 +473,7 @@ def build_notice_context(ledger: Ledger, status: LedgerStatus, *, today: date) -
         "inspection_round": clean_text(s.inspection_round),
         "inspection_group": clean_text(s.inspection_group),
         "section1": section1,
-        "stats_sentence": stats_sentence(s, status, today=today) if s.notice_stats_sentence else "",
+        "stats_sentence": stats if position == STATS_BEFORE_SECTION2 else "",
         "body": section2_items(ledger, status, warnings),
         "section3": section3,
         "public_period": period,

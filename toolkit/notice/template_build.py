@@ -192,6 +192,18 @@ def _style_xml(spec: StyleSpec) -> str:
     )
 
 
+LEAD_CHAR_ID = "gwLeadChar"
+
+
+def _char_style_xml() -> str:
+    """The 楷体 character style of run-in lead sentences (section 三's （一）…)."""
+    return (
+        f'<w:style {nsdecls("w")} w:type="character" w:customStyle="1" w:styleId="{LEAD_CHAR_ID}">'
+        f'<w:name w:val="{L.STYLE_LEAD_CHAR}"/><w:uiPriority w:val="1"/><w:qFormat/>'
+        f"{_rpr_xml(L.FONT_KAITI, None, None, None)}</w:style>"
+    )
+
+
 def _set_styles(doc: DocumentObject) -> None:
     styles = doc.styles.element
     # Document defaults: explicit official font, no theme fonts (a theme font attribute wins
@@ -222,6 +234,7 @@ def _set_styles(doc: DocumentObject) -> None:
             if old.get(qn("w:styleId")) == spec.style_id:
                 styles.remove(old)
         styles.append(parse_xml(_style_xml(spec)))
+    styles.append(parse_xml(_char_style_xml()))
 
 
 def _set_section(doc: DocumentObject) -> None:
@@ -362,8 +375,10 @@ def build_notice_document() -> DocumentObject:
     p(doc, "{%p endif %}", L.STYLE_BODY)
     p(doc, "{%p endfor %}", L.STYLE_BODY)
     p(doc, "三、下一步工作安排", L.STYLE_H1)
-    p(doc, "{%p for text in section3 %}", L.STYLE_BODY)
-    p(doc, "{{ text }}", L.STYLE_BODY)
+    p(doc, "{%p for item in section3 %}", L.STYLE_BODY)
+    para = doc.add_paragraph(style=L.STYLE_BODY)
+    para.add_run("{{ item.lead }}", style=L.STYLE_LEAD_CHAR)
+    para.add_run("{{ item.text }}")
     p(doc, "{%p endfor %}", L.STYLE_BODY)
     p(
         doc,
