@@ -31,7 +31,7 @@ from toolkit.notice.context import NOTICE_ITEM_FIELDS, NOTICE_VARIABLES, build_n
 from toolkit.notice.errors import NoticeError, PdfConversionFailed, PdfUnavailable, TemplateInvalid
 from toolkit.notice.lint import lint_document
 from toolkit.notice.template_build import KIND_NOTICE, NOTICE_TEMPLATE_NAME, REPO_TEMPLATES, template_bytes
-from toolkit.notice.text import clean_text
+from toolkit.notice.text import clean_text, condense_to_avoid_lone_character, text_width
 
 
 @dataclass
@@ -126,6 +126,46 @@ def _set_right_indent(doc: DocumentObject, style_name: str, chars: float) -> Non
             ppr.append(ind)
 
 
+HEADING_STYLES = (L.STYLE_H1, L.STYLE_H2, L.STYLE_H3)
+
+
+def _paragraph_text(p) -> str:
+    return "".join(t.text or "" for t in p.iter(qn("w:t")))
+
+
+def avoid_lone_characters(doc: DocumentObject, first_line_chars: float = 2) -> int:
+    """Headings whose last line would hold a single character are condensed to take one line fewer.
+
+    Widths count body characters (half for ASCII, with the CJK/Latin gap); the type width is
+    28 characters and headings keep the 2-character first-line indent. Returns how many were changed.
+    """
+    changed = 0
+    full = L.CHARS_PER_LINE
+    char_pt = L.BODY_SIZE_PT + L.CHAR_CONDENSE / 20
+    for style in HEADING_STYLES:
+        for p in paragraphs_in_style(doc, style):
+            width = text_width(_paragraph_text(p), autospace=True)
+            extra = condense_to_avoid_lone_character(width, first=full - first_line_chars, full=full, char_pt=char_pt)
+            if not extra:
+                continue
+            for run in p.iter(qn("w:r")):
+                rpr = run.get_or_add_rPr()
+                for old in rpr.findall(qn("w:spacing")):
+                    rpr.remove(old)
+                spacing = parse_xml(f'<w:spacing {nsdecls("w")} w:val="{L.CHAR_CONDENSE + extra}"/>')
+                # CT_RPr order: w:spacing comes after the font, bold and colour elements and before w:sz.
+                successor = next((c for c in rpr if c.tag in (qn("w:w"), qn("w:kern"), qn("w:position"),
+                                                              qn("w:sz"), qn("w:szCs"), qn("w:highlight"),
+                                                              qn("w:u"), qn("w:effect"), qn("w:vertAlign"),
+                                                              qn("w:lang"), qn("w:eastAsianLayout"))), None)
+                if successor is not None:
+                    successor.addprevious(spacing)
+                else:
+                    rpr.append(spacing)
+            changed += 1
+    return changed
+
+
 def render_document(
     source: Path | IO[bytes],
     variables: dict,
@@ -149,6 +189,7 @@ def render_document(
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateInvalid(f"模板标签写法有误（{exc.message}），请用模板检查功能查看具体段落。") from exc
     doc = tpl.docx
+    avoid_lone_characters(doc)
     if signature_indent is not None:
         _set_right_indent(doc, L.STYLE_SIGNATURE, signature_indent)
     if date_indent is not None:

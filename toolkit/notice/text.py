@@ -207,3 +207,28 @@ def _combinations(points: list[int], count: int) -> list[tuple[int, ...]]:
     if count == 1:
         return [(p,) for p in points]
     return [(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
+
+
+def line_count(width: float, *, first: float, full: float) -> tuple[int, float]:
+    """Lines a paragraph of ``width`` characters takes (first line ``first`` wide, others ``full``)
+    and the width of its last line."""
+    if width <= first:
+        return 1, width
+    rest = width - first
+    lines = 1 + int(-(-rest // full))  # ceiling
+    return lines, rest - full * (lines - 2)
+
+
+def condense_to_avoid_lone_character(width: float, *, first: float, full: float, char_pt: float) -> int:
+    """Extra condensing (twentieths of a point, ≤ 0) that pulls a lone last character back.
+
+    A heading whose last line would hold one character or less (一、…主体责任情况 → "况" alone) is
+    set a little tighter so it takes one line fewer; 0 when the last line holds more than one
+    character. ``char_pt`` is the advance of one character as set now.
+    """
+    lines, last = line_count(width, first=first, full=full)
+    if lines < 2 or last > 1:
+        return 0
+    capacity = first + full * (lines - 2)  # characters that fit in one line fewer
+    wanted_pt = char_pt * capacity / (width + 0.3)  # a little slack for justification and rounding
+    return min(0, int((wanted_pt - char_pt) * 20) - 1)
