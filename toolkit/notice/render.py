@@ -43,6 +43,7 @@ class NoticeResult:
     paragraphs: int = 0  # paragraphs in the document body
     pdf_skipped: str | None = None  # why no PDF was made although one was asked for
     warnings: list[str] = field(default_factory=list)
+    number_problems: list = field(default_factory=list)  # consistency lint (toolkit.notice.consistency)
 
 
 def jinja_env() -> jinja2.Environment:
@@ -103,6 +104,25 @@ def paragraphs_in_style(doc: DocumentObject, style_name: str) -> list:
         pstyle = ppr.find(qn("w:pStyle")) if ppr is not None else None
         if pstyle is not None and pstyle.get(qn("w:val")) == style_id:
             out.append(p)
+    return out
+
+
+def styled_paragraphs(doc: DocumentObject) -> list[tuple[str, str]]:
+    """(style name, text) of every body paragraph, styles resolved once for the document."""
+    names = {}
+    for el in doc.styles.element.findall(qn("w:style")):
+        name = el.find(qn("w:name"))
+        names[el.get(qn("w:styleId"))] = name.get(qn("w:val")) if name is not None else ""
+    out = []
+    for p in doc.element.body.iterchildren(qn("w:p")):
+        ppr = p.pPr
+        pstyle = ppr.find(qn("w:pStyle")) if ppr is not None else None
+        style = names.get(pstyle.get(qn("w:val")), "") if pstyle is not None else ""
+        text = "".join(
+            (el.text or "") if el.tag == qn("w:t") else "\n" if el.tag == qn("w:br") else "\t"
+            for el in p.iter(qn("w:t"), qn("w:br"), qn("w:tab"))
+        )
+        out.append((style, text))
     return out
 
 
@@ -215,18 +235,24 @@ def render_notice(
     out_path: Path | str,
     template_path: Path | str | None = None,
     pdf: bool = False,
+    profile: str | None = None,
+    check: bool = True,
 ) -> NoticeResult:
     """Write the progress notice (通报) for ``ledger`` as .docx (and .pdf when asked).
 
     ``today`` is the date the statuses and the statistics sentence are computed for. The PDF
     needs LibreOffice; without it the result says why in ``pdf_skipped`` instead of failing.
     Raises :class:`NoticeDataError` for missing settings and :class:`TemplateInvalid` for a
-    broken template.
+    broken template. ``profile`` chooses the house style (通报样式) instead of 基本信息's; with
+    ``check`` every number of the rendered text is derived again from the ledger
+    (:mod:`toolkit.notice.consistency`) and each disagreement becomes a warning.
     """
     from toolkit.core.status import evaluate_ledger
+    from toolkit.notice.consistency import check_figures
+    from toolkit.notice.profiles import apply_profile
 
     status = evaluate_ledger(ledger, today=today)
-    ctx = build_notice_context(ledger, status, today=today)
+    ctx = build_notice_context(ledger, status, today=today, profile=profile)
     variables = {k: clean_value(v, keep_newlines=(k == "title")) for k, v in ctx.variables.items()}
     source = template_source(template_path, NOTICE_TEMPLATE_NAME, KIND_NOTICE)
     tpl = render_document(
@@ -242,7 +268,12 @@ def render_notice(
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tpl.save(str(out))
-    result = NoticeResult(docx=out, paragraphs=len(tpl.docx.paragraphs), warnings=list(ctx.warnings))
+    paragraphs = styled_paragraphs(tpl.docx)
+    result = NoticeResult(docx=out, paragraphs=len(paragraphs), warnings=list(ctx.warnings))
+    if check:
+        settings = apply_profile(ledger.settings, profile)
+        result.number_problems = check_figures(paragraphs, ledger, settings, status, today=today)
+        result.warnings += [f"数字核对：{p.describe()}" for p in result.number_problems]
     if pdf:
         from toolkit.notice.pdf import convert_to_pdf
 
