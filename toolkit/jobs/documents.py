@@ -20,6 +20,7 @@ def run_notice(
     template: str | Path | None = None,
     pdf: bool = False,
     overwrite: bool = False,
+    profile: str | None = None,
 ) -> JobResult:
     """生成通报: the notice as .docx (and .pdf) beside the ledger, rendered even when the ledger has errors.
 
@@ -41,7 +42,8 @@ def run_notice(
         if target.exists() and not overwrite:
             raise ToolkitError(f"文件已存在，为防止覆盖已修改的通报，未生成：{target}。请换一个文件名，或加 --force 覆盖。")
     try:
-        made = nt.render_notice(result.ledger, today=result.today, out_path=target, template_path=template, pdf=pdf)
+        made = nt.render_notice(result.ledger, today=result.today, out_path=target, template_path=template, pdf=pdf,
+                                profile=profile)
     except PermissionError as exc:
         raise ToolkitError(f"无法写入 {target.name}：文件可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
     except nt.NoticeError as exc:
@@ -55,6 +57,43 @@ def run_notice(
     job.notes.extend(made.warnings)
     if result.report.errors:
         job.notes.append(f"台账有 {len(result.report.errors)} 处错误，通报内容可能不准确：请先校验台账并改正后重新生成。")
+    return job
+
+
+def run_verify_notice(
+    source: LedgerSource,
+    notice: str | Path,
+    *,
+    today: date | None = None,
+    template: str | Path | None = None,
+    profile: str | None = None,
+) -> JobResult:
+    """核对通报数字: every number in an existing notice .docx (perhaps edited in Word) against the ledger.
+
+    Writes nothing. Each disagreement is a note and makes the verdict "needs attention".
+    """
+    from toolkit import notice as nt
+    from toolkit.notice.consistency import verify_notice_file
+
+    job = JobResult("verify-notice", "核对通报数字")
+    result = checked(source, today)
+    job.check, job.today, job.ledger = result, result.today, source.path
+    path = Path(notice)
+    if not path.is_file():
+        raise ToolkitError(f"找不到要核对的通报：{path}")
+    try:
+        problems = verify_notice_file(path, result.ledger, today=result.today, profile=profile, template_path=template)
+    except nt.NoticeError as exc:
+        raise ToolkitError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds for a file that is not .docx
+        if type(exc).__module__.startswith(("docx", "zipfile", "lxml")):
+            raise ToolkitError(f"无法读取通报文件 {path.name}：请确认是 Word（.docx）文件。") from exc
+        raise
+    job.details = problems
+    job.notes.extend(p.describe() for p in problems)
+    job.attention = bool(problems)
+    if not problems:
+        job.notes.append(f"{path.name} 中的数字与台账一致。")
     return job
 
 
