@@ -597,11 +597,12 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
     if sheet := _open_sheet(ledger, tables, S.SHEET_PEOPLE, issues, required=False):
         for row, v in sheet.rows(issues):
             ledger.people.append(Person(cell_text(v.get("name")), cell_text(v.get("post")),
-                                        cell_text(v.get("unit")), cell_text(v.get("phone")), row))
+                                        cell_text(v.get("unit")), cell_text(v.get("phone")), row,
+                                        full_name=cell_text(v.get("full_name"))))
     if sheet := _open_sheet(ledger, tables, S.SHEET_COUNTIES, issues, required=False):
         for row, v in sheet.rows(issues):
             ledger.counties.append(County(cell_text(v.get("name")), cell_text(v.get("contact")),
-                                          cell_text(v.get("phone")), row))
+                                          cell_text(v.get("phone")), row, full_name=cell_text(v.get("full_name"))))
     if sheet := _open_sheet(ledger, tables, S.SHEET_NOTICE_TEXT, issues, required=False):
         for row, v in sheet.rows(issues):
             section = cell_id(v.get("section")).removesuffix("、").removeprefix("第")

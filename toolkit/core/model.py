@@ -153,6 +153,7 @@ class Person:
     unit: str = ""
     phone: str = ""
     row: int = 0
+    full_name: str = ""  # 单位全称 of ``unit`` (主送 of 督办 letters)
 
 
 @dataclass
@@ -161,6 +162,7 @@ class County:
     contact: str = ""
     phone: str = ""
     row: int = 0
+    full_name: str = ""  # 单位全称 (主送 of 督办 letters)
 
 
 @dataclass

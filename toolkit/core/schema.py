@@ -22,6 +22,7 @@ SHEET_STATS = "统计"
 SHEET_CHANGELOG = "变更记录"
 SHEET_MONTHLY = "月度进展"
 SHEET_LISTS = "_lists"  # hidden sheet with dropdown sources
+SHEET_LETTERS = "督办记录"  # register of every 提醒函/督办函/告诫函 issued (owned by the toolkit)
 
 SHEET_SYNONYMS: dict[str, tuple[str, ...]] = {
     SHEET_SETTINGS: ("基本信息", "设置", "参数设置", "基本设置"),
@@ -91,12 +92,14 @@ PERSON_COLUMNS: tuple[Column, ...] = (
     Column("post", "职务", ("职位", "岗位"), False, TEXT, 16),
     Column("unit", "单位", ("所在单位", "部门", "所在部门"), False, TEXT, 16),
     Column("phone", "联系电话", ("电话", "手机"), False, TEXT, 14),
+    Column("full_name", "单位全称", ("主送单位",), False, TEXT, 24),  # 主送 of 督办 letters to this 单位
 )
 
 COUNTY_COLUMNS: tuple[Column, ...] = (
     Column("name", "县区名称", ("县区", "县市区", "名称", "单位"), True, TEXT, 22),
     Column("contact", "联系人", (), False, TEXT, 10),
     Column("phone", "联系电话", ("电话",), False, TEXT, 14),
+    Column("full_name", "单位全称", ("主送单位",), False, TEXT, 24),  # 主送 of 督办 letters to this county
 )
 
 NOTICE_TEXT_COLUMNS: tuple[Column, ...] = (

@@ -491,9 +491,14 @@ def build_notice_context(
 
 REMINDER_VARIABLES: frozenset[str] = frozenset(
     {
+        "title",
+        "level",
+        "number",
         "addressee",
         "opening",
         "rows",
+        "requests",
+        "reply_sentence",
         "contact_sentence",
         "signature",
         "date_text",
@@ -501,8 +506,10 @@ REMINDER_VARIABLES: frozenset[str] = frozenset(
         "unit_name",
         "inspection_round",
         "overdue_count",
+        "repeated_count",
         "due_soon_count",
         "unclear_count",
+        "reply_by",
         "phone",
     }
 )
@@ -510,7 +517,7 @@ REMINDER_VARIABLES: frozenset[str] = frozenset(
 
 @dataclass(frozen=True)
 class ReminderRow:
-    """One task in a reminder letter's table (all values already formatted as text)."""
+    """One task in a letter's table (all values already formatted as text)."""
 
     id: str
     measure: str
@@ -519,7 +526,7 @@ class ReminderRow:
     days_overdue: str
     problem: str
     person: str
-    code: str  # status code: overdue / due_soon / deadline_unclear
+    code: str  # overdue_repeated / overdue / due_soon / deadline_unclear
 
 
 REMINDER_ITEM_FIELDS: dict[str, frozenset[str]] = {
@@ -529,13 +536,17 @@ REMINDER_ITEM_FIELDS: dict[str, frozenset[str]] = {
 
 @dataclass
 class ReminderContext:
-    """One reminder letter: the responsible unit, template variables and signature indents."""
+    """One letter: the responsible unit, its level and 文号, template variables and signature indents."""
 
     unit: str
     variables: dict
     rows: list[ReminderRow]
     signature_indent: float
     date_indent: float
+    level: str = "提醒函"
+    number: str = ""
+    title: str = ""
+    plan: object = None  # the ladder's LetterPlan (for the register)
 
 
 def _deadline_text(task: Task, deadline: date | None) -> str:
@@ -547,15 +558,17 @@ def _deadline_text(task: Task, deadline: date | None) -> str:
     return text
 
 
-REMINDER_CODES = ("overdue", "due_soon", "deadline_unclear")  # what a reminder letter lists, in this order
+REMINDER_CODES = ("overdue", "due_soon", "deadline_unclear")  # task statuses a letter lists
 
 
-def _reminder_row(task: Task, ts: TaskStatus, problem: Problem | None, settings: Settings) -> ReminderRow:
+def _reminder_row(task: Task, ts: TaskStatus, code: str, problem: Problem | None) -> ReminderRow:
     from toolkit.core.status import due_in_text
 
-    if ts.code == "overdue":
+    if code == "overdue_repeated":
+        status, overdue = "逾期（连续两个月）", str(ts.days_overdue)
+    elif code == "overdue":
         status, overdue = "逾期", str(ts.days_overdue)
-    elif ts.code == "deadline_unclear":
+    elif code == "deadline_unclear":
         status, overdue = "时限待核（请明确完成时限）", "—"
     else:
         status, overdue = f"临期（{due_in_text(ts)}）", "—"
@@ -566,67 +579,94 @@ def _reminder_row(task: Task, ts: TaskStatus, problem: Problem | None, settings:
         status=status,
         days_overdue=overdue,
         problem=clean_text(problem.title) if problem else "",
-        person=clean_text(task.person),
-        code=ts.code,
+        person=clean_text(task.person) or "未填写",
+        code=code,
     )
 
 
-def _reminder_order(item: tuple[Task, TaskStatus]) -> tuple:
-    ts = item[1]
-    rank = REMINDER_CODES.index(ts.code)
-    return (rank, -ts.days_overdue if rank == 0 else ts.days_left or 0 if rank == 1 else 0)
+def letter_requests(level: str, n_repeated: int, n_over: int, n_soon: int, n_unclear: int, previous: list[str]) -> list[str]:
+    """The letter's demands: one paragraph per kind of task the unit actually has."""
+    out = []
+    if n_repeated:
+        before = f"（此前已发{'、'.join(previous[-2:])}督办）" if previous else ""
+        out.append(
+            f"上述任务中有{n_repeated}项在连续两个月的整改进展统计中均已超过完成时限{before}，整改进度严重滞后，现予以告诫。"
+            "请你单位主要负责同志亲自过问、亲自督办，逐项查明逾期原因，明确责任人、整改措施和完成时间，限期完成；"
+            "逾期仍未完成的，将按照有关规定提请追责问责。"
+        )
+    if n_over:
+        out.append(f"对已超过完成时限的{n_over}项任务，请逐项说明逾期原因，明确责任人、整改措施和完成时间，集中力量加快推进，确保尽快完成。")
+    if n_soon:
+        out.append(f"对临近完成时限的{n_soon}项任务，请倒排工期、压实责任，确保按期完成，不得逾期。")
+    if n_unclear:
+        out.append(f"对完成时限未明确的{n_unclear}项任务，请尽快明确完成时限，并在整改台账中填写。")
+    return out
 
 
-def build_reminder_contexts(ledger: Ledger, status: LedgerStatus, *, today: date) -> list[ReminderContext]:
-    """One context per responsible unit that has overdue, 临期 or 时限待核 tasks, in ledger order.
+def build_reminder_contexts(
+    ledger: Ledger, status: LedgerStatus, *, today: date, register=(), monthly=None
+) -> list[ReminderContext]:
+    """One letter context per responsible unit with overdue, 临期 or 时限待核 tasks, in ledger order.
 
-    Rows list overdue tasks first (most days overdue first), then 临期 ones (nearest first), then
-    时限待核 ones (deadline missing or unreadable: the letter asks the unit to set one).
-    Tasks without a 责任单位 are left out (validation reports the missing unit).
+    The level (提醒函/督办函/告诫函), 文号 and reply deadline come from :mod:`toolkit.notice.ladder`;
+    rows list repeated-overdue tasks first, then overdue (most days first), 临期 (nearest first) and
+    时限待核 ones. Tasks without a 责任单位 are left out (validation reports the missing unit).
     """
+    from toolkit.notice.ladder import TITLES, plan_letters
+
     s = ledger.settings
     problems = {p.id: p for p in ledger.problems}
-    by_unit: dict[str, list[tuple[Task, TaskStatus]]] = {}
-    for task in ledger.tasks:
-        ts = status.of(task)
-        unit = clean_text(task.unit)
-        if ts is None or ts.code not in REMINDER_CODES or not unit:
-            continue
-        by_unit.setdefault(unit, []).append((task, ts))
+    letters = plan_letters(ledger, status, today=today, register=list(register), monthly=monthly)
     signature = clean_text(s.reminder_signature or s.signature or s.party_group)
+    office = clean_text(s.reminder_signature) or "巡察整改工作领导小组办公室"
     date_text = date_cn(today)
     sig_indent, date_indent = signature_indents(signature, date_text)
     round_ = clean_text(s.inspection_round)
+    phone = clean_text(s.letter_contact_phone or s.phone)
+    contact = clean_text(s.letter_contact)
+    contact_sentence = "；".join(x for x in (f"联系人：{contact}" if contact else "", f"联系电话：{phone}" if phone else "") if x)
     out = []
-    for unit, items in by_unit.items():
-        items.sort(key=_reminder_order)
-        rows = [_reminder_row(t, ts, problems.get(t.problem_id), s) for t, ts in items]
-        n_over = sum(r.code == "overdue" for r in rows)
-        n_soon = sum(r.code == "due_soon" for r in rows)
-        n_unclear = sum(r.code == "deadline_unclear" for r in rows)
+    for letter in letters:
+        rows = [_reminder_row(t, ts, code, problems.get(t.problem_id)) for t, ts, code in letter.items]
+        n_rep = letter.count("overdue_repeated")
+        n_over = letter.count("overdue")
+        n_soon = letter.count("due_soon")
+        n_unclear = letter.count("deadline_unclear")
         counts = "、".join(
-            x for x in (f"{n_over}项已超过完成时限" if n_over else "", f"{n_soon}项临近完成时限" if n_soon else "",
-                        f"{n_unclear}项完成时限未明确（请尽快明确完成时限）" if n_unclear else "") if x
+            x for x in (f"{n_rep}项连续两个月超过完成时限" if n_rep else "", f"{n_over}项已超过完成时限" if n_over else "",
+                        f"{n_soon}项临近完成时限" if n_soon else "", f"{n_unclear}项完成时限未明确" if n_unclear else "") if x
         )
         basis = f"根据{round_}整改工作安排，" if round_ else ""
         opening = f"{basis}经对照整改台账核查，截至{date_text}，你单位负责的巡察整改任务中有{counts}，具体如下："
-        phone = clean_text(s.phone)
+        reply_by = date_cn(letter.reply_by) if letter.reply_by else ""
+        reply_sentence = (
+            f"请于{reply_by}前（{s.letter_reply_days}个工作日内）将整改进展情况和佐证材料书面报送{office}。" if reply_by else ""
+        )
+        title = TITLES[letter.level]
         variables = {
-            "addressee": unit,
+            "title": title,
+            "level": letter.level,
+            "number": letter.number,
+            "addressee": letter.addressee,
             "opening": opening,
             "rows": rows,
-            "contact_sentence": f"联系电话：{phone}。" if phone else "",
+            "requests": letter_requests(letter.level, n_rep, n_over, n_soon, n_unclear, letter.previous),
+            "reply_sentence": reply_sentence,
+            "contact_sentence": f"{contact_sentence}。" if contact_sentence else "",
             "signature": signature,
             "date_text": date_text,
             "party_group": clean_text(s.party_group),
             "unit_name": clean_text(s.unit_name),
             "inspection_round": round_,
-            "overdue_count": n_over,
+            "overdue_count": n_over + n_rep,
+            "repeated_count": n_rep,
             "due_soon_count": n_soon,
             "unclear_count": n_unclear,
+            "reply_by": reply_by,
             "phone": phone,
         }
-        out.append(ReminderContext(unit, variables, rows, sig_indent, date_indent))
+        out.append(ReminderContext(letter.unit, variables, rows, sig_indent, date_indent, letter.level, letter.number,
+                                   title, letter))
     return out
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm
@@ -394,11 +395,12 @@ def build_notice_document() -> DocumentObject:
 
 # Reminder table: (header, width in mm, cell text, alignment); widths add up to the 156 mm type width.
 REMINDER_COLUMNS: tuple[tuple[str, float, str, str], ...] = (
-    ("编号", 14, "{{ row.id }}", "center"),
-    ("整改措施", 64, "{{ row.measure }}", "left"),
-    ("完成时限", 34, "{{ row.deadline }}", "center"),
+    ("编号", 13, "{{ row.id }}", "center"),
+    ("整改措施", 55, "{{ row.measure }}", "left"),
+    ("责任人", 16, "{{ row.person }}", "center"),
+    ("完成时限", 30, "{{ row.deadline }}", "center"),
     ("状态", 24, "{{ row.status }}", "center"),
-    ("逾期天数", 20, "{{ row.days_overdue }}", "center"),
+    ("逾期天数", 18, "{{ row.days_overdue }}", "center"),
 )
 CELL_MARGIN = 57  # twips (1 mm) left and right inside reminder table cells
 
@@ -421,9 +423,14 @@ def _cell_borders_table(table) -> None:
 
 def build_reminder_document() -> DocumentObject:
     """The reminder-letter template (提醒函) as a python-docx Document (not saved)."""
-    doc = _new_document(KIND_REMINDER, "巡察整改任务提醒函模板")
+    doc = _new_document(KIND_REMINDER, "巡察整改督办函件模板（提醒函、督办函、告诫函）")
     p = _para
-    p(doc, "关于加快推进巡察整改任务的提醒函", L.STYLE_TITLE)
+    number = doc.add_paragraph("{{ number }}", style=L.STYLE_BODY)
+    number.alignment = WD_ALIGN_PARAGRAPH.CENTER  # 文号 centred under the (absent) letterhead
+    jc = number._p.pPr.find(qn("w:jc"))
+    jc.addprevious(parse_xml(f'<w:ind {nsdecls("w")} w:firstLine="0" w:firstLineChars="0"/>'))
+    p(doc, "", L.STYLE_BODY)
+    p(doc, "{{ title }}", L.STYLE_TITLE)
     p(doc, "", L.STYLE_BODY)
     p(doc, "{{ addressee }}：", L.STYLE_ADDRESSEE)
     p(doc, "{{ opening }}", L.STYLE_BODY)
@@ -452,12 +459,12 @@ def build_reminder_document() -> DocumentObject:
             row.cells[i]._tc.get_or_add_tcPr().append(parse_xml(f'<w:vAlign {nsdecls("w")} w:val="center"/>'))
     for width_col, (_, width, _, _) in zip(table.columns, REMINDER_COLUMNS, strict=True):
         width_col.width = Mm(width)
-    p(
-        doc,
-        "请你单位高度重视，对照整改时限抓紧推进：已逾期的任务要说明原因、明确完成时间，"
-        "临期的任务要确保按期完成，并及时将整改进展情况和佐证材料报送我们。",
-        L.STYLE_BODY,
-    )
+    p(doc, "{%p for text in requests %}", L.STYLE_BODY)
+    p(doc, "{{ text }}", L.STYLE_BODY)
+    p(doc, "{%p endfor %}", L.STYLE_BODY)
+    p(doc, "{%p if reply_sentence %}", L.STYLE_BODY)
+    p(doc, "{{ reply_sentence }}", L.STYLE_BODY)
+    p(doc, "{%p endif %}", L.STYLE_BODY)
     p(doc, "{%p if contact_sentence %}", L.STYLE_BODY)
     p(doc, "{{ contact_sentence }}", L.STYLE_BODY)
     p(doc, "{%p endif %}", L.STYLE_BODY)
