@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 from toolkit.cli.render import result_json
 from toolkit.core.check import check_ledger, check_tables
 from toolkit.core.model import County, Deadline, Ledger, Problem, Settings, Task
-from toolkit.core.schema import BASIC_DONE_AS_DONE, BASIC_DONE_SEPARATE, LONG_TERM_AS_DONE, LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, TASK_COLUMNS
+from toolkit.core.schema import (
+    BASIC_DONE_AS_DONE,
+    BASIC_DONE_SEPARATE,
+    LONG_TERM_AS_DONE,
+    LONG_TERM_AS_OPEN,
+    LONG_TERM_EXCLUDED,
+    TASK_COLUMNS,
+)
 from toolkit.core.status import (
     NO_UNIT,
     PROBLEM_LABELS,

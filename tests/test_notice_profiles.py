@@ -12,10 +12,10 @@ from conftest import PEOPLE_ROWS, PROBLEM_ROWS, SETTINGS_ROWS, TASK_HEADER, tabl
 from toolkit.core.check import check_tables
 from toolkit.core.status import evaluate_ledger
 from toolkit.notice import NoticeDataError, lint_template, render_notice
-from toolkit.notice.consistency import verify_notice_file
 from toolkit.notice.context import stats_sentence
 from toolkit.notice.profiles import apply_profile
 from toolkit.notice.template_build import build_notice_document
+from toolkit.notice.verify import verify_notice_file
 
 TODAY = date(2025, 4, 7)
 STYLES = ("公文一级标题", "公文二级标题", "公文三级标题", "公文正文")

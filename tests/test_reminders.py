@@ -12,7 +12,7 @@ from toolkit.core.model import County, Deadline, Problem, Table, Task
 from toolkit.core.status import evaluate_ledger
 from toolkit.notice import render_reminders
 from toolkit.notice.ladder import RegisterEntry, add_working_days, next_numbers, read_register
-from toolkit.notice.reminders import render_letters, reminder_file_name
+from toolkit.notice.reminders import reminder_file_name, render_letters
 
 TODAY = date(2025, 4, 7)
 HEADER = ["编号", "整改措施", "责任人", "完成时限", "状态", "逾期天数"]

@@ -116,6 +116,7 @@ class Problem:
     leader: str = ""
     department: str = ""
     row: int = 0
+    public: bool = True  # 是否公开 = 否: left out of the public edition of the notice (summarised)
 
 
 @dataclass
@@ -137,6 +138,7 @@ class Task:
     signed_off_by: str = ""
     remark: str = ""
     row: int = 0
+    public: bool = True  # 是否公开 = 否: left out of the public edition of the notice (summarised)
 
     @property
     def effective_deadline(self) -> date | None:
@@ -173,6 +175,17 @@ class NoticeParagraph:
     order: int
     lead: str = ""
     text: str = ""
+    row: int = 0
+
+
+@dataclass
+class Outcome:
+    """One row of 问责与成效: an accountability or outcome count for the notice's sentence."""
+
+    kind: str  # 问责 (people held accountable) or 成效 (rules made, money recovered …)
+    item: str  # 政务处分 / 组织处理 / 建立完善制度 / 挽回经济损失 …
+    amount: float
+    unit: str = ""  # 人 / 项 / 万元
     row: int = 0
 
 
@@ -219,6 +232,7 @@ class Ledger:
     people: list[Person] = field(default_factory=list)
     counties: list[County] = field(default_factory=list)
     notice_text: list[NoticeParagraph] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)  # 问责与成效 sheet (optional)
     layout: Layout = field(default_factory=Layout)
     source: str = ""  # file name, for messages
 

@@ -22,6 +22,9 @@ SHEET_STATS = "统计"
 SHEET_CHANGELOG = "变更记录"
 SHEET_MONTHLY = "月度进展"
 SHEET_LISTS = "_lists"  # hidden sheet with dropdown sources
+SHEET_OUTCOMES = "问责与成效"  # optional staff sheet: 类别 | 项目 | 数量 | 单位
+PUBLIC_HEADERS = ("是否公开", "公开", "是否对外公开")  # optional column of 问题清单 and 任务清单
+FULL_NAME_HEADERS = ("单位全称", "主送单位")  # optional column of 县区 and 责任清单: 主送 of 督办 letters
 SHEET_LETTERS = "督办记录"  # register of every 提醒函/督办函/告诫函 issued (owned by the toolkit)
 
 SHEET_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -92,14 +95,12 @@ PERSON_COLUMNS: tuple[Column, ...] = (
     Column("post", "职务", ("职位", "岗位"), False, TEXT, 16),
     Column("unit", "单位", ("所在单位", "部门", "所在部门"), False, TEXT, 16),
     Column("phone", "联系电话", ("电话", "手机"), False, TEXT, 14),
-    Column("full_name", "单位全称", ("主送单位",), False, TEXT, 24),  # 主送 of 督办 letters to this 单位
 )
 
 COUNTY_COLUMNS: tuple[Column, ...] = (
     Column("name", "县区名称", ("县区", "县市区", "名称", "单位"), True, TEXT, 22),
     Column("contact", "联系人", (), False, TEXT, 10),
     Column("phone", "联系电话", ("电话",), False, TEXT, 14),
-    Column("full_name", "单位全称", ("主送单位",), False, TEXT, 24),  # 主送 of 督办 letters to this county
 )
 
 NOTICE_TEXT_COLUMNS: tuple[Column, ...] = (

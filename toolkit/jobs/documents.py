@@ -73,7 +73,7 @@ def run_verify_notice(
     Writes nothing. Each disagreement is a note and makes the verdict "needs attention".
     """
     from toolkit import notice as nt
-    from toolkit.notice.consistency import verify_notice_file
+    from toolkit.notice.verify import verify_notice_file
 
     job = JobResult("verify-notice", "核对通报数字")
     result = checked(source, today)

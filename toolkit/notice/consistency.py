@@ -8,7 +8,7 @@ Two checks, both reporting the paragraph (1-based, body paragraphs in document o
   when counted), the inspection and feedback dates of the opening paragraph, the public period,
   the date line, and the problem numbering 1…N. Any other date in the text must be a date of the
   ledger (基本信息) or appear verbatim in the ledger's own text (措施, 进展, 通报正文).
-- :func:`verify_notice_file` — for a notice .docx that may have been edited by hand: the same
+- :func:`toolkit.notice.verify.verify_notice_file` — for a notice .docx that may have been edited by hand: the same
   checks, plus each paragraph's numbers compared with the paragraph the ledger produces now (the
   paragraphs are matched by their text with the digits taken out), so a count, a date or a figure
   in a progress narrative changed in Word is found.
@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
-from pathlib import Path
 
 from toolkit.core.model import Ledger, Settings
 from toolkit.core.schema import BASIC_DONE_AS_DONE, LONG_TERM_AS_DONE, LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED
@@ -176,13 +175,34 @@ def check_figures(
                 d = None
             if d not in known and m.group(0) not in corpus:
                 out.append(NumberProblem("unknown-date", f"日期“{m.group(0)}”在台账中找不到，请核对。", n, _excerpt(text)))
+        # 问责与成效: each item's figure, and the accountability total.
+        for o in ledger.outcomes:
+            item = clean_text(o.item)
+            for m in re.finditer(re.escape(item) + r"(\d+(?:\.\d+)?)", flat):
+                if abs(float(m.group(1)) - o.amount) > 1e-9:
+                    out.append(NumberProblem("wrong-count", f"“{item}{m.group(1)}”与“问责与成效”工作表第{o.row}行（{_num(o.amount)}）不一致。",
+                                             n, _excerpt(text)))
+        blame = [o.amount for o in ledger.outcomes if clean_text(o.kind) == "问责"]
+        m = re.search(r"问责处理(\d+)人（其中", flat)
+        if m and blame and int(m.group(1)) != sum(blame):
+            out.append(NumberProblem("wrong-count", f"问责处理人数“{m.group(1)}人”与“问责与成效”工作表合计（{_num(sum(blame))}人）不一致。",
+                                     n, _excerpt(text)))
         if style == "公文三级标题" or (style == "公文二级标题" and s.notice_levels == 1):
             m = re.match(r"^(\d+)\.", flat)
             if m:
                 problem_numbers.append(int(m.group(1)))
     if problem_numbers and problem_numbers != list(range(1, len(problem_numbers) + 1)):
         out.append(NumberProblem("numbering-gap", f"问题序号不连续：{problem_numbers[:20]}。", 0, ""))
+    withheld = sum(int(m.group(1)) for _, text in paragraphs for m in re.finditer(r"另有(\d+)个问题按规定不予公开", text))
+    if problem_numbers and len(problem_numbers) + withheld != problems.total:
+        out.append(NumberProblem(
+            "wrong-count",
+            f"通报列出{len(problem_numbers)}个问题、说明不予公开{withheld}个，合计与问题清单的{problems.total}个不一致。", 0, ""))
     return out
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def _digits_out(text: str) -> str:
@@ -213,39 +233,3 @@ def compare_numbers(paragraphs: list[str], expected: list[str]) -> list[NumberPr
         shown = "；".join(f"“{a}”应为“{b}”" for a, b in diffs[:5])
         out.append(NumberProblem("changed-number", f"数字与台账不一致：{shown}。", n, _excerpt(text)))
     return out
-
-
-def document_paragraphs(path: Path | str) -> list[tuple[str, str]]:
-    """(style name, text) of the body paragraphs of a .docx, in order."""
-    import docx
-
-    from toolkit.notice.render import styled_paragraphs
-
-    return styled_paragraphs(docx.Document(str(path)))
-
-
-def verify_notice_file(
-    path: Path | str,
-    ledger: Ledger,
-    *,
-    today: date,
-    profile: str | None = None,
-    template_path: Path | str | None = None,
-) -> list[NumberProblem]:
-    """Every number of the notice at ``path`` checked against ``ledger`` (see the module docstring)."""
-    import tempfile
-
-    from toolkit.core.status import evaluate_ledger
-    from toolkit.notice.profiles import apply_profile
-    from toolkit.notice.render import render_notice
-
-    status = evaluate_ledger(ledger, today=today)
-    settings = apply_profile(ledger.settings, profile)
-    found = document_paragraphs(path)
-    problems = check_figures(found, ledger, settings, status, today=today)
-    with tempfile.TemporaryDirectory(prefix="zhenggai-") as folder:
-        fresh = render_notice(ledger, today=today, out_path=Path(folder) / "expected.docx", template_path=template_path,
-                              profile=profile, check=False)
-        expected = [text for _, text in document_paragraphs(fresh.docx)]
-    problems += compare_numbers([text for _, text in found], expected)
-    return problems

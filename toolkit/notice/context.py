@@ -34,6 +34,7 @@ from toolkit.core.schema import (
     LONG_TERM_AS_OPEN,
     LONG_TERM_EXCLUDED,
     SETTINGS_BY_KEY,
+    STATS_ABSENT,
     STATS_BEFORE_SECTION2,
     STATS_IN_INTRO,
     STATS_IN_SECTION1,
@@ -299,8 +300,24 @@ def measure_text(task: Task) -> str:
     return end_sentence(join_lead(clean_text(task.measure), clean_text(task.progress)))
 
 
-def section2_items(ledger: Ledger, status: LedgerStatus, warnings: list[str]) -> list[BodyItem]:
-    """Section 二 paragraphs (categories, problems, findings, measures) per ``notice_levels``."""
+def _withheld_summary(problems: list[Problem], status: LedgerStatus, settings: Settings) -> str:
+    """另有N个问题按规定不予公开（其中已完成整改X个、正在整改Y个）。 — the public edition's honest total."""
+    done = sum(1 for p in problems if (ps := status.problems.get(p.id)) and ps.code == "done")
+    long_term = sum(1 for p in problems if (ps := status.problems.get(p.id)) and ps.code == "long_term")
+    rest = len(problems) - done - long_term
+    parts = [f"{clean_text(settings.word_done)}{done}个" if done else "",
+             f"{clean_text(settings.word_long_term)}{long_term}个" if long_term else "",
+             f"{clean_text(settings.word_open)}{rest}个" if rest else ""]
+    return f"另有{len(problems)}个问题按规定不予公开（其中{'、'.join(x for x in parts if x)}）。"
+
+
+def section2_items(ledger: Ledger, status: LedgerStatus, warnings: list[str], *, public: bool = False) -> list[BodyItem]:
+    """Section 二 paragraphs (categories, problems, findings, measures) per ``notice_levels``.
+
+    ``public`` (公开版): problems and measures whose 是否公开 is 否 are left out; each category ends
+    with a sentence counting its withheld problems by status, each problem with one counting its
+    withheld measures, so the edition's totals still add up to the ledger's.
+    """
     s = ledger.settings
     levels = s.notice_levels
     if levels not in (1, 2, 3):
@@ -316,7 +333,9 @@ def section2_items(ledger: Ledger, status: LedgerStatus, warnings: list[str]) ->
     for cat_no, category in enumerate(ledger.categories(), start=1):
         if levels > 1:
             items.append(BodyItem(HEADING2, ordinal_paren_cn(cat_no) + clean_text(category), "category"))
-        for problem in (p for p in ledger.problems if p.category == category):
+        in_category = [p for p in ledger.problems if p.category == category]
+        withheld = [p for p in in_category if public and not p.public]
+        for problem in (p for p in in_category if not (public and not p.public)):
             problem_no += 1
             pstatus = status.problems.get(problem.id)
             heading = problem_heading(s, problem, pstatus.code if pstatus else "open")
@@ -331,14 +350,36 @@ def section2_items(ledger: Ledger, status: LedgerStatus, warnings: list[str]) ->
                 else:
                     warnings.append(f"问题{problem.id}没有填写“反馈问题原文”，通报中未引用原文。")
             own = tasks.get(problem.id, [])
+            shown = [t for t in own if not (public and not t.public)]
             if not own:
                 warnings.append(f"问题{problem.id}没有整改措施，通报中只有标题。")
-            elif label := clean_text(s.notice_measures_label):
+            elif (label := clean_text(s.notice_measures_label)) and shown:
                 items.append(BodyItem(BODY, label, "label", problem.id))
-            for n, task in enumerate(own, start=1):
+            for n, task in enumerate(shown, start=1):
                 ordinal = ordinal_paren_arabic(n) if levels == 3 else ordinal_item(n)
                 items.append(BodyItem(BODY, ordinal + measure_text(task), "measure", task.id))
+            if len(shown) < len(own):
+                items.append(BodyItem(BODY, f"另有{len(own) - len(shown)}项整改措施按规定不予公开。", "withheld", problem.id))
+        if withheld:
+            items.append(BodyItem(BODY, _withheld_summary(withheld, status, s), "withheld"))
     return items
+
+
+def _amount(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def outcomes_sentence(ledger: Ledger) -> str:
+    """问责处理N人（其中政务处分a人、组织处理b人…），建立完善制度Y项，挽回经济损失Z万元。 (zeros printed)."""
+    blame = [o for o in ledger.outcomes if clean_text(o.kind) == "问责"]
+    gains = [o for o in ledger.outcomes if clean_text(o.kind) != "问责"]
+    parts = []
+    if blame:
+        total = sum(o.amount for o in blame)
+        detail = "、".join(f"{clean_text(o.item)}{_amount(o.amount)}{clean_text(o.unit) or '人'}" for o in blame)
+        parts.append(f"问责处理{_amount(total)}人（其中{detail}）" if len(blame) > 1 else f"问责处理{detail}")
+    parts += [f"{clean_text(o.item)}{_amount(o.amount)}{clean_text(o.unit)}" for o in gains]
+    return f"巡察整改中，{'，'.join(parts)}。" if parts else ""
 
 
 def _section_of(p: NoticeParagraph) -> str:
@@ -411,8 +452,20 @@ NOTICE_REQUIRED = (
 )
 
 
+EDITION_ALIASES = {"public": "公开版", "internal": "党内版", "公开": "公开版", "党内": "党内版"}
+
+
+def edition_name(name: str) -> str:
+    """公开版 / 党内版 from a Chinese name or the alias public / internal; NoticeDataError otherwise."""
+    key = (name or "").strip()
+    key = EDITION_ALIASES.get(key.lower(), key)
+    if key not in ("公开版", "党内版"):
+        raise NoticeDataError(f"通报版本“{name}”不存在，可选：公开版（public）、党内版（internal）。")
+    return key
+
+
 def build_notice_context(
-    ledger: Ledger, status: LedgerStatus, *, today: date, profile: str | None = None
+    ledger: Ledger, status: LedgerStatus, *, today: date, profile: str | None = None, edition: str | None = None
 ) -> NoticeContext:
     """Everything the notice template needs, as plain strings and lists.
 
@@ -422,6 +475,7 @@ def build_notice_context(
     from toolkit.notice.profiles import apply_profile
 
     s = apply_profile(ledger.settings, profile)
+    s = dataclasses.replace(s, notice_edition=edition_name(edition or s.notice_edition))
     ledger = dataclasses.replace(ledger, settings=s)
     require_settings(s, NOTICE_REQUIRED, "通报")
     if not (s.unit_short or s.unit_name):
@@ -461,6 +515,14 @@ def build_notice_context(
     position = s.notice_stats_position
     stats = stats_sentence(s, status, today=today) if position in (
         STATS_IN_INTRO, STATS_IN_SECTION1, STATS_BEFORE_SECTION2) else ""
+    if s.notice_accountability:
+        outcomes = outcomes_sentence(ledger)
+        if not outcomes:
+            warnings.append("基本信息要求通报显示问责与成效，但没有“问责与成效”工作表或其中没有数据，未写入。")
+        elif position == STATS_ABSENT or not stats:
+            position, stats = STATS_BEFORE_SECTION2, outcomes
+        else:
+            stats = stats[:-1] + "；" + outcomes.removeprefix("巡察整改中，") if stats.endswith("。") else stats + outcomes
     if position == STATS_IN_SECTION1 and stats:
         section1 = [*section1, stats]
     variables = {
@@ -474,7 +536,7 @@ def build_notice_context(
         "inspection_group": clean_text(s.inspection_group),
         "section1": section1,
         "stats_sentence": stats if position == STATS_BEFORE_SECTION2 else "",
-        "body": section2_items(ledger, status, warnings),
+        "body": section2_items(ledger, status, warnings, public=s.notice_edition == "公开版"),
         "section3": section3,
         "public_period": period,
         "contact_sentence": contact_sentence(s),

@@ -237,6 +237,7 @@ def render_notice(
     pdf: bool = False,
     profile: str | None = None,
     check: bool = True,
+    edition: str | None = None,
 ) -> NoticeResult:
     """Write the progress notice (通报) for ``ledger`` as .docx (and .pdf when asked).
 
@@ -245,14 +246,15 @@ def render_notice(
     Raises :class:`NoticeDataError` for missing settings and :class:`TemplateInvalid` for a
     broken template. ``profile`` chooses the house style (通报样式) instead of 基本信息's; with
     ``check`` every number of the rendered text is derived again from the ledger
-    (:mod:`toolkit.notice.consistency`) and each disagreement becomes a warning.
+    (:mod:`toolkit.notice.consistency`) and each disagreement becomes a warning. ``edition``
+    (公开版/public or 党内版/internal) overrides 基本信息's 通报版本.
     """
     from toolkit.core.status import evaluate_ledger
     from toolkit.notice.consistency import check_figures
     from toolkit.notice.profiles import apply_profile
 
     status = evaluate_ledger(ledger, today=today)
-    ctx = build_notice_context(ledger, status, today=today, profile=profile)
+    ctx = build_notice_context(ledger, status, today=today, profile=profile, edition=edition)
     variables = {k: clean_value(v, keep_newlines=(k == "title")) for k, v in ctx.variables.items()}
     source = template_source(template_path, NOTICE_TEMPLATE_NAME, KIND_NOTICE)
     tpl = render_document(
