@@ -236,3 +236,127 @@ def test_status_rows_feed_the_lint_not_the_sentence(demo_ledger):
     wrong = stats_sentence(s, status, today=TODAY).replace("正在整改7个", "正在整改6个")
     found = check_figures([("公文正文", wrong)], demo_ledger, s, status, today=TODAY)
     assert [p.code for p in found] == ["wrong-count"] and "台账为7个" in found[0].message
+
+
+# --- public and 党内 editions ------------------------------------------------------------------------
+
+
+def withhold(ledger, problem_ids=("5",), task_ids=("1-2",)):
+    for p in ledger.problems:
+        p.public = p.id not in problem_ids
+    for t in ledger.tasks:
+        t.public = t.id not in task_ids
+    return ledger
+
+
+@pytest.mark.parametrize("profile", ["reference", "stats-first", "flat"])
+def test_public_edition_omits_withheld_items_and_keeps_totals(demo_ledger, tmp_path, profile):
+    withhold(demo_ledger)
+    status = evaluate_ledger(demo_ledger, today=TODAY)
+    public, pdoc = render(demo_ledger, tmp_path, "公开.docx", profile=profile, edition="public")
+    internal, idoc = render(demo_ledger, tmp_path, "党内.docx", profile=profile, edition="internal")
+    assert public.number_problems == [] and internal.number_problems == []
+    ptexts, itexts = [p.text for p in pdoc.paragraphs], [p.text for p in idoc.paragraphs]
+    p5 = next(p for p in demo_ledger.problems if p.id == "5")
+    t12 = next(t for t in demo_ledger.tasks if t.id == "1-2")
+    assert any(p5.title in x for x in itexts) and not any(p5.title in x for x in ptexts)
+    assert any(t12.measure in x for x in itexts) and not any(t12.measure in x for x in ptexts)
+    word = {"done": "已完成整改", "long_term": "长期坚持"}.get(status.problems["5"].code, "正在整改")
+    assert f"另有1个问题按规定不予公开（其中{word}1个）。" in ptexts
+    assert "另有1项整改措施按规定不予公开。" in ptexts
+    # Problem headings: the internal edition has all 16, the public one 15 plus the withheld count.
+    heading = "公文三级标题" if profile != "flat" else "公文二级标题"
+    count = lambda d: sum(1 for p in d.paragraphs if p.style.name == heading and not p.text.endswith("方面"))  # noqa: E731
+    assert count(idoc) == 16 and count(pdoc) == 15
+    # Statistics (where shown) count every problem in both editions.
+    if profile != "reference":
+        assert any("反馈的16个问题中" in x for x in ptexts) and any("反馈的16个问题中" in x for x in itexts)
+
+
+def test_edition_defaults_to_the_setting_and_unknown_edition_is_explained(demo_ledger, tmp_path):
+    withhold(demo_ledger)
+    demo_ledger.settings.notice_edition = "党内版"
+    _, document = render(demo_ledger, tmp_path)
+    assert not any("不予公开" in p.text for p in document.paragraphs)
+    with pytest.raises(NoticeDataError, match="通报版本“secret”不存在"):
+        render(demo_ledger, tmp_path, "x.docx", edition="secret")
+
+
+def test_public_flags_are_read_from_the_ledger():
+    result = rows_ledger([], ["已完成", "推进中"])
+    assert all(p.public for p in result.ledger.problems)
+    problems = [PROBLEM_ROWS[0] + ["是否公开"], [1, "关于作风建设方面", "问题1", "李国强", "办公室", "否"],
+                [2, "关于作风建设方面", "问题2", "李国强", "办公室", ""]]
+    tasks = [TASK_HEADER + ["是否公开"],
+             ["1-1", 1, "措施。", "", "李国强", "办公室", "周丽", date(2025, 12, 31), None, "推进中", None, "", None, "", "不公开"],
+             ["2-1", 2, "措施。", "", "李国强", "办公室", "周丽", date(2025, 12, 31), None, "推进中", None, "", None, "", "也许"]]
+    sheets = {"基本信息": SETTINGS_ROWS, "问题清单": problems, "任务清单": tasks, "责任清单": [list(r) for r in PEOPLE_ROWS]}
+    result = check_tables(tables_from_rows(sheets), today=TODAY)
+    assert [p.public for p in result.ledger.problems] == [False, True]
+    assert [t.public for t in result.ledger.tasks] == [False, True]
+    (issue,) = [i for i in result.report.issues if i.code == "bad-public-flag"]
+    assert (issue.location.sheet, issue.location.row, issue.location.column) == ("任务清单", 3, "O")
+    assert "是否公开应填“是”或“否”（留空表示公开），现为“也许”" == issue.message
+
+
+# --- 问责与成效 ---------------------------------------------------------------------------------------
+
+
+OUTCOME_ROWS = [["类别", "项目", "数量", "单位"], ["问责", "政务处分", 1, "人"], ["问责", "组织处理", 2, "人"],
+                ["问责", "诫勉", 0, "人"], ["成效", "建立完善制度", 12, "项"], ["成效", "挽回经济损失", 35.6, "万元"]]
+
+
+def test_outcomes_sheet_flows_into_the_sentence_with_zero_counts(demo_ledger, tmp_path):
+    result = rows_ledger([], ["已完成"])
+    assert result.ledger.outcomes == []
+    sheets_result = check_tables(tables_from_rows({
+        "基本信息": SETTINGS_ROWS, "问题清单": PROBLEM_ROWS[:2], "任务清单": [TASK_HEADER],
+        "问责与成效": OUTCOME_ROWS}), today=TODAY)
+    outcomes = sheets_result.ledger.outcomes
+    assert [(o.kind, o.item, o.amount, o.unit) for o in outcomes][:2] == [("问责", "政务处分", 1, "人"), ("问责", "组织处理", 2, "人")]
+    demo_ledger.outcomes = outcomes
+    r, document = render(demo_ledger, tmp_path, profile="stats-first")
+    intro = document.paragraphs[2].text
+    assert "；问责处理3人（其中政务处分1人、组织处理2人、诫勉0人），建立完善制度12项，挽回经济损失35.6万元。" in intro
+    assert r.number_problems == []
+    # Reference profile with 通报显示问责与成效=是 and no statistics: its own paragraph at the start of section 二.
+    demo_ledger.settings.notice_accountability = True
+    _, document = render(demo_ledger, tmp_path, "b.docx")
+    texts = [p.text for p in document.paragraphs]
+    i = texts.index("二、巡察整改任务落实情况")
+    assert texts[i + 1] == "巡察整改中，问责处理3人（其中政务处分1人、组织处理2人、诫勉0人），建立完善制度12项，挽回经济损失35.6万元。"
+
+
+def test_lint_catches_a_changed_outcome_figure(demo_ledger, tmp_path):
+    from toolkit.core.model import Outcome
+
+    demo_ledger.outcomes = [Outcome("问责", "政务处分", 1, "人", 2), Outcome("问责", "组织处理", 2, "人", 3)]
+    result, _ = render(demo_ledger, tmp_path, profile="flat")
+    _edit(result.docx, "组织处理2人", "组织处理4人")
+    found = verify_notice_file(result.docx, demo_ledger, today=TODAY, profile="flat")
+    assert any("“组织处理4”与“问责与成效”工作表第3行（2）不一致" in p.message for p in found)
+
+
+# --- the command line -------------------------------------------------------------------------------
+
+
+def test_cli_profile_edition_and_verify(demo_file, tmp_path):
+    from typer.testing import CliRunner
+
+    from toolkit.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "通报.docx"
+    res = runner.invoke(app, ["notice", str(demo_file), "--out", str(out), "--profile", "stats-first",
+                              "--edition", "internal", "--today", "2025-04-07"])
+    assert res.exit_code == 0, res.output
+    assert "现将巡察整改进展情况予以通报。" in docx.Document(str(out)).paragraphs[2].text
+    res = runner.invoke(app, ["notice", str(demo_file), "--verify", str(out), "--profile", "stats-first",
+                              "--today", "2025-04-07"])
+    assert res.exit_code == 0 and "中的数字与台账一致" in res.output
+    _edit(out, "反馈的16个问题中", "反馈的15个问题中")
+    res = runner.invoke(app, ["notice", str(demo_file), "--verify", str(out), "--profile", "stats-first",
+                              "--today", "2025-04-07"])
+    assert res.exit_code == 1 and "问题总数“15个”与台账不一致" in res.output
+    res = runner.invoke(app, ["notice", str(demo_file), "--profile", "nope", "--today", "2025-04-07"])
+    assert res.exit_code == 2 and "通报样式“nope”不存在" in res.output

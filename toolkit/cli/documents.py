@@ -22,6 +22,7 @@ def notice(
     force: Annotated[bool, typer.Option("--force", help="--out 指定的文件已存在时覆盖")] = False,
     lint_template: Annotated[Path | None, typer.Option("--lint-template", help="只检查模板中的标签和写死的数字，不生成通报")] = None,
     profile: Annotated[str | None, typer.Option("--profile", help="通报样式：参考样式(reference)、统计先行(stats-first)、简明层级(flat)；默认按基本信息")] = None,
+    edition: Annotated[str | None, typer.Option("--edition", help="通报版本：public（公开版，不公开的问题和措施只计数）或 internal（党内版，全部内容）；默认按基本信息")] = None,
     verify: Annotated[Path | None, typer.Option("--verify", help="不生成通报，核对已有通报（.docx）中的每个数字是否与台账一致")] = None,
     today: TodayOpt = None,
 ) -> None:
@@ -54,10 +55,10 @@ def notice(
         from toolkit.jobs.documents import run_verify_notice
 
         run_job("核对通报数字", lambda: run_verify_notice(FileLedger(ledger), verify, today=day, template=template,
-                                                      profile=profile), lambda job: print_lines(con, summary_lines(job)))
+                                                      profile=profile, edition=edition), lambda job: print_lines(con, summary_lines(job)))
         return
     run_job("生成通报", lambda: run_notice(FileLedger(ledger), today=day, out=out, template=template, pdf=pdf,
-                                       overwrite=force, profile=profile), render)
+                                       overwrite=force, profile=profile, edition=edition), render)
 
 
 def reminders(

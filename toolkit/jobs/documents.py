@@ -21,6 +21,7 @@ def run_notice(
     pdf: bool = False,
     overwrite: bool = False,
     profile: str | None = None,
+    edition: str | None = None,
 ) -> JobResult:
     """生成通报: the notice as .docx (and .pdf) beside the ledger, rendered even when the ledger has errors.
 
@@ -43,7 +44,7 @@ def run_notice(
             raise ToolkitError(f"文件已存在，为防止覆盖已修改的通报，未生成：{target}。请换一个文件名，或加 --force 覆盖。")
     try:
         made = nt.render_notice(result.ledger, today=result.today, out_path=target, template_path=template, pdf=pdf,
-                                profile=profile)
+                                profile=profile, edition=edition)
     except PermissionError as exc:
         raise ToolkitError(f"无法写入 {target.name}：文件可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
     except nt.NoticeError as exc:
@@ -67,6 +68,7 @@ def run_verify_notice(
     today: date | None = None,
     template: str | Path | None = None,
     profile: str | None = None,
+    edition: str | None = None,
 ) -> JobResult:
     """核对通报数字: every number in an existing notice .docx (perhaps edited in Word) against the ledger.
 
@@ -82,7 +84,8 @@ def run_verify_notice(
     if not path.is_file():
         raise ToolkitError(f"找不到要核对的通报：{path}")
     try:
-        problems = verify_notice_file(path, result.ledger, today=result.today, profile=profile, template_path=template)
+        problems = verify_notice_file(path, result.ledger, today=result.today, profile=profile, template_path=template,
+                                      edition=edition)
     except nt.NoticeError as exc:
         raise ToolkitError(str(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds for a file that is not .docx

@@ -1,7 +1,7 @@
 """House-style profiles of the notice (通报样式): named bundles of settings.
 
-A profile gives every house-style setting a value; a setting written in 基本信息 overrides the
-profile's value for that ledger. ``zhenggai notice --profile NAME`` chooses the profile instead of
+A profile gives every house-style setting a value; a setting whose value in 基本信息 differs from the
+toolkit's default overrides the profile's value for that ledger. ``zhenggai notice --profile NAME`` chooses the profile instead of
 基本信息's 通报样式. Pure: settings in, settings out.
 """
 
@@ -72,17 +72,16 @@ def profile_name(name: str) -> str:
 
 
 def apply_profile(settings: Settings, profile: str | None = None) -> Settings:
-    """A copy of ``settings`` with the profile's values for every setting 基本信息 does not give.
+    """A copy of ``settings`` with the profile's values for every setting 基本信息 leaves at its default.
 
     ``profile`` (from ``--profile``) replaces 基本信息's 通报样式. The older switch 通报显示统计句=是, when
     统计句位置 is not given, puts the sentence at the start of section 二 (where it always was).
     """
     name = profile_name(profile if profile else settings.notice_profile)
     defaults = Settings()
-    # Given: written in 基本信息 (even when equal to the default), or set to something else in code.
-    given = set(settings.cells) | {
-        f.name for f in dataclasses.fields(Settings) if getattr(settings, f.name) != getattr(defaults, f.name)
-    }
+    # Given: a value other than the toolkit's default. New ledgers carry every setting at its default
+    # (the builder writes them all into 基本信息), so a default value cannot tell "chosen" from "left".
+    given = {f.name for f in dataclasses.fields(Settings) if getattr(settings, f.name) != getattr(defaults, f.name)}
     changes: dict[str, object] = {"notice_profile": name}
     for key, value in PROFILES[name].items():
         if key not in given:
