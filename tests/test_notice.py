@@ -605,3 +605,28 @@ def test_ledger_is_not_modified_by_rendering(demo_ledger, tmp_path):
     before = copy.deepcopy(demo_ledger)
     render(demo_ledger, tmp_path)
     assert demo_ledger == before
+
+
+def test_clean_text_fast_path_changes_nothing_the_full_rules_would_change():
+    """clean_text returns clean strings untouched (speed); it must agree with the full rules on any input."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from toolkit.notice import text as T
+
+    alphabet = st.sampled_from(list("ab1 _x000D_\t\n\r\u3000\u00a0\ufeff\u200b\u2028\x7f\x85中文。"))
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.text(alphabet, max_size=12))
+    def agree(s):
+        full = T._EXCEL_ESCAPE.sub(T._decode_excel_escape, s)
+        pieces = T._BREAKS.split(full)
+        out = pieces[0]
+        for piece in pieces[1:]:
+            if out and piece and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
+                out += " "
+            out += piece
+        expected = T._CONTROL.sub("", out.replace("\t", " ")).strip(T._STRIP)
+        assert T.clean_text(s) == expected
+
+    agree()

@@ -202,6 +202,22 @@ def test_reminder_letter_converts_with_mapped_fonts(tmp_path, demo_ledger):
     assert all(LEFT - TOLERANCE <= w[1] and w[3] <= RIGHT + TOLERANCE for w in body)
 
 
+@needs_pdf_tools
+@pytest.mark.parametrize("level", ["提醒函", "督办函", "告诫函"])
+def test_each_ladder_letter_converts_inside_the_margins(tmp_path, demo_ledger, level):
+    from toolkit.core.model import Table
+    from toolkit.notice.reminders import render_letters
+
+    monthly = Table("月度进展", [["月份", "截止日期"], ["2025-03", date(2025, 3, 31)]])
+    letters = render_letters(demo_ledger, today=date(2025, 4, 7), out_dir=tmp_path, monthly=monthly)
+    letter = next(x for x in letters if x.level == level)
+    pdf = convert_to_pdf(letter.path)
+    body = [w for w in words(pdf) if w[2] <= BOTTOM]
+    assert all(LEFT - TOLERANCE <= w[1] and w[3] <= RIGHT + TOLERANCE for w in body)
+    text = "".join(w[5] for w in body)
+    assert letter.number.replace(" ", "") in text and "责任人" in text
+
+
 def test_missing_libreoffice_skips_pdf_with_a_chinese_reason(demo_ledger, tmp_path, monkeypatch):
     monkeypatch.setenv("SOFFICE", str(tmp_path / "没有这个程序"))
     result = render_notice(demo_ledger, today=date(2025, 4, 7), out_path=tmp_path / "通报.docx", pdf=True)

@@ -132,61 +132,18 @@ def check_figures(
     notice_day = s.notice_date or today
     public_end = notice_day + timedelta(days=max(s.public_days, 1) - 1)
     known = {d for d in (s.inspection_start, s.inspection_end, s.feedback_date, notice_day, public_end, today) if d}
-    corpus = _ledger_text(ledger)
+    corpus_dates = set(_DATE.findall(_ledger_text(ledger)))  # (y, m, d) as written in the ledger's own text
     problems = _tally([problem_count_code(ps) for ps in status.problem_rows])
     measures = _tally([st.code for st in status.rows])
     problem_numbers: list[int] = []
     for n, (style, text) in enumerate(paragraphs, start=1):
         flat = text.replace("\n", "")
         # Statistics sentence(s): …反馈的N个问题中，…；制定的M项整改措施中，….
-        for m in re.finditer(r"反馈的(\d+)个问题中，([^；。]*)", flat):
-            if int(m.group(1)) != problems.total:
-                out.append(NumberProblem("wrong-count", f"问题总数“{m.group(1)}个”与台账不一致：问题清单有{problems.total}个问题。",
-                                         n, _excerpt(text)))
-            out += _check_clause(m.group(2), problems, s, "个", "问题", n, text)
-        for m in re.finditer(r"制定的(\d+)项整改措施中，([^；。]*)", flat):
-            if int(m.group(1)) != measures.total:
-                out.append(NumberProblem("wrong-count", f"措施总数“{m.group(1)}项”与台账不一致：任务清单有{measures.total}项措施。",
-                                         n, _excerpt(text)))
-            out += _check_clause(m.group(2), measures, s, "项", "措施", n, text)
-        # The opening paragraph's dates.
-        if flat.startswith("根据") and "开展了巡察" in flat:
-            for label, d in (("巡察开始日期", s.inspection_start), ("巡察结束日期", s.inspection_end), ("反馈日期", s.feedback_date)):
-                if d and date_cn(d) not in flat:
-                    out.append(NumberProblem("wrong-date", f"开头段落中没有基本信息的{label}“{date_cn(d)}”，日期可能被改动。",
-                                             n, _excerpt(text)))
-        # Public period.
-        m = re.search(r"公开期限：(\d{4})年(\d{1,2})月(\d{1,2})日至(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日", flat)
-        if m:
-            start = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            end = date(int(m.group(4) or m.group(1)), int(m.group(5)), int(m.group(6)))
-            if (start, end) != (notice_day, public_end):
-                out.append(NumberProblem(
-                    "wrong-date",
-                    f"公开期限与基本信息不一致：应为{date_cn(notice_day)}至{date_cn(public_end)}（通报日期起{s.public_days}天）。",
-                    n, _excerpt(text)))
-        if style == "公文日期" and flat != date_cn(notice_day):
-            out.append(NumberProblem("wrong-date", f"成文日期应为基本信息的通报日期“{date_cn(notice_day)}”。", n, _excerpt(text)))
-        # Any other date must be one of the ledger's.
-        for m in _DATE.finditer(flat):
-            try:
-                d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                d = None
-            if d not in known and m.group(0) not in corpus:
-                out.append(NumberProblem("unknown-date", f"日期“{m.group(0)}”在台账中找不到，请核对。", n, _excerpt(text)))
-        # 问责与成效: each item's figure, and the accountability total.
-        for o in ledger.outcomes:
-            item = clean_text(o.item)
-            for m in re.finditer(re.escape(item) + r"(\d+(?:\.\d+)?)", flat):
-                if abs(float(m.group(1)) - o.amount) > 1e-9:
-                    out.append(NumberProblem("wrong-count", f"“{item}{m.group(1)}”与“问责与成效”工作表第{o.row}行（{_num(o.amount)}）不一致。",
-                                             n, _excerpt(text)))
-        blame = [o.amount for o in ledger.outcomes if clean_text(o.kind) == "问责"]
-        m = re.search(r"问责处理(\d+)人（其中", flat)
-        if m and blame and int(m.group(1)) != sum(blame):
-            out.append(NumberProblem("wrong-count", f"问责处理人数“{m.group(1)}人”与“问责与成效”工作表合计（{_num(sum(blame))}人）不一致。",
-                                     n, _excerpt(text)))
+        if "反馈的" in flat:
+            out += _check_sentence(flat, text, n, problems, measures, s)
+        out += _check_dates(flat, text, n, style, s, notice_day, public_end, known, corpus_dates)
+        if ledger.outcomes:
+            out += _check_outcomes(flat, text, n, ledger)
         if style == "公文三级标题" or (style == "公文二级标题" and s.notice_levels == 1):
             m = re.match(r"^(\d+)\.", flat)
             if m:
@@ -198,6 +155,76 @@ def check_figures(
         out.append(NumberProblem(
             "wrong-count",
             f"通报列出{len(problem_numbers)}个问题、说明不予公开{withheld}个，合计与问题清单的{problems.total}个不一致。", 0, ""))
+    return out
+
+
+def _check_sentence(flat: str, text: str, n: int, problems: _Tally, measures: _Tally, s: Settings) -> list[NumberProblem]:
+    """The statistics sentence(s): …反馈的N个问题中，…；制定的M项整改措施中，…."""
+    out: list[NumberProblem] = []
+    for m in re.finditer(r"反馈的(\d+)个问题中，([^；。]*)", flat):
+        if int(m.group(1)) != problems.total:
+            out.append(NumberProblem("wrong-count", f"问题总数“{m.group(1)}个”与台账不一致：问题清单有{problems.total}个问题。",
+                                     n, _excerpt(text)))
+        out += _check_clause(m.group(2), problems, s, "个", "问题", n, text)
+    for m in re.finditer(r"制定的(\d+)项整改措施中，([^；。]*)", flat):
+        if int(m.group(1)) != measures.total:
+            out.append(NumberProblem("wrong-count", f"措施总数“{m.group(1)}项”与台账不一致：任务清单有{measures.total}项措施。",
+                                     n, _excerpt(text)))
+        out += _check_clause(m.group(2), measures, s, "项", "措施", n, text)
+    return out
+
+
+def _check_dates(flat: str, text: str, n: int, style: str, s: Settings, notice_day: date, public_end: date,
+                 known: set, corpus_dates: set) -> list[NumberProblem]:
+    """The opening paragraph's dates, the public period, the date line, and every other date."""
+    out: list[NumberProblem] = []
+    if "日" not in flat:
+        return out
+    if flat.startswith("根据") and "开展了巡察" in flat:
+        for label, d in (("巡察开始日期", s.inspection_start), ("巡察结束日期", s.inspection_end), ("反馈日期", s.feedback_date)):
+            if d and date_cn(d) not in flat:
+                out.append(NumberProblem("wrong-date", f"开头段落中没有基本信息的{label}“{date_cn(d)}”，日期可能被改动。",
+                                         n, _excerpt(text)))
+    if "公开期限" in flat:
+        m = re.search(r"公开期限：(\d{4})年(\d{1,2})月(\d{1,2})日至(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日", flat)
+        if m:
+            start = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            end = date(int(m.group(4) or m.group(1)), int(m.group(5)), int(m.group(6)))
+            if (start, end) != (notice_day, public_end):
+                out.append(NumberProblem(
+                    "wrong-date",
+                    f"公开期限与基本信息不一致：应为{date_cn(notice_day)}至{date_cn(public_end)}（通报日期起{s.public_days}天）。",
+                    n, _excerpt(text)))
+    if style == "公文日期" and flat != date_cn(notice_day):
+        out.append(NumberProblem("wrong-date", f"成文日期应为基本信息的通报日期“{date_cn(notice_day)}”。", n, _excerpt(text)))
+    for m in _DATE.finditer(flat):
+        try:
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            d = None
+        if d not in known and m.groups() not in corpus_dates:
+            out.append(NumberProblem("unknown-date", f"日期“{m.group(0)}”在台账中找不到，请核对。", n, _excerpt(text)))
+    return out
+
+
+def _check_outcomes(flat: str, text: str, n: int, ledger: Ledger) -> list[NumberProblem]:
+    """问责与成效: each item's figure, and the accountability total."""
+    out: list[NumberProblem] = []
+    for o in ledger.outcomes:
+        item = clean_text(o.item)
+        if not item or item not in flat:
+            continue
+        for m in re.finditer(re.escape(item) + r"(\d+(?:\.\d+)?)", flat):
+            if abs(float(m.group(1)) - o.amount) > 1e-9:
+                out.append(NumberProblem(
+                    "wrong-count", f"“{item}{m.group(1)}”与“问责与成效”工作表第{o.row}行（{_num(o.amount)}）不一致。",
+                    n, _excerpt(text)))
+    blame = [o.amount for o in ledger.outcomes if clean_text(o.kind) == "问责"]
+    m = re.search(r"问责处理(\d+)人（其中", flat)
+    if m and blame and int(m.group(1)) != sum(blame):
+        out.append(NumberProblem(
+            "wrong-count", f"问责处理人数“{m.group(1)}人”与“问责与成效”工作表合计（{_num(sum(blame))}人）不一致。",
+            n, _excerpt(text)))
     return out
 
 
