@@ -78,7 +78,7 @@ def test_readonly_columns_locked_and_grey_editable_open(issued):
     kinds = {(dv.type, str(dv.sqref)) for dv in ws.data_validations.dataValidation}
     assert ("list", "F9:F10") in kinds and ("date", "G9:G10") in kinds
     state_list = next(dv for dv in ws.data_validations.dataValidation if dv.type == "list")
-    assert state_list.formula1 == '"未启动,推进中,已完成,长期坚持"'
+    assert state_list.formula1 == '"未启动,推进中,已完成,长期坚持,基本完成"'  # 基本完成 (issue 13)
     assert wb[META_SHEET].sheet_state == "veryHidden"
     notes = " ".join(str(ws.cell(r, 1).value) for r in range(2, 7))
     for words in ("2025年3月", "2025年4月5日前", "灰色列", "不要增加、删除或调换行的顺序", ".xlsx", "填报人"):

@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 from toolkit.cli.render import result_json
 from toolkit.core.check import check_ledger, check_tables
 from toolkit.core.model import County, Deadline, Ledger, Problem, Settings, Task
-from toolkit.core.schema import LONG_TERM_AS_DONE, LONG_TERM_AS_OPEN, LONG_TERM_EXCLUDED, TASK_COLUMNS
+from toolkit.core.schema import (
+    BASIC_DONE_AS_DONE,
+    BASIC_DONE_SEPARATE,
+    LONG_TERM_AS_DONE,
+    LONG_TERM_AS_OPEN,
+    LONG_TERM_EXCLUDED,
+    TASK_COLUMNS,
+)
 from toolkit.core.status import (
     NO_UNIT,
     PROBLEM_LABELS,
@@ -34,7 +41,7 @@ FEEDBACK = date(2024, 4, 2)
 CATEGORIES = ("关于贯彻落实方面", "关于作风建设方面", "关于选人用人方面")
 UNITS = ("办公室", "人事科", "英德市", "清城区", "连州市", "")
 COUNTIES = ("清城区", "英德市")
-STATES = ("未启动", "推进中", "已完成", "长期坚持", "")
+STATES = ("未启动", "推进中", "已完成", "长期坚持", "基本完成", "")
 DEADLINE_WORDS = ("长期", "尽快", "6月底", "2024年9月前", None)
 
 days = st.integers(min_value=0, max_value=600).map(lambda n: FEEDBACK + timedelta(days=n))
@@ -56,13 +63,14 @@ ledger_st = st.fixed_dictionaries({
     "today": days,
     "working_days": st.booleans(),
     "rule": st.sampled_from((LONG_TERM_AS_DONE, LONG_TERM_EXCLUDED, LONG_TERM_AS_OPEN)),
+    "basic_rule": st.sampled_from((BASIC_DONE_SEPARATE, BASIC_DONE_AS_DONE)),
 })
 
 
 def settings_rows(spec) -> list[list]:
     rows = [[k, v] for k, v in SETTINGS_ROWS if k != "预警按工作日计算"]
     return [*rows, ["预警按工作日计算", "是" if spec["working_days"] else "否"], ["长期坚持计入方式", spec["rule"]],
-            ["统计截止日期", spec["today"]]]
+            ["统计截止日期", spec["today"]], ["基本完成计入方式", spec["basic_rule"]]]
 
 
 def task_cells(t: dict) -> list:
@@ -126,11 +134,11 @@ def test_every_task_row_has_one_status_and_tallies_equal_a_recount(spec):
         if t.unit in COUNTIES:
             groups.setdefault(("county", t.unit), []).append(s.code)
     stats = status.stats
-    rule = ledger.settings.long_term_rule
-    assert stats.overall == recount(s.code for s in status.rows).finish(rule)
+    rule = (ledger.settings.long_term_rule, ledger.settings.basic_done_rule)
+    assert stats.overall == recount(s.code for s in status.rows).finish(*rule)
     for (kind, name), codes in groups.items():
         table = {"category": stats.by_category, "unit": stats.by_unit, "county": stats.by_county}[kind]
-        assert table[name] == recount(codes).finish(rule), (kind, name)
+        assert table[name] == recount(codes).finish(*rule), (kind, name)
     for name, counts in stats.by_category.items():
         assert counts.total == len(groups.get(("category", name), []))
     all_counts = [stats.overall, stats.problems_overall, *stats.by_category.values(), *stats.by_unit.values(),
@@ -152,7 +160,8 @@ def test_problem_statuses_follow_their_tasks_and_stats_count_the_same_labels(spe
     labels = [ps.label for ps in status.problem_rows]
     p = status.stats.problems_overall
     label_of = {problem_count_code(ps): ps.label for ps in status.problem_rows}
-    assert recount(problem_count_code(ps) for ps in status.problem_rows).finish(ledger.settings.long_term_rule) == p
+    assert recount(problem_count_code(ps) for ps in status.problem_rows).finish(ledger.settings.long_term_rule,
+                                                                                 ledger.settings.basic_done_rule) == p
     assert (p.done, p.overdue, p.due_soon, p.unclear, p.long_term, p.on_track) == tuple(
         labels.count(PROBLEM_LABELS[k]) for k in ("done", "overdue", "due_soon", "deadline_unclear", "long_term",
                                                   "open"))
@@ -209,17 +218,19 @@ def stats_blocks(result) -> dict[str, dict[str, list]]:
         elif isinstance(a, str) and a.startswith("逾期任务清单"):
             current = None
         elif current is not None and not isinstance(cells.get("B"), str):
-            current[a] = [cells.get(c) for c in "BCDEFGHIJK"]
+            current[a] = [cells.get(c) for c in "BCDEFGHIJKL"]
     return blocks
 
 
-def as_row(c: Counts) -> list:
-    return [c.total, c.done, c.done_late, c.signed_off, c.open, c.due_soon, c.overdue, c.long_term, c.rate, c.unclear]
+def as_row(c: Counts, basic: bool = False) -> list:
+    """A 统计 row B…L; L (基本完成) is written only in ledgers that use 基本完成."""
+    return [c.total, c.done, c.done_late, c.signed_off, c.open, c.due_soon, c.overdue, c.long_term, c.rate, c.unclear,
+            c.basic_done if basic else None]
 
 
-def json_row(c: dict) -> list:
+def json_row(c: dict, basic: bool = False) -> list:
     return [c[k] for k in ("total", "done", "done_late", "signed_off", "open", "due_soon", "overdue", "long_term",
-                           "rate", "unclear")]
+                           "rate", "unclear")] + [c["basic_done"] if basic else None]
 
 
 @FAST
@@ -229,12 +240,13 @@ def test_stats_sheet_problem_column_json_and_notice_sentence_agree(spec):
     stats = result.status.stats
     blocks = stats_blocks(result)
     payload = result_json(result)["stats"]
-    assert blocks["总体情况"]["整改措施"] == as_row(stats.overall) == json_row(payload["overall"])
-    assert blocks["总体情况"]["反馈问题"] == as_row(stats.problems_overall) == json_row(payload["problems"])
+    b = stats.overall.basic_done > 0
+    assert blocks["总体情况"]["整改措施"] == as_row(stats.overall, b) == json_row(payload["overall"], b)
+    assert blocks["总体情况"]["反馈问题"] == as_row(stats.problems_overall, b) == json_row(payload["problems"], b)
     for title, key, table in (("按问题方面", "by_category", stats.by_category), ("按责任单位", "by_unit", stats.by_unit),
                               ("按县（市、区）", "by_county", stats.by_county)):
-        assert blocks[title] == {k: as_row(v) for k, v in table.items()}
-        assert {k: json_row(v) for k, v in payload[key].items()} == blocks[title]
+        assert blocks[title] == {k: as_row(v, b) for k, v in table.items()}
+        assert {k: json_row(v, b) for k, v in payload[key].items()} == blocks[title]
     # 问题清单's 【自动】整改状态 column, recounted by label.
     grid = result.plan.as_grid()["问题清单"]
     header_row = result.ledger.layout.header_rows["问题清单"]
@@ -244,13 +256,16 @@ def test_stats_sheet_problem_column_json_and_notice_sentence_agree(spec):
     row = blocks["总体情况"]["反馈问题"]
     assert row[0] == len(labels)
     assert (row[1], row[5], row[6], row[7], row[9]) == (n["已完成"], n["临期"], n["逾期"], n["长期坚持"], n["时限待核"])
-    assert row[4] == len(labels) - n["已完成"] - n["长期坚持"]
+    assert row[4] == len(labels) - n["已完成"] - n["长期坚持"] - n["基本完成"]
+    assert row[10] == (n["基本完成"] if b else None)
     # The notice's statistics sentence: total, done and open as 问题清单 shows them.
     s = result.ledger.settings
     sentence = stats_sentence(s, result.status, today=result.today)
     total = len(labels)
     assert f"反馈的{total}个问题中" in sentence
-    done, long_term, open_ = n["已完成"], n["长期坚持"], total - n["已完成"] - n["长期坚持"]
+    basic = n["基本完成"]
+    done, long_term, open_ = n["已完成"], n["长期坚持"], total - n["已完成"] - n["长期坚持"] - basic
+    done += basic if s.basic_done_rule == BASIC_DONE_AS_DONE else 0
     shown_done = done + long_term if s.long_term_rule == LONG_TERM_AS_DONE else done
     shown_open = open_ + long_term if s.long_term_rule == LONG_TERM_AS_OPEN else open_
     assert re.search(rf"{s.word_done}{shown_done}个", sentence)
@@ -264,7 +279,7 @@ def test_stats_sheet_problem_column_json_and_notice_sentence_agree(spec):
 @given(ledger_st)
 def test_model_built_ledgers_tally_rows(spec):
     ledger = Ledger(settings=Settings(feedback_date=FEEDBACK, working_days=spec["working_days"],
-                                      long_term_rule=spec["rule"]))
+                                      long_term_rule=spec["rule"], basic_done_rule=spec["basic_rule"]))
     ledger.problems = [Problem(f"P{n}", cat, f"问题{n}") for n, cat in spec["problems"]]
     ledger.counties = [County(c) for c in COUNTIES]
     for t in spec["tasks"]:
@@ -277,9 +292,9 @@ def test_model_built_ledgers_tally_rows(spec):
     result = check_ledger(ledger, today=spec["today"])
     stats = result.status.stats
     assert len(result.status.rows) == len(ledger.tasks)
-    assert stats.overall == recount(s.code for s in result.status.rows).finish(spec["rule"])
+    assert stats.overall == recount(s.code for s in result.status.rows).finish(spec["rule"], spec["basic_rule"])
     assert sum(c.total for c in stats.by_category.values()) == stats.overall.total
     assert all(c.parts_add_up() for c in (stats.overall, stats.problems_overall, *stats.by_unit.values()))
     blocks = stats_blocks(result)
-    assert blocks["总体情况"]["整改措施"] == as_row(stats.overall)
+    assert blocks["总体情况"]["整改措施"] == as_row(stats.overall, stats.overall.basic_done > 0)
     assert set(blocks["按责任单位"]) == set(stats.by_unit)

@@ -56,11 +56,19 @@ def reference_lines() -> list[str]:
     return [ln for ln in lines if ln]
 
 
+REFERENCE_TITLE_WHOLE_WORDS = "中共清远市公路事务中心党组关于\n八届市委第四轮巡察整改进展情况的通报"
+
+
 def reference_document() -> list[str]:
     """Paragraph texts the rendered notice must have: title (one paragraph, broken), blank line,
-    body lines, blank line, signature, date."""
+    body lines, blank line, signature, date.
+
+    The title breaks after 关于, not inside 八届市委 as the published notice does (GB/T 9704 7.3.1:
+    a break keeps words whole); 标题断行 reproduces the published break when wanted.
+    """
     lines = reference_lines()
-    title = lines[0] + "\n" + lines[1]
+    title = REFERENCE_TITLE_WHOLE_WORDS
+    assert title.replace("\n", "") == lines[0] + lines[1]
     body, signature, date_line = lines[2:-2], lines[-2], lines[-1]
     return [title, "", *body, "", signature, date_line]
 
@@ -133,7 +141,8 @@ def test_title_intro_and_fixed_parts_match_reference(demo_ledger, tmp_path):
     _, document = render(demo_ledger, tmp_path)
     paras = document.paragraphs
     assert paras[0].style.name == "公文标题"
-    assert paras[0].text.split("\n") == [lines[0], lines[1]]
+    assert paras[0].text == REFERENCE_TITLE_WHOLE_WORDS
+    assert paras[0].text.replace("\n", "") == lines[0] + lines[1]
     assert paras[2].text == lines[2]  # intro
     assert paras[3].text == "一、中共清远市公路事务中心党组履行巡察整改主体责任情况" == lines[3]
     assert paras[-4].text == lines[-3]  # closing with public period and contacts
@@ -142,15 +151,33 @@ def test_title_intro_and_fixed_parts_match_reference(demo_ledger, tmp_path):
     assert (paras[-1].style.name, paras[-1].text) == ("公文日期", lines[-1])
 
 
-def test_title_breaks_like_the_reference_and_short_titles_stay_on_one_line():
+def test_title_break_keeps_words_whole_and_short_titles_stay_on_one_line():
     s = Settings(party_group="中共清远市公路事务中心党组", inspection_round="八届市委第四轮巡察")
-    assert notice_title_lines(s) == ["中共清远市公路事务中心党组关于八届", "市委第四轮巡察整改进展情况的通报"]
+    assert notice_title_lines(s) == ["中共清远市公路事务中心党组关于", "八届市委第四轮巡察整改进展情况的通报"]
     s = Settings(party_group="中共某局党组", inspection_round="巡察")
     assert notice_title_lines(s) == ["中共某局党组关于巡察整改进展情况的通报"]  # 19 characters fit
     s = Settings(party_group="中共某局党组", inspection_round="第二轮巡察")
     assert notice_title_lines(s) == ["中共某局党组关于第二轮巡察", "整改进展情况的通报"]
     s = Settings(party_group="中共清远市交通运输局党组", inspection_round="市委第三轮巡察")
     assert notice_title_lines(s) == ["中共清远市交通运输局党组关于", "市委第三轮巡察整改进展情况的通报"]
+
+
+def test_title_never_breaks_inside_baijie_shiwei():
+    """Regression: the title broke "…关于八届 / 市委第四轮…", splitting 八届市委."""
+    for group in ("中共清远市公路事务中心党组", "中共清远市某某某某某局党组", "中共某局党组"):
+        s = Settings(party_group=group, inspection_round="八届市委第四轮巡察")
+        lines = notice_title_lines(s)
+        assert not any(a.endswith("八届") and b.startswith("市委") for a, b in zip(lines, lines[1:]))
+
+
+def test_title_break_setting_overrides_and_a_wrong_one_is_warned():
+    s = Settings(party_group="中共清远市公路事务中心党组", inspection_round="八届市委第四轮巡察",
+                 notice_title_break="中共清远市公路事务中心党组关于八届/市委第四轮巡察整改进展情况的通报")
+    assert notice_title_lines(s) == ["中共清远市公路事务中心党组关于八届", "市委第四轮巡察整改进展情况的通报"]
+    s.notice_title_break = "中共某党组关于/巡察的通报"
+    warnings: list[str] = []
+    assert notice_title_lines(s, warnings) == ["中共清远市公路事务中心党组关于", "八届市委第四轮巡察整改进展情况的通报"]
+    assert warnings and "标题断行" in warnings[0] and "与通报标题不一致" in warnings[0]
 
 
 # --- settings that change the document ------------------------------------------------------
@@ -578,3 +605,28 @@ def test_ledger_is_not_modified_by_rendering(demo_ledger, tmp_path):
     before = copy.deepcopy(demo_ledger)
     render(demo_ledger, tmp_path)
     assert demo_ledger == before
+
+
+def test_clean_text_fast_path_changes_nothing_the_full_rules_would_change():
+    """clean_text returns clean strings untouched (speed); it must agree with the full rules on any input."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from toolkit.notice import text as T
+
+    alphabet = st.sampled_from(list("ab1 _x000D_\t\n\r\u3000\u00a0\ufeff\u200b\u2028\x7f\x85中文。"))
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(st.text(alphabet, max_size=12))
+    def agree(s):
+        full = T._EXCEL_ESCAPE.sub(T._decode_excel_escape, s)
+        pieces = T._BREAKS.split(full)
+        out = pieces[0]
+        for piece in pieces[1:]:
+            if out and piece and out[-1].isascii() and out[-1].isalnum() and piece[0].isascii() and piece[0].isalnum():
+                out += " "
+            out += piece
+        expected = T._CONTROL.sub("", out.replace("\t", " ")).strip(T._STRIP)
+        assert T.clean_text(s) == expected
+
+    agree()

@@ -184,10 +184,42 @@ def test_title_is_one_paragraph_with_a_manual_line_break(rendered):
     xml = zipfile.ZipFile(rendered).read("word/document.xml").decode("utf-8")
     first = xml[xml.index("<w:body>") : xml.index("</w:p>")]
     assert first.count("<w:br/>") == 1
-    assert "中共清远市公路事务中心党组关于八届" in first and "市委第四轮巡察整改进展情况的通报" in first
+    assert "中共清远市公路事务中心党组关于<" in first and ">八届市委第四轮巡察整改进展情况的通报" in first
 
 
 def test_document_properties_carry_the_title_not_the_template_marker(document):
     props = document.core_properties
     assert props.title == "中共清远市公路事务中心党组关于八届市委第四轮巡察整改进展情况的通报"
     assert "toolkit:" not in (props.keywords or "")
+
+
+def test_section3_leads_are_kaiti_like_level_2_headings(document):
+    """Regression: section 三's （一）担子不松… leads were in the body font."""
+
+    paras = document.paragraphs
+    start = next(i for i, p in enumerate(paras) if p.text.startswith("三、"))
+    leads = []
+    for p in paras[start + 1 :]:
+        if p.text.startswith("（"):
+            first = p.runs[0]
+            leads.append(first.text)
+            style = first.style
+            assert style.name == "公文楷体小标题"
+            fonts = style.element.find(qn("w:rPr")).find(qn("w:rFonts"))
+            assert fonts.get(qn("w:eastAsia")) == "楷体_GB2312"
+            assert p.runs[1].style.name != "公文楷体小标题" and p.runs[1].text
+    assert leads == ["（一）担子不松，严格落实全面从严治党主体责任。", "（二）力度不减，持续抓好整改后续工作。",
+                     "（三）干劲不弱，着力推动公路事业高质量发展。"]
+
+
+def test_heading_with_a_lone_last_character_is_condensed(document):
+    """Regression: 一、…主体责任情况 (27 characters after a 2-character indent) left 况 alone."""
+    from toolkit.notice.text import condense_to_avoid_lone_character
+
+    heading = next(p for p in document.paragraphs if p.text.endswith("主体责任情况"))
+    values = {int(r._r.rPr.find(qn("w:spacing")).get(qn("w:val"))) for r in heading.runs}
+    assert len(values) == 1 and values.pop() < -5
+    assert condense_to_avoid_lone_character(26, first=26, full=28, char_pt=15.75) == 0  # fits one line
+    assert condense_to_avoid_lone_character(28, first=26, full=28, char_pt=15.75) == 0  # 2 on the last line
+    assert condense_to_avoid_lone_character(27, first=26, full=28, char_pt=15.75) < 0
+    assert condense_to_avoid_lone_character(55, first=26, full=28, char_pt=15.75) < 0

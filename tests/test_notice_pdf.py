@@ -155,10 +155,41 @@ def test_text_stays_inside_the_type_area_and_page_numbers_alternate(notice_pdf):
 @needs_pdf_tools
 def test_title_is_centred_in_the_type_area(notice_pdf):
     first_page = [w for w in words(notice_pdf) if w[0] == 1]
-    title = [w for w in first_page if w[5].startswith(("中共清远市", "市委第四轮"))][:2]
+    title = [w for w in first_page if w[5].startswith(("中共清远市", "八届市委第四轮"))][:2]
     assert len(title) == 2
     for _, x0, _, x1, _, _ in title:
         assert abs((x0 + x1) / 2 - (LEFT + RIGHT) / 2) < 2 * MM
+
+
+@needs_pdf_tools
+def test_title_lines_on_the_page_keep_words_whole(notice_pdf):
+    """Regression: the title broke "…关于八届 / 市委第四轮…" (GB/T 9704 7.3.1 keeps words whole)."""
+    first = page_lines(notice_pdf)[0]
+    assert first[:2] == ["中共清远市公路事务中心党组关于", "八届市委第四轮巡察整改进展情况的通报"]
+
+
+@needs_pdf_tools
+def test_no_heading_ends_with_a_lone_character_on_the_page(notice_pdf):
+    """Regression: 一、…主体责任情况 wrapped with "况" alone on its second line."""
+    import docx
+
+    document = docx.Document(str(notice_pdf.with_suffix(".docx")))
+    headings = [p.text for p in document.paragraphs if p.style.name in ("公文一级标题", "公文二级标题", "公文三级标题")]
+    lines = [ln.replace(" ", "") for page in page_lines(notice_pdf) for ln in page if not PAGE_NUMBER.match(ln)]
+    assert "一、中共清远市公路事务中心党组履行巡察整改主体责任情况" in lines
+    checked = 0
+    for heading in headings:
+        for i, ln in enumerate(lines):
+            if heading.startswith(ln) and ln != heading:
+                joined, j = ln, i
+                while len(joined) < len(heading) and j + 1 < len(lines):
+                    j += 1
+                    joined += lines[j]
+                if joined == heading:
+                    checked += 1
+                    assert width(lines[j]) > 1, f"标题“{heading}”末行只有一个字：{lines[j]}"
+                break
+    assert len(headings) > 20
 
 
 @needs_pdf_tools
@@ -169,6 +200,22 @@ def test_reminder_letter_converts_with_mapped_fonts(tmp_path, demo_ledger):
     assert names and not any(re.search(r"DejaVu|Liberation", n) for n in names)
     body = [w for w in words(pdf) if w[2] <= BOTTOM]
     assert all(LEFT - TOLERANCE <= w[1] and w[3] <= RIGHT + TOLERANCE for w in body)
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("level", ["提醒函", "督办函", "告诫函"])
+def test_each_ladder_letter_converts_inside_the_margins(tmp_path, demo_ledger, level):
+    from toolkit.core.model import Table
+    from toolkit.notice.reminders import render_letters
+
+    monthly = Table("月度进展", [["月份", "截止日期"], ["2025-03", date(2025, 3, 31)]])
+    letters = render_letters(demo_ledger, today=date(2025, 4, 7), out_dir=tmp_path, monthly=monthly)
+    letter = next(x for x in letters if x.level == level)
+    pdf = convert_to_pdf(letter.path)
+    body = [w for w in words(pdf) if w[2] <= BOTTOM]
+    assert all(LEFT - TOLERANCE <= w[1] and w[3] <= RIGHT + TOLERANCE for w in body)
+    text = "".join(w[5] for w in body)
+    assert letter.number.replace(" ", "") in text and "责任人" in text
 
 
 def test_missing_libreoffice_skips_pdf_with_a_chinese_reason(demo_ledger, tmp_path, monkeypatch):

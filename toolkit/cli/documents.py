@@ -20,7 +20,10 @@ def notice(
     template: Annotated[Path | None, typer.Option("--template", help="自定义 Word 模板")] = None,
     pdf: Annotated[bool, typer.Option("--pdf", help="同时用 LibreOffice 转成 PDF")] = False,
     force: Annotated[bool, typer.Option("--force", help="--out 指定的文件已存在时覆盖")] = False,
-    lint_template: Annotated[Path | None, typer.Option("--lint-template", help="只检查模板中的标签，不生成通报")] = None,
+    lint_template: Annotated[Path | None, typer.Option("--lint-template", help="只检查模板中的标签和写死的数字，不生成通报")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="通报样式：参考样式(reference)、统计先行(stats-first)、简明层级(flat)；默认按基本信息")] = None,
+    edition: Annotated[str | None, typer.Option("--edition", help="通报版本：public（公开版，不公开的问题和措施只计数）或 internal（党内版，全部内容）；默认按基本信息")] = None,
+    verify: Annotated[Path | None, typer.Option("--verify", help="不生成通报，核对已有通报（.docx）中的每个数字是否与台账一致")] = None,
     today: TodayOpt = None,
 ) -> None:
     """生成整改进展情况的通报（Word，按 GB/T 9704-2012 排版），可选 PDF。"""
@@ -37,7 +40,8 @@ def notice(
             con.print(f"[green]{OK_MARK} 模板检查通过：{lint_template}[/]")
             raise typer.Exit(EXIT_OK)
         for p in problems:
-            con.print(f"[red]第{p.paragraph}段[/]（{p.excerpt}）：{p.message}")
+            colour = "red" if p.is_error else "yellow"
+            con.print(f"[{colour}]第{p.paragraph}段[/]（{p.excerpt}）：{p.message}")
         raise typer.Exit(EXIT_INVALID)
     if ledger is None:
         fail("请给出台账文件，例如：zhenggai notice 台账.xlsx")
@@ -47,8 +51,14 @@ def notice(
         render_issues(con, job.check.report.errors, limit=20) if job.check.report.errors else None
         print_lines(con, summary_lines(job))
 
+    if verify is not None:
+        from toolkit.jobs.documents import run_verify_notice
+
+        run_job("核对通报数字", lambda: run_verify_notice(FileLedger(ledger), verify, today=day, template=template,
+                                                      profile=profile, edition=edition), lambda job: print_lines(con, summary_lines(job)))
+        return
     run_job("生成通报", lambda: run_notice(FileLedger(ledger), today=day, out=out, template=template, pdf=pdf,
-                                       overwrite=force), render)
+                                       overwrite=force, profile=profile, edition=edition), render)
 
 
 def reminders(

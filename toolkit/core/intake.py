@@ -674,6 +674,9 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
                 continue
             ledger.notice_text.append(NoticeParagraph(section, order, cell_text(v.get("lead")),
                                                       cell_text(v.get("text")), row))
+    load_public_flags(ledger, tables, issues)
+    load_full_names(ledger, tables)
+    load_outcomes(ledger, tables, issues)
     return ledger, issues
 
 
@@ -985,3 +988,89 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
             Location(ledger.source, table.name, header_row, None),
             WARNING,
         ))
+
+
+# --- documents area: 是否公开 flags and the 问责与成效 sheet (optional; docs/rules/documents.md) ----------
+
+PUBLIC_NO = {"否", "不公开", "不予公开", "n", "no", "false", "0", "×", "党内"}
+PUBLIC_YES = {"", "是", "公开", "y", "yes", "true", "1", "√"}
+
+
+def _optional_column(ledger: Ledger, tables: dict[str, Table], canonical: str, headers: tuple[str, ...]):
+    """(table, 0-based column) of an optional column found by its header in the sheet's header row, or None."""
+    wanted = {S.normalize_header(h) for h in headers}
+    name = ledger.layout.sheet_names.get(canonical) or find_sheet(tables, canonical)
+    header_row = ledger.layout.header_rows.get(canonical)
+    if name is None or header_row is None or name not in tables:
+        return None
+    table = tables[name]
+    hi = header_row - table.first_row
+    if not 0 <= hi < len(table.rows):
+        return None
+    col = next((j for j, v in enumerate(table.rows[hi]) if S.normalize_header(v) in wanted), None)
+    return None if col is None else (name, table, col)
+
+
+def _cell_of(table: Table, row: int, col: int) -> Any:
+    i = row - table.first_row
+    return table.rows[i][col] if 0 <= i < len(table.rows) and col < len(table.rows[i]) else None
+
+
+def load_full_names(ledger: Ledger, tables: dict[str, Table]) -> None:
+    """单位全称 in 县区 and 责任清单, when the column exists (主送 of 督办 letters)."""
+    for canonical, records in ((S.SHEET_COUNTIES, ledger.counties), (S.SHEET_PEOPLE, ledger.people)):
+        found = _optional_column(ledger, tables, canonical, S.FULL_NAME_HEADERS)
+        if found is not None:
+            _, table, col = found
+            for record in records:
+                record.full_name = cell_text(_cell_of(table, record.row, col))
+
+
+def load_public_flags(ledger: Ledger, tables: dict[str, Table], issues: list[Issue]) -> None:
+    """是否公开 in 问题清单 and 任务清单, when the column exists: 否 keeps the row out of the public notice."""
+    for canonical, records in ((S.SHEET_PROBLEMS, ledger.problems), (S.SHEET_TASKS, ledger.tasks)):
+        found = _optional_column(ledger, tables, canonical, S.PUBLIC_HEADERS)
+        if found is None:
+            continue
+        name, table, col = found
+        for record in records:
+            raw = _cell_of(table, record.row, col)
+            text = cell_id(raw).lower() if not isinstance(raw, bool) else ("是" if raw else "否")
+            if text in PUBLIC_NO:
+                record.public = False
+            elif text not in PUBLIC_YES:
+                issues.append(Issue("bad-public-flag", f"是否公开应填“是”或“否”（留空表示公开），现为“{raw}”",
+                                    Location(ledger.source, name, record.row, table.letter(col), "是否公开"), "warning"))
+
+
+def load_outcomes(ledger: Ledger, tables: dict[str, Table], issues: list[Issue]) -> None:
+    """问责与成效: rows of 类别 (问责/成效) | 项目 | 数量 | 单位 under a header row, when the sheet exists."""
+    from toolkit.core.model import Outcome
+
+    name = next((n for n in tables if S.normalize_header(n) == S.SHEET_OUTCOMES), None)
+    if name is None:
+        return
+    table = tables[name]
+    header = next((i for i, r in enumerate(table.rows) if "项目" in [cell_text(v) for v in r]), None)
+    if header is None:
+        issues.append(Issue("missing-header", "“问责与成效”工作表没有表头，请在第一行写：类别、项目、数量、单位",
+                            Location(ledger.source, name, table.first_row, table.letter(0)), "warning"))
+        return
+    cols = {cell_text(v): j for j, v in enumerate(table.rows[header])}
+    for i, row in enumerate(table.rows[header + 1 :], start=header + 1):
+        def get(title: str, row=row):
+            j = cols.get(title)
+            return row[j] if j is not None and j < len(row) else None
+
+        item = cell_text(get("项目"))
+        if not item:
+            continue
+        raw = get("数量")
+        try:
+            amount = float(cell_id(raw) or 0) if not isinstance(raw, (int, float)) else float(raw)
+        except ValueError:
+            issues.append(Issue("bad-number", f"数量应为数字（可以为0），现为“{raw}”",
+                                Location(ledger.source, name, table.excel_row(i), table.letter(cols.get("数量", 0)), "数量")))
+            continue
+        kind = cell_text(get("类别")) or ("问责" if cell_text(get("单位")) == "人" else "成效")
+        ledger.outcomes.append(Outcome(kind, item, amount, cell_text(get("单位")), table.excel_row(i)))

@@ -89,6 +89,20 @@ class Settings:
     word_done: str = "已完成整改"
     word_open: str = "正在整改"
     word_long_term: str = "长期坚持"
+    # House style of the notice and the 督办 letters (schema.NOTICE_STYLE_SETTINGS).
+    notice_profile: str = "参考样式"
+    basic_done_rule: str = "单列，不计入完成率"
+    notice_stats_position: str = "不显示"
+    notice_count_measures: bool = False
+    notice_measures_label: str = ""
+    notice_publish_verb: str = "予以公布"
+    notice_title_break: str = ""
+    notice_edition: str = "公开版"
+    notice_accountability: bool = False
+    letter_number_pattern: str = "整改办函〔{year}〕{n}号"
+    letter_reply_days: int = 5
+    letter_contact: str = ""
+    letter_contact_phone: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     cells: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (row, column) of its value
 
@@ -102,6 +116,7 @@ class Problem:
     leader: str = ""
     department: str = ""
     row: int = 0
+    public: bool = True  # 是否公开 = 否: left out of the public edition of the notice (summarised)
 
 
 @dataclass
@@ -123,6 +138,7 @@ class Task:
     signed_off_by: str = ""
     remark: str = ""
     row: int = 0
+    public: bool = True  # 是否公开 = 否: left out of the public edition of the notice (summarised)
 
     @property
     def effective_deadline(self) -> date | None:
@@ -139,6 +155,7 @@ class Person:
     unit: str = ""
     phone: str = ""
     row: int = 0
+    full_name: str = ""  # 单位全称 of ``unit`` (主送 of 督办 letters)
 
 
 @dataclass
@@ -147,6 +164,7 @@ class County:
     contact: str = ""
     phone: str = ""
     row: int = 0
+    full_name: str = ""  # 单位全称 (主送 of 督办 letters)
 
 
 @dataclass
@@ -157,6 +175,17 @@ class NoticeParagraph:
     order: int
     lead: str = ""
     text: str = ""
+    row: int = 0
+
+
+@dataclass
+class Outcome:
+    """One row of 问责与成效: an accountability or outcome count for the notice's sentence."""
+
+    kind: str  # 问责 (people held accountable) or 成效 (rules made, money recovered …)
+    item: str  # 政务处分 / 组织处理 / 建立完善制度 / 挽回经济损失 …
+    amount: float
+    unit: str = ""  # 人 / 项 / 万元
     row: int = 0
 
 
@@ -216,6 +245,7 @@ class Ledger:
     people: list[Person] = field(default_factory=list)
     counties: list[County] = field(default_factory=list)
     notice_text: list[NoticeParagraph] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)  # 问责与成效 sheet (optional)
     layout: Layout = field(default_factory=Layout)
     source: str = ""  # file name, for messages
 

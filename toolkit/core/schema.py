@@ -22,6 +22,10 @@ SHEET_STATS = "统计"
 SHEET_CHANGELOG = "变更记录"
 SHEET_MONTHLY = "月度进展"
 SHEET_LISTS = "_lists"  # hidden sheet with dropdown sources
+SHEET_OUTCOMES = "问责与成效"  # optional staff sheet: 类别 | 项目 | 数量 | 单位
+PUBLIC_HEADERS = ("是否公开", "公开", "是否对外公开")  # optional column of 问题清单 and 任务清单
+FULL_NAME_HEADERS = ("单位全称", "主送单位")  # optional column of 县区 and 责任清单: 主送 of 督办 letters
+SHEET_LETTERS = "督办记录"  # register of every 提醒函/督办函/告诫函 issued (owned by the toolkit)
 
 SHEET_SYNONYMS: dict[str, tuple[str, ...]] = {
     SHEET_SETTINGS: ("基本信息", "设置", "参数设置", "基本设置"),
@@ -160,6 +164,41 @@ LONG_TERM_AS_DONE = "计为已完成"
 LONG_TERM_EXCLUDED = "不计入"
 LONG_TERM_AS_OPEN = "计为未完成"
 
+BASIC_DONE_SEPARATE = "单列，不计入完成率"
+BASIC_DONE_AS_DONE = "计为已完成"
+STATS_ABSENT = "不显示"
+STATS_IN_INTRO = "开头段落"
+STATS_IN_SECTION1 = "第一部分"
+STATS_BEFORE_SECTION2 = "第二部分开头"
+PROFILE_REFERENCE = "参考样式"
+PROFILE_STATS_FIRST = "统计先行"
+PROFILE_FLAT = "简明层级"
+EDITION_PUBLIC = "公开版"
+EDITION_INTERNAL = "党内版"
+
+# House-style settings of the notice and the 督办 letters (documents area, docs/rules/documents.md).
+# A setting left out of 基本信息 takes its value from the chosen 通报样式 profile.
+NOTICE_STYLE_SETTINGS: tuple[Setting, ...] = (
+    Setting("notice_profile", "通报样式", ("通报模板样式",), False, "choice", PROFILE_REFERENCE,
+            (PROFILE_REFERENCE, PROFILE_STATS_FIRST, PROFILE_FLAT)),
+    Setting("basic_done_rule", "基本完成计入方式", ("基本完成统计口径",), False, "choice", BASIC_DONE_SEPARATE,
+            (BASIC_DONE_SEPARATE, BASIC_DONE_AS_DONE)),
+    Setting("notice_stats_position", "统计句位置", (), False, "choice", STATS_ABSENT,
+            (STATS_ABSENT, STATS_IN_INTRO, STATS_IN_SECTION1, STATS_BEFORE_SECTION2)),
+    Setting("notice_count_measures", "统计句含措施数", (), False, "bool", False),
+    Setting("notice_measures_label", "措施前标注", (), False, help="如 整改落实情况：；留空不加"),
+    Setting("notice_publish_verb", "公布用语", (), False, "choice", "予以公布", ("予以公布", "予以通报", "向社会公开")),
+    Setting("notice_title_break", "标题断行", ("标题换行",), False,
+            help="用 / 标出换行处，如 中共××党组关于/八届市委第四轮巡察整改进展情况的通报；留空自动断行"),
+    Setting("notice_edition", "通报版本", (), False, "choice", EDITION_PUBLIC, (EDITION_PUBLIC, EDITION_INTERNAL)),
+    Setting("notice_accountability", "通报显示问责与成效", (), False, "bool", False),
+    Setting("letter_number_pattern", "督办文号格式", ("文号格式",), False, default="整改办函〔{year}〕{n}号",
+            help="{year} 为年份，{n} 为顺序号"),
+    Setting("letter_reply_days", "督办回复期限", ("回复期限工作日",), False, "int", 5, help="工作日"),
+    Setting("letter_contact", "督办联系人", ("督办联系人姓名",), False),
+    Setting("letter_contact_phone", "督办联系电话", (), False),
+)
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("unit_name", "单位名称", ("机构名称", "被巡察单位"), True, help="全称，如 清远市公路事务中心", purpose="通报标题、统计表标题和提醒函"),
     Setting("unit_short", "单位简称", ("简称",), False, help="通报中的简称，如 市公路事务中心"),
@@ -196,6 +235,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("word_done", "已完成用语", (), False, default="已完成整改"),
     Setting("word_open", "未完成用语", (), False, default="正在整改"),
     Setting("word_long_term", "长期坚持用语", (), False, default="长期坚持"),
+    *NOTICE_STYLE_SETTINGS,
 )
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
@@ -204,7 +244,8 @@ STATE_NOT_STARTED = "未启动"
 STATE_IN_PROGRESS = "推进中"
 STATE_DONE = "已完成"
 STATE_LONG_TERM = "长期坚持"
-STATES: tuple[str, ...] = (STATE_NOT_STARTED, STATE_IN_PROGRESS, STATE_DONE, STATE_LONG_TERM)
+STATE_BASIC_DONE = "基本完成"
+STATES: tuple[str, ...] = (STATE_NOT_STARTED, STATE_IN_PROGRESS, STATE_DONE, STATE_LONG_TERM, STATE_BASIC_DONE)
 STATE_SYNONYMS: dict[str, str] = {
     "未开始": STATE_NOT_STARTED,
     "尚未启动": STATE_NOT_STARTED,
@@ -222,6 +263,9 @@ STATE_SYNONYMS: dict[str, str] = {
     "持续推进": STATE_LONG_TERM,
     "持续整改": STATE_LONG_TERM,
     "长期推进": STATE_LONG_TERM,
+    "基本完成整改": STATE_BASIC_DONE,
+    "基本整改": STATE_BASIC_DONE,
+    "阶段性完成": STATE_BASIC_DONE,
 }
 
 # The counties of the reference user (县 sheet of the demo ledger; real ledgers list their own).

@@ -9,8 +9,11 @@ from datetime import date
 from toolkit.core.dates import working_days_until
 from toolkit.core.model import Ledger, Settings, Task
 from toolkit.core.schema import (
+    BASIC_DONE_AS_DONE,
+    BASIC_DONE_SEPARATE,
     LONG_TERM_AS_OPEN,
     LONG_TERM_EXCLUDED,
+    STATE_BASIC_DONE,
     STATE_DONE,
     STATE_LONG_TERM,
     STATE_NOT_STARTED,
@@ -24,6 +27,7 @@ DONE_LATE = "done_late"
 SIGNED_OFF = "signed_off"
 LONG_TERM = "long_term"
 DEADLINE_UNCLEAR = "deadline_unclear"  # open, but its deadline is missing or cannot be read
+BASIC_DONE = "basic_done"  # 基本完成: substantially done, counted on its own (never overdue)
 
 LABELS = {
     ON_TRACK: "按期推进",
@@ -34,6 +38,7 @@ LABELS = {
     SIGNED_OFF: "已销号",
     LONG_TERM: "长期坚持",
     DEADLINE_UNCLEAR: "时限待核",
+    BASIC_DONE: "基本完成",
 }
 DONE_CODES = frozenset({DONE_ON_TIME, DONE_LATE, SIGNED_OFF})
 OPEN_CODES = frozenset({ON_TRACK, DUE_SOON, OVERDUE, DEADLINE_UNCLEAR})
@@ -48,6 +53,7 @@ STATUS_COLOURS: dict[str, tuple[str, str]] = {
     SIGNED_OFF: ("A9D08E", "375623"),
     LONG_TERM: ("E4DFEC", "5B2C6F"),
     DEADLINE_UNCLEAR: ("FCE4D6", "843C0C"),
+    BASIC_DONE: ("E2EFDA", "375623"),
 }
 
 P_DONE = "done"
@@ -56,6 +62,7 @@ P_DUE_SOON = "due_soon"
 P_OVERDUE = "overdue"
 P_LONG_TERM = "long_term"
 P_UNCLEAR = "deadline_unclear"
+P_BASIC_DONE = "basic_done"
 PROBLEM_LABELS = {
     P_DONE: "已完成",
     P_OPEN: "正在整改",
@@ -63,6 +70,7 @@ PROBLEM_LABELS = {
     P_OVERDUE: "逾期",
     P_LONG_TERM: "长期坚持",
     P_UNCLEAR: "时限待核",
+    P_BASIC_DONE: "基本完成",
 }
 # How a problem is tallied in 统计 (the task code whose column it falls in): the problem's own
 # label decides, so 问题清单 and 统计 always show the same words.
@@ -73,6 +81,7 @@ PROBLEM_COUNT_CODES = {
     P_OVERDUE: OVERDUE,
     P_LONG_TERM: LONG_TERM,
     P_UNCLEAR: DEADLINE_UNCLEAR,
+    P_BASIC_DONE: BASIC_DONE,
 }
 # Colour of a problem status in 问题清单: that of the task status it is counted as.
 PROBLEM_COLOURS = {code: STATUS_COLOURS[task_code] for code, task_code in PROBLEM_COUNT_CODES.items()}
@@ -123,11 +132,14 @@ class Counts:
     overdue: int = 0
     long_term: int = 0
     unclear: int = 0  # 时限待核: open, deadline missing or unreadable (part of ``open``)
-    rate: float | None = None  # completion rate by the ledger's rule for 长期坚持
+    rate: float | None = None  # completion rate by the ledger's rule for 长期坚持 (and 基本完成)
+    basic_done: int = 0  # 基本完成: neither done nor open; in the rate's numerator only by 基本完成计入方式
 
     def add(self, code: str) -> None:
         self.total += 1
-        if code in DONE_CODES:
+        if code == BASIC_DONE:
+            self.basic_done += 1
+        elif code in DONE_CODES:
             self.done += 1
             self.done_late += code == DONE_LATE
             self.signed_off += code == SIGNED_OFF
@@ -141,17 +153,22 @@ class Counts:
             self.unclear += code == DEADLINE_UNCLEAR
 
     def parts_add_up(self) -> bool:
-        """total = done + open + long_term and open = on_track + due_soon + overdue + unclear."""
-        return (self.total == self.done + self.open + self.long_term
+        """total = done + basic_done + open + long_term and open = on_track + due_soon + overdue + unclear."""
+        return (self.total == self.done + self.basic_done + self.open + self.long_term
                 and self.open == self.on_track + self.due_soon + self.overdue + self.unclear)
 
-    def finish(self, rule: str) -> Counts:
-        self.rate = completion_rate(self.done, self.long_term, self.total, rule)
+    def finish(self, rule: str, basic_rule: str = BASIC_DONE_SEPARATE) -> Counts:
+        done = self.done + (self.basic_done if basic_rule == BASIC_DONE_AS_DONE else 0)
+        self.rate = completion_rate(done, self.long_term, self.total, rule)
         return self
 
 
 def completion_rate(done: int, long_term: int, total: int, rule: str) -> float | None:
-    """已完成 / 总数, counting 长期坚持 as the ledger's 基本信息 says."""
+    """已完成 / 总数, counting 长期坚持 as the ledger's 基本信息 says.
+
+    ``done`` already holds the 基本完成 count when 基本完成计入方式 is 计为已完成 (see :meth:`Counts.finish`);
+    otherwise 基本完成 stays in the denominator only (688 done of 697 → 98.71%).
+    """
     if rule == LONG_TERM_EXCLUDED:
         denominator, numerator = total - long_term, done
     elif rule == LONG_TERM_AS_OPEN:
@@ -239,6 +256,8 @@ def task_status(task: Task, *, today: date, settings: Settings) -> TaskStatus:
             code = DONE_ON_TIME
         late = (task.completed_on - deadline).days if deadline and task.completed_on else 0
         return TaskStatus(task.id, code, LABELS[code], max(late, 0), deadline)
+    if task.state == STATE_BASIC_DONE:
+        return TaskStatus(task.id, BASIC_DONE, LABELS[BASIC_DONE], 0, deadline)
     long_term_deadline = task.deadline is not None and task.deadline.is_long_term and task.extended_deadline is None
     if task.state == STATE_LONG_TERM or (long_term_deadline and not is_not_started(task)):
         return TaskStatus(task.id, LONG_TERM, LABELS[LONG_TERM], 0, None)
@@ -273,7 +292,8 @@ def due_in_text(st: TaskStatus) -> str | None:
 
 def problem_status(problem_id: str, statuses: Iterable[TaskStatus]) -> ProblemStatus:
     """Roll-up, first rule that applies: no measures → 正在整改; all done → 已完成; any overdue → 逾期;
-    any 临期 → 临期; any 时限待核 → 时限待核; only done and long-term → 长期坚持; else 正在整改."""
+    any 临期 → 临期; any 时限待核 → 时限待核; only done and long-term → 长期坚持; only done, long-term and
+    基本完成 (at least one) → 基本完成; else 正在整改."""
     sts = list(statuses)
     done = sum(s.is_done for s in sts)
     overdue = sum(s.code == OVERDUE for s in sts)
@@ -289,6 +309,8 @@ def problem_status(problem_id: str, statuses: Iterable[TaskStatus]) -> ProblemSt
         code = P_UNCLEAR
     elif all(s.is_done or s.code == LONG_TERM for s in sts):
         code = P_LONG_TERM
+    elif all(s.is_done or s.code in (LONG_TERM, BASIC_DONE) for s in sts):
+        code = P_BASIC_DONE
     else:
         code = P_OPEN
     return ProblemStatus(problem_id, code, PROBLEM_LABELS[code], done, len(sts), overdue)
@@ -306,7 +328,7 @@ def evaluate_ledger(ledger: Ledger, *, today: date) -> LedgerStatus:
     validation error at the cell).
     """
     settings = ledger.settings
-    rule = settings.long_term_rule
+    rule, basic_rule = settings.long_term_rule, settings.basic_done_rule
     result = LedgerStatus(today=today)
     for i, (t, key) in enumerate(zip(ledger.tasks, task_keys(ledger.tasks))):
         st = replace(task_status(t, today=today, settings=settings), key=key)
@@ -344,7 +366,7 @@ def evaluate_ledger(ledger: Ledger, *, today: date) -> LedgerStatus:
         stats.problems_overall.add(problem_count_code(ps))
     for counts in (stats.overall, stats.problems_overall, *stats.by_category.values(),
                    *stats.by_unit.values(), *stats.by_county.values()):
-        counts.finish(rule)
+        counts.finish(rule, basic_rule)
     rows = result.rows
     stats.overdue = [s.key for s in sorted((s for s in rows if s.code == OVERDUE), key=lambda s: -s.days_overdue)]
     stats.due_soon = [s.key for s in sorted((s for s in rows if s.code == DUE_SOON), key=lambda s: s.days_left or 0)]

@@ -213,20 +213,23 @@ def plan_check_sheet(ledger: Ledger, report: Report, *, today) -> SheetPlan:
     return SheetPlan(S.SHEET_CHECK, cells, owned_sheet=True, clear_from_row=1, column_widths=widths)
 
 
-def _counts_row(row: int, name: str, c: Counts) -> list[CellWrite]:
+def _counts_row(row: int, name: str, c: Counts, basic: bool = False) -> list[CellWrite]:
     values = (name, c.total, c.done, c.done_late, c.signed_off, c.open, c.due_soon, c.overdue, c.long_term)
     out = [CellWrite(row, S.column_letter(j), v) for j, v in enumerate(values)]
     out.append(CellWrite(row, "J", c.rate, PERCENT))
     out.append(CellWrite(row, "K", c.unclear))  # after 完成率: the charts made at init read A–J
+    if basic:  # 基本完成 (only in ledgers that use it: the charts sit right of K)
+        out.append(CellWrite(row, "L", c.basic_done))
     return out
 
 
-def _block(cells: list[CellWrite], header: int, title: str, rows: list[tuple[str, Counts]], first_col: str = "名称"):
+def _block(cells: list[CellWrite], header: int, title: str, rows: list[tuple[str, Counts]], first_col: str = "名称",
+           basic: bool = False):
     cells.append(CellWrite(header - 1, "A", title, TITLE_STYLE)) if header > 1 else None
-    for j, h in enumerate((first_col, *STATS_COLUMNS[1:])):
+    for j, h in enumerate((first_col, *STATS_COLUMNS[1:], *(("基本完成",) if basic else ()))):
         cells.append(CellWrite(header, S.column_letter(j), h, HEADER_STYLE))
     for i, (name, counts) in enumerate(rows):
-        cells.extend(_counts_row(header + 1 + i, name, counts))
+        cells.extend(_counts_row(header + 1 + i, name, counts, basic))
 
 
 def plan_stats_sheet(ledger: Ledger, status: LedgerStatus, *, today) -> SheetPlan:
@@ -234,15 +237,17 @@ def plan_stats_sheet(ledger: Ledger, status: LedgerStatus, *, today) -> SheetPla
     st = status.stats
     rule = ledger.settings.long_term_rule
     cells.append(CellWrite(1, "A", f"{ledger.settings.unit_name or '巡察'}整改进展统计", CellStyle(bold=True)))
-    cells.append(CellWrite(2, "A", f"统计截止：{today.isoformat()}；完成率口径：已完成÷总数，长期坚持{rule}"))
+    basic = st.overall.basic_done > 0  # 基本完成 used: its own column and its rule in the caption
+    basic_note = f"，基本完成{ledger.settings.basic_done_rule}（L列）" if basic else ""
+    cells.append(CellWrite(2, "A", f"统计截止：{today.isoformat()}；完成率口径：已完成÷总数，长期坚持{rule}{basic_note}"))
     cells.append(CellWrite(2, "L", "右侧图表随每次“更新状态”自动刷新", CellStyle(font_color="7F7F7F")))
     layout = stats_layout_for(ledger, status)
     _block(cells, layout.overall_header, "总体情况", [("整改措施", st.overall), ("反馈问题", st.problems_overall)],
-           "项目")
-    _block(cells, layout.category_header, "按问题方面", list(st.by_category.items()), "问题方面")
+           "项目", basic)
+    _block(cells, layout.category_header, "按问题方面", list(st.by_category.items()), "问题方面", basic)
     units = sorted(st.by_unit.items(), key=lambda kv: (-kv[1].total, kv[0]))
-    _block(cells, layout.unit_header, "按责任单位", units, "责任单位")
-    _block(cells, layout.county_header, "按县（市、区）", list(st.by_county.items()), "县（市、区）")
+    _block(cells, layout.unit_header, "按责任单位", units, "责任单位", basic)
+    _block(cells, layout.county_header, "按县（市、区）", list(st.by_county.items()), "县（市、区）", basic)
     header = layout.overdue_header
     cells.append(CellWrite(header - 1, "A", f"逾期任务清单（{len(st.overdue)}项）", TITLE_STYLE))
     for j, h in enumerate(("任务编号", "问题编号", "整改措施", "责任单位", "责任人", "时限", "逾期天数")):

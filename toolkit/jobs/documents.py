@@ -20,6 +20,8 @@ def run_notice(
     template: str | Path | None = None,
     pdf: bool = False,
     overwrite: bool = False,
+    profile: str | None = None,
+    edition: str | None = None,
 ) -> JobResult:
     """生成通报: the notice as .docx (and .pdf) beside the ledger, rendered even when the ledger has errors.
 
@@ -41,7 +43,8 @@ def run_notice(
         if target.exists() and not overwrite:
             raise ToolkitError(f"文件已存在，为防止覆盖已修改的通报，未生成：{target}。请换一个文件名，或加 --force 覆盖。")
     try:
-        made = nt.render_notice(result.ledger, today=result.today, out_path=target, template_path=template, pdf=pdf)
+        made = nt.render_notice(result.ledger, today=result.today, out_path=target, template_path=template, pdf=pdf,
+                                profile=profile, edition=edition)
     except PermissionError as exc:
         raise ToolkitError(f"无法写入 {target.name}：文件可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
     except nt.NoticeError as exc:
@@ -58,6 +61,45 @@ def run_notice(
     return job
 
 
+def run_verify_notice(
+    source: LedgerSource,
+    notice: str | Path,
+    *,
+    today: date | None = None,
+    template: str | Path | None = None,
+    profile: str | None = None,
+    edition: str | None = None,
+) -> JobResult:
+    """核对通报数字: every number in an existing notice .docx (perhaps edited in Word) against the ledger.
+
+    Writes nothing. Each disagreement is a note and makes the verdict "needs attention".
+    """
+    from toolkit import notice as nt
+    from toolkit.notice.verify import verify_notice_file
+
+    job = JobResult("verify-notice", "核对通报数字")
+    result = checked(source, today)
+    job.check, job.today, job.ledger = result, result.today, source.path
+    path = Path(notice)
+    if not path.is_file():
+        raise ToolkitError(f"找不到要核对的通报：{path}")
+    try:
+        problems = verify_notice_file(path, result.ledger, today=result.today, profile=profile, template_path=template,
+                                      edition=edition)
+    except nt.NoticeError as exc:
+        raise ToolkitError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - python-docx raises several kinds for a file that is not .docx
+        if type(exc).__module__.startswith(("docx", "zipfile", "lxml")):
+            raise ToolkitError(f"无法读取通报文件 {path.name}：请确认是 Word（.docx）文件。") from exc
+        raise
+    job.details = problems
+    job.notes.extend(p.describe() for p in problems)
+    job.attention = bool(problems)
+    if not problems:
+        job.notes.append(f"{path.name} 中的数字与台账一致。")
+    return job
+
+
 def run_reminders(
     source: LedgerSource,
     *,
@@ -65,22 +107,48 @@ def run_reminders(
     out: str | Path | None = None,
     template: str | Path | None = None,
 ) -> JobResult:
-    """生成提醒函: one letter per unit with overdue or near-deadline tasks, in a new folder beside the ledger."""
-    from toolkit import notice as nt
+    """生成督办函件: one letter per unit with overdue or near-deadline tasks (提醒函/督办函/告诫函), in a new
+    folder beside the ledger, and every letter recorded in the ledger's 督办记录 sheet.
 
-    job = JobResult("reminders", "生成提醒函")
+    Policy: the letters are rendered into the folder first; the register is then written through the
+    ledger's lossless write path (backup, lock check). When the ledger cannot be written (open in
+    Excel/WPS), the letters just rendered are deleted and the job refuses: a letter whose 文号 is not
+    in the register would break the numbering and the escalation history.
+    """
+    from toolkit import notice as nt
+    from toolkit.core.plan import WritePlan
+    from toolkit.core.schema import SHEET_LETTERS, SHEET_MONTHLY
+    from toolkit.notice.ladder import read_register, register_plan
+    from toolkit.notice.reminders import render_letters
+
+    job = JobResult("reminders", "生成督办函件")
     result = checked(source, today)
     job.check, job.today, job.ledger = result, result.today, source.path
-    out_dir = Path(out) if out is not None else unique_path(source.folder / f"提醒函_{result.today.isoformat()}")
+    tables = source.tables
+    register = read_register(tables.get(SHEET_LETTERS))
+    monthly = tables.get(SHEET_MONTHLY)
+    out_dir = Path(out) if out is not None else unique_path(source.folder / f"督办函件_{result.today.isoformat()}")
     try:
-        paths = nt.render_reminders(result.ledger, today=result.today, out_dir=out_dir, template_path=template)
+        letters = render_letters(result.ledger, today=result.today, out_dir=out_dir, template_path=template,
+                                 register=register, monthly=monthly)
     except PermissionError as exc:
-        raise ToolkitError(f"无法写入提醒函：{exc.filename or out_dir} 可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
+        raise ToolkitError(f"无法写入督办函件：{exc.filename or out_dir} 可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
     except nt.NoticeError as exc:
         raise ToolkitError(str(exc)) from exc
-    job.details = paths
-    for p in paths:
-        job.add_written(p, "提醒函")
-    if not paths:
-        job.notes.append("没有逾期或临期任务，无需发提醒函。")
+    job.details = letters
+    if not letters:
+        job.notes.append("没有逾期、临期或时限待核的任务，无需发督办函件。")
+        return job
+    plan = WritePlan([register_plan(register, [x.entry for x in letters])])
+    job.write_attempted = True
+    try:
+        outcome = source.write(plan)
+    except ToolkitError as exc:
+        for x in letters:
+            x.path.unlink(missing_ok=True)
+        raise ToolkitError(f"督办记录无法写入台账，为保持文号连续，本次未生成督办函件：{exc}") from exc
+    for x in letters:
+        job.add_written(x.path, f"{x.level}（{x.number}）")
+        job.notes.extend(x.warnings)
+    job.add_written(source.path, "督办记录", cells=outcome.cells, backup=outcome.backup, in_memory=outcome.in_memory)
     return job

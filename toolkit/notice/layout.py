@@ -52,3 +52,5 @@ STYLE_DATE = "公文日期"
 STYLE_PAGE_NUMBER = "公文页码"
 STYLE_TABLE = "公文表格"
 STYLE_TABLE_HEAD = "公文表头"
+# Character style: a run-in numbered lead sentence set like a level-2 heading (section 三: （一）… in 楷体).
+STYLE_LEAD_CHAR = "公文楷体小标题"

@@ -13,7 +13,9 @@ order through the part, paragraphs inside table cells included):
   which docxtpl deletes together with the tag;
 - ``several-paragraph-tags``  two ``{%p %}`` tags in one paragraph (only the first survives);
 - ``syntax-error``    unbalanced ``for``/``if`` blocks and other Jinja syntax errors;
-- ``unknown-variable`` / ``unknown-field``  names the toolkit does not provide.
+- ``unknown-variable`` / ``unknown-field``  names the toolkit does not provide;
+- ``hard-coded-number`` (warning) a digit in the template's fixed wording: a count, rate or date
+  written into the template goes stale with the next ledger; figures must come from ``{{ … }}``.
 """
 
 from __future__ import annotations
@@ -284,6 +286,38 @@ def _check_structural(paras: list[_Para], tags: list[_Tag], problems: list[Templ
                 )
 
 
+_DIGITS_RE = re.compile(r"[0-9０-９]+(?:[.．][0-9０-９]+)?[%％]?")
+
+
+def _check_hard_coded_numbers(paras: list[_Para], tags: list[_Tag], problems: list[TemplateProblem], part: str) -> None:
+    """Digits in the fixed wording (outside every tag) of a template's body."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    skip: set[int] = set()
+    for tag in tags:
+        if tag.span is None:
+            skip.update(range(tag.start_para, tag.end_para + 1))
+        else:
+            spans.setdefault(tag.start_para, []).append(tag.span)
+    for i, para in enumerate(paras):
+        if i in skip:
+            continue
+        text = "".join(ch if not any(a <= k < b for a, b in spans.get(i, ())) else " " for k, ch in enumerate(para.text))
+        found = _DIGITS_RE.findall(text)
+        if found:
+            shown = "、".join(f"“{x}”" for x in dict.fromkeys(found))
+            problems.append(
+                TemplateProblem(
+                    "hard-coded-number",
+                    f"模板的固定文字中写有数字{shown}：数字（个数、完成率、日期等）会随台账变化，写死在模板里会与台账不一致。"
+                    "请删去，或改用 {{ … }} 变量（如 {{ stats_sentence }}、{{ public_period }}、{{ date_text }}）。",
+                    para.number,
+                    _excerpt(para.text),
+                    part,
+                    WARNING,
+                )
+            )
+
+
 def _jinja_source(paras: list[_Para], tags: list[_Tag]) -> str:
     lines = [""] * len(paras)
     for tag in tags:
@@ -400,6 +434,8 @@ def lint_document(
         tags = _scan(paras, found, part)
         _check_containers(paras, tags, found, part)
         _check_structural(paras, tags, found, part)
+        if part == "正文":
+            _check_hard_coded_numbers(paras, tags, found, part)
         if not any(p.code in ("unclosed-tag", "broken-tag") for p in found):
             _check_jinja(paras, tags, found, part, known, fields)
         problems += sorted(found, key=lambda p: p.paragraph)

@@ -20,6 +20,7 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm
@@ -192,6 +193,18 @@ def _style_xml(spec: StyleSpec) -> str:
     )
 
 
+LEAD_CHAR_ID = "gwLeadChar"
+
+
+def _char_style_xml() -> str:
+    """The 楷体 character style of run-in lead sentences (section 三's （一）…)."""
+    return (
+        f'<w:style {nsdecls("w")} w:type="character" w:customStyle="1" w:styleId="{LEAD_CHAR_ID}">'
+        f'<w:name w:val="{L.STYLE_LEAD_CHAR}"/><w:uiPriority w:val="1"/><w:qFormat/>'
+        f"{_rpr_xml(L.FONT_KAITI, None, None, None)}</w:style>"
+    )
+
+
 def _set_styles(doc: DocumentObject) -> None:
     styles = doc.styles.element
     # Document defaults: explicit official font, no theme fonts (a theme font attribute wins
@@ -222,6 +235,7 @@ def _set_styles(doc: DocumentObject) -> None:
             if old.get(qn("w:styleId")) == spec.style_id:
                 styles.remove(old)
         styles.append(parse_xml(_style_xml(spec)))
+    styles.append(parse_xml(_char_style_xml()))
 
 
 def _set_section(doc: DocumentObject) -> None:
@@ -362,8 +376,10 @@ def build_notice_document() -> DocumentObject:
     p(doc, "{%p endif %}", L.STYLE_BODY)
     p(doc, "{%p endfor %}", L.STYLE_BODY)
     p(doc, "三、下一步工作安排", L.STYLE_H1)
-    p(doc, "{%p for text in section3 %}", L.STYLE_BODY)
-    p(doc, "{{ text }}", L.STYLE_BODY)
+    p(doc, "{%p for item in section3 %}", L.STYLE_BODY)
+    para = doc.add_paragraph(style=L.STYLE_BODY)
+    para.add_run("{{ item.lead }}", style=L.STYLE_LEAD_CHAR)
+    para.add_run("{{ item.text }}")
     p(doc, "{%p endfor %}", L.STYLE_BODY)
     p(
         doc,
@@ -379,11 +395,12 @@ def build_notice_document() -> DocumentObject:
 
 # Reminder table: (header, width in mm, cell text, alignment); widths add up to the 156 mm type width.
 REMINDER_COLUMNS: tuple[tuple[str, float, str, str], ...] = (
-    ("编号", 14, "{{ row.id }}", "center"),
-    ("整改措施", 64, "{{ row.measure }}", "left"),
-    ("完成时限", 34, "{{ row.deadline }}", "center"),
+    ("编号", 13, "{{ row.id }}", "center"),
+    ("整改措施", 55, "{{ row.measure }}", "left"),
+    ("责任人", 16, "{{ row.person }}", "center"),
+    ("完成时限", 30, "{{ row.deadline }}", "center"),
     ("状态", 24, "{{ row.status }}", "center"),
-    ("逾期天数", 20, "{{ row.days_overdue }}", "center"),
+    ("逾期天数", 18, "{{ row.days_overdue }}", "center"),
 )
 CELL_MARGIN = 57  # twips (1 mm) left and right inside reminder table cells
 
@@ -406,9 +423,14 @@ def _cell_borders_table(table) -> None:
 
 def build_reminder_document() -> DocumentObject:
     """The reminder-letter template (提醒函) as a python-docx Document (not saved)."""
-    doc = _new_document(KIND_REMINDER, "巡察整改任务提醒函模板")
+    doc = _new_document(KIND_REMINDER, "巡察整改督办函件模板（提醒函、督办函、告诫函）")
     p = _para
-    p(doc, "关于加快推进巡察整改任务的提醒函", L.STYLE_TITLE)
+    number = doc.add_paragraph("{{ number }}", style=L.STYLE_BODY)
+    number.alignment = WD_ALIGN_PARAGRAPH.CENTER  # 文号 centred under the (absent) letterhead
+    jc = number._p.pPr.find(qn("w:jc"))
+    jc.addprevious(parse_xml(f'<w:ind {nsdecls("w")} w:firstLine="0" w:firstLineChars="0"/>'))
+    p(doc, "", L.STYLE_BODY)
+    p(doc, "{{ title }}", L.STYLE_TITLE)
     p(doc, "", L.STYLE_BODY)
     p(doc, "{{ addressee }}：", L.STYLE_ADDRESSEE)
     p(doc, "{{ opening }}", L.STYLE_BODY)
@@ -437,12 +459,12 @@ def build_reminder_document() -> DocumentObject:
             row.cells[i]._tc.get_or_add_tcPr().append(parse_xml(f'<w:vAlign {nsdecls("w")} w:val="center"/>'))
     for width_col, (_, width, _, _) in zip(table.columns, REMINDER_COLUMNS, strict=True):
         width_col.width = Mm(width)
-    p(
-        doc,
-        "请你单位高度重视，对照整改时限抓紧推进：已逾期的任务要说明原因、明确完成时间，"
-        "临期的任务要确保按期完成，并及时将整改进展情况和佐证材料报送我们。",
-        L.STYLE_BODY,
-    )
+    p(doc, "{%p for text in requests %}", L.STYLE_BODY)
+    p(doc, "{{ text }}", L.STYLE_BODY)
+    p(doc, "{%p endfor %}", L.STYLE_BODY)
+    p(doc, "{%p if reply_sentence %}", L.STYLE_BODY)
+    p(doc, "{{ reply_sentence }}", L.STYLE_BODY)
+    p(doc, "{%p endif %}", L.STYLE_BODY)
     p(doc, "{%p if contact_sentence %}", L.STYLE_BODY)
     p(doc, "{{ contact_sentence }}", L.STYLE_BODY)
     p(doc, "{%p endif %}", L.STYLE_BODY)

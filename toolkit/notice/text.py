@@ -20,6 +20,10 @@ _EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _BREAKS = re.compile(r"[ \t\u3000]*(?:\r\n|[\r\n\a\v\f\u2028\u2029\x85])[ \t\u3000]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\u200b]")
 _STRIP = " \t\u3000\u00a0"
+# Anything clean_text would change: an Excel escape, a control or break character, spaces at an end.
+_NEEDS_CLEANING = re.compile(
+    r"_x[0-9A-Fa-f]{4}_|[\x00-\x1f\x7f\x85\ufeff\u200b\u2028\u2029]|^[ \t\u3000\u00a0]|[ \t\u3000\u00a0]$"
+)
 
 # A paragraph (or a lead sentence followed by more text) must end in one of these.
 _SENTENCE_END = "。！？；：….!?;:"  # a paragraph may end by introducing what follows (：)
@@ -43,6 +47,8 @@ def clean_text(value: object) -> str:
     """
     if value is None:
         return ""
+    if isinstance(value, str) and not _NEEDS_CLEANING.search(value):
+        return value  # the common case: nothing to do (a notice cleans ~10,000 strings)
     s = _EXCEL_ESCAPE.sub(_decode_excel_escape, str(value))
     pieces = _BREAKS.split(s)
     out = pieces[0]
@@ -207,3 +213,28 @@ def _combinations(points: list[int], count: int) -> list[tuple[int, ...]]:
     if count == 1:
         return [(p,) for p in points]
     return [(a, b) for i, a in enumerate(points) for b in points[i + 1 :]]
+
+
+def line_count(width: float, *, first: float, full: float) -> tuple[int, float]:
+    """Lines a paragraph of ``width`` characters takes (first line ``first`` wide, others ``full``)
+    and the width of its last line."""
+    if width <= first:
+        return 1, width
+    rest = width - first
+    lines = 1 + int(-(-rest // full))  # ceiling
+    return lines, rest - full * (lines - 2)
+
+
+def condense_to_avoid_lone_character(width: float, *, first: float, full: float, char_pt: float) -> int:
+    """Extra condensing (twentieths of a point, ≤ 0) that pulls a lone last character back.
+
+    A heading whose last line would hold one character or less (一、…主体责任情况 → "况" alone) is
+    set a little tighter so it takes one line fewer; 0 when the last line holds more than one
+    character. ``char_pt`` is the advance of one character as set now.
+    """
+    lines, last = line_count(width, first=first, full=full)
+    if lines < 2 or last > 1:
+        return 0
+    capacity = first + full * (lines - 2)  # characters that fit in one line fewer
+    wanted_pt = char_pt * capacity / (width + 0.3)  # a little slack for justification and rounding
+    return min(0, int((wanted_pt - char_pt) * 20) - 1)
