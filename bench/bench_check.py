@@ -64,6 +64,7 @@ def main() -> None:
     from synthetic import write_synthetic
 
     OUT.mkdir(exist_ok=True)
+    ratios: dict[int, float] = {}
     print(f"{'tasks':>7} {'bare read s':>12} {'check+status s':>15} {'ratio':>6} {'peak MB':>8} {'import s':>9}")
     for n in (int(s) for s in args.sizes.split(",")):
         path = write_synthetic(OUT / f"ledger_{n}.xlsx", n)
@@ -76,6 +77,11 @@ def main() -> None:
             peak, imp = max(peak, r["peak_mb"]), r["import"]
         b, f = statistics.median(bare), statistics.median(full)
         print(f"{n:>7} {b:>12.3f} {f:>15.3f} {f / b:>6.2f} {peak:>8.0f} {imp:>9.3f}", flush=True)
+        ratios[n] = f / b
+    for n, r in ratios.items():
+        print(f"RATIO\tcheck {n // 1000}k\t{r:.2f}", flush=True)
+    if 10000 in ratios and 100000 in ratios:
+        print(f"RATIO\tcheck 100k ratio ÷ 10k ratio (linear)\t{ratios[100000] / ratios[10000]:.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -186,6 +186,8 @@ def main() -> None:
             f"{m:<8} {med[m]:>8.2f} {med[m] / med['bare']:>7.2f} {med[m] / med['bare+m']:>9.2f} "
             f"{details[m]['peak_mb']:>8.0f}"
         )
+    print(f"RATIO\tconsolidate {n}x{args.rows}\t{med['full'] / med['bare+m']:.2f}", flush=True)
+    print(f"PEAK\tconsolidate {n}x{args.rows}\t{details['full']['peak_mb']:.0f}", flush=True)
     i = details["intake"]
     print(
         f"intake detail (last run): master read {i['master_read']:.2f} s, returns {i['returns']:.2f} s "

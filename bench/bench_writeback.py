@@ -91,6 +91,8 @@ def main() -> None:
         b, e, o = statistics.median(bare), statistics.median(e2e), statistics.median(opx)
         print(f"{n:>7} {b:>11.3f} {e:>13.3f} {e / b:>6.2f} {o:>15.2f} {e / o:>12.3f} {cells:>7} {peak:>8.0f}",
               flush=True)
+        print(f"RATIO\tstatus write-back {n // 1000}k\t{e / b:.2f}", flush=True)
+        print(f"PEAK\tstatus write-back {n // 1000}k\t{peak:.0f}", flush=True)
 
 
 if __name__ == "__main__":

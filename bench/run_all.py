@@ -1,11 +1,14 @@
 """Run every benchmark in bench/ one after another (one command): python bench/run_all.py [--quick]
 
 --quick uses smaller sizes where a benchmark supports them. Each benchmark prints its own figures
-and its ratio against a baseline measured in the same run.
+and its ratio against a baseline measured in the same run (a bare python-calamine read of every
+file the path reads, master included). At the end one table gives each ratio of issue 15 against
+its goal, with the machine's core count.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,18 +24,53 @@ BENCHES = [
     ("click path (issue 12)", "bench_click.py", [], ["--repeat", "3"]),
 ]
 
+# Issue 15's goals: (kind, name as printed by the benchmark, goal, unit).
+GOALS = [
+    ("RATIO", "check 10k", 2.0, "×"),
+    ("RATIO", "check 100k ratio ÷ 10k ratio (linear)", 1.0, "×"),
+    ("RATIO", "status write-back 10k", 5.0, "×"),
+    ("PEAK", "status write-back 100k", 500.0, "MB"),
+    ("RATIO", "consolidate 200x200", 3.5, "×"),
+]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
 
 def main() -> int:
     quick = "--quick" in sys.argv
     failed = 0
+    measured: dict[tuple[str, str], float] = {}
     for title, script, full, small in BENCHES:
         path = HERE / script
         if not path.exists():
             print(f"\n== {title}: {script} not present, skipped")
             continue
         print(f"\n== {title}: {script}", flush=True)
-        rc = subprocess.call([sys.executable, str(path), *(small if quick else full)])
-        failed += rc != 0
+        proc = subprocess.Popen([sys.executable, str(path), *(small if quick else full)], stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3 and parts[0] in ("RATIO", "PEAK"):
+                try:
+                    measured[(parts[0], parts[1])] = float(parts[2])
+                except ValueError:
+                    pass
+        failed += proc.wait() != 0
+    print(f"\n== issue 15 goals ({_cores()} cores; ratios to a bare python-calamine read of every file the path reads)")
+    print(f"{'measure':<42} {'now':>8} {'goal':>8}  met")
+    for kind, name, goal, unit in GOALS:
+        got = measured.get((kind, name))
+        if got is None:
+            print(f"{name:<42} {'—':>8} {goal:>7g}{unit}  not measured in this run")
+            continue
+        print(f"{name:<42} {got:>7.2f}{unit} {goal:>7g}{unit}  {'yes' if got <= goal else 'NO'}")
     return 1 if failed else 0
 
 

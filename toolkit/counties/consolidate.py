@@ -38,9 +38,7 @@ Rules (also in the report and docs/rules/counties.md):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -89,7 +87,6 @@ from toolkit.counties.returns import (
     MasterContext,
     ReturnCheck,
     check_return,
-    probe_zip,
 )
 from toolkit.counties.template import TEMPLATE_DIR_NAME, county_tasks
 from toolkit.excel.ledger_file import read_ledger_tables
@@ -132,7 +129,12 @@ def consolidate_folder(
     inbox = Path(inbox_dir)
     if not inbox.is_dir():
         raise ToolkitError(f"找不到报送文件夹“{inbox}”：请确认路径，或先新建该文件夹并把县区报回的文件放进去。")
+    try:
+        st = ledger_path.stat()
+    except OSError:
+        st = None  # read_ledger_tables says what is wrong
     tables = read_ledger_tables(ledger_path)
+    read_as = ((st.st_size, st.st_mtime_ns), tables) if st is not None else None
     ledger, intake_issues = load_ledger(tables, source=ledger_path.name)
     if S.SHEET_TASKS not in ledger.layout.header_rows:
         raise ToolkitError(
@@ -185,7 +187,11 @@ def consolidate_folder(
 
     if result.plan.sheets:
         try:
-            result.written = write_safely(ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp)
+            # The tables already read list the changes (no second read of the master); the write is
+            # refused when the master was saved by someone since it was read.
+            result.written = write_safely(
+                ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp, read_as=read_as
+            )
         except LedgerWriteError as exc:
             raise ToolkitError(str(exc)) from exc
         except FileNotFoundError as exc:
@@ -319,24 +325,23 @@ def _format_refusal(path: Path, ctx: MasterContext, display: str = "") -> Return
     return None
 
 
-def _read_in_batches(paths: list[Path], *, workers: int, size: int) -> Iterator[tuple[list[Path], dict]]:
-    """Batches of guard reads; the next batch is read in a thread while the caller checks this one.
+# Run in each reader worker after its read: the file's last-saved time and formula cells.
+PROBE_IN_WORKER = "toolkit.counties.returns:probe_zip"
 
-    The guard pre-checks each file (sizes, zip bombs, DTDs, extents) in the reading thread while
-    its worker processes parse the previous files, so pre-check, parsing and our checks overlap.
+
+def _read_all(paths: list[Path], *, workers: int) -> Iterator[tuple[Path, Any]]:
+    """Guard reads of every file, in order, from ONE pool of worker processes for the whole inbox.
+
+    Each worker pre-checks (sizes, zip bombs, DTDs, extents), reads the file and probes its zip
+    (saved time, formula cells) under the per-file time and memory limits; a thread keeps the
+    workers busy while the caller checks the files already read. Values are
+    ``(tables, ZipProbe)`` or a :class:`~toolkit.excel.untrusted.RejectedFile`.
     """
-    from toolkit.excel.untrusted import read_many_untrusted
+    from toolkit.excel.untrusted import stream_read_untrusted
 
-    batches = [paths[i : i + size] for i in range(0, len(paths), size)]
-    if not batches:
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="county-read") as pool:
-        future = pool.submit(read_many_untrusted, batches[0], workers=workers, check=True)
-        for k, batch in enumerate(batches):
-            got = future.result()
-            if k + 1 < len(batches):
-                future = pool.submit(read_many_untrusted, batches[k + 1], workers=workers, check=True)
-            yield batch, got
+    if not paths:
+        return iter(())
+    return stream_read_untrusted(paths, workers=workers, check=True, post=PROBE_IN_WORKER)
 
 
 def check_files(
@@ -367,19 +372,15 @@ def check_files(
         done += 1
         if progress:
             progress(done, total, names[p])
-    # Four batches or so: enough overlap between reading and checking (and a moving progress bar),
-    # few enough worker restarts (~0.15 s each, hidden behind the checks of the previous batch).
-    size = max(16, math.ceil(len(readable) / 4))
-    for batch, tables_by_path in _read_in_batches(readable, workers=workers, size=size):
-        for p in batch:
-            got = tables_by_path[p]
-            if isinstance(got, RejectedFile):
-                outcomes[p] = _refused(p, ctx, got.code, str(got), names[p])
-            else:
-                outcomes[p] = check_return(p, got, ctx, probe=probe_zip(p, tuple(got)), display=names[p])
-            done += 1
-            if progress:
-                progress(done, total, names[p])
+    for p, got in _read_all(readable, workers=workers):
+        if isinstance(got, RejectedFile):
+            outcomes[p] = _refused(p, ctx, got.code, str(got), names[p])
+        else:
+            tables, probe = got
+            outcomes[p] = check_return(p, tables, ctx, probe=probe, display=names[p])
+        done += 1
+        if progress:
+            progress(done, total, names[p])
     return [outcomes[p] for p in paths]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from datetime import date
+from datetime import date, datetime
 
 from toolkit.core.plan import CellValue, CellWrite, Formula, SheetPlan
 from toolkit.core.schema import column_index, column_letter
@@ -81,6 +81,8 @@ class SheetPatcher:
         self.removed_formula = False
         self.header_values: dict[int, object] = {}
         self._st_cache: dict[bytes, tuple[int, bytes]] = {}
+        # (cell bytes after r="...", planned value) pairs found to need no rewrite (see _rebuild_row_fast).
+        self._same_cache: set[tuple] = set()
         self._parse_root()
 
     # --- structure
@@ -109,6 +111,7 @@ class SheetPatcher:
                 self.name,
             )
         self.p = prefix + b":" if prefix else b""
+        self._close_c = b"</" + self.p + b"c>"
         self.root_end = root_m.end()
         tail = xml[self.root_end :]
         if b"<!DOCTYPE" in tail or b"<!ENTITY" in tail:
@@ -181,12 +184,16 @@ class SheetPatcher:
         """The new worksheet XML (the original object when nothing changes)."""
         plan, xml = self.plan, self.xml
         self.wants: dict[int, dict[int, CellWrite]] = {}
+        index: dict[str, int] = {}  # column letters → index, converted once per distinct column
         for cw in plan.cells:
-            self.wants.setdefault(cw.row, {})[column_index(cw.column)] = cw
+            col = index.get(cw.column)
+            if col is None:
+                col = index[cw.column] = column_index(cw.column)
+            self.wants.setdefault(cw.row, {})[col] = cw
         self.clear_cols = {column_index(c) for c in plan.owned_columns}
         self.clear_from = plan.clear_from_row
         self.header_row = self.clear_from - 1
-        self.header_cols = {column_index(c.column) for c in plan.cells} | self.clear_cols
+        self.header_cols = set(index.values()) | self.clear_cols
         self.merges = self._merges()
         self.array_ranges = self._array_ranges()
         self.extent: list[tuple[int, int]] = []
@@ -432,27 +439,49 @@ class SheetPatcher:
         cols = set(row_wants)
         if clearing:
             cols |= self.clear_cols
-        found: list[tuple[int, int]] = []
+        found: list[tuple[int, int, int]] = []
         lt_c = b"<" + self.p + b'c r="'
         for col in cols:
-            s = xml.find(lt_c + cell_ref(r, col).encode() + b'"', m.end(), content_end)
+            needle = lt_c + cell_ref(r, col).encode() + b'"'
+            s = xml.find(needle, m.end(), content_end)
             if s < 0:
                 if col in row_wants:
                     return False  # a cell must be inserted
                 continue  # nothing to clear, unless the cell is written another way: check below
-            found.append((s, col))
+            found.append((s, col, s + len(needle)))
         if len(found) < len(cols):
             # A cell to clear was not found by its r: make sure it is really absent.
             return False
         found.sort()
         parts: list[bytes] = []
         last = m.end()
-        for s, col in found:
+        same = self._same_cache
+        close_c = self._close_c
+        for s, col, after_r in found:
+            cw = row_wants.get(col)
+            # Fast path: a cell whose bytes after r="..." are known to hold exactly what is planned
+            # (decided once by the full path below for identical bytes) is left alone. The quick end
+            # found here is only used as a cache key: a wrong guess cannot equal a real cell's bytes.
+            gt = xml.find(b">", after_r, content_end)
+            if gt >= 0:
+                if xml[gt - 1] == 47:  # "/>"
+                    qe = gt + 1
+                else:
+                    qe = xml.find(close_c, gt, content_end)
+                    qe = qe + len(close_c) if qe >= 0 else -1
+                if qe >= 0:
+                    key = _same_key(xml[after_r:qe], cw)
+                    if key is not None and key in same:
+                        continue
             e, attrs, hend = self._cell_extent(s, content_end, r)
-            if col in row_wants:
-                new = self._write_cell(r, col, row_wants[col], (s, e, attrs, hend))
+            if cw is not None:
+                new = self._write_cell(r, col, cw, (s, e, attrs, hend))
             else:
                 new = self._clear_cell(r, col, (s, e, attrs, hend))
+            if new is None:
+                key = _same_key(xml[after_r:e], cw)
+                if key is not None:
+                    same.add(key)
             if new is not None:
                 parts.append(xml[last:s])
                 parts.append(new)
@@ -739,6 +768,24 @@ class SheetPatcher:
             elif head[cm.start() : cm.end()] != cols_xml:
                 head = head[: cm.start()] + cols_xml + head[cm.end() :]
         return head
+
+
+_CACHEABLE = (str, int, float, bool, date, datetime, type(None))
+
+
+def _same_key(rest: bytes, cw: CellWrite | None) -> tuple | None:
+    """Key of the fast path's cache: the cell's bytes after ``r="..."`` and what is planned for it.
+
+    ``cw`` None means "clear this cell (owned column)". Only plain values are keyed (their
+    class too: 1, 1.0 and True are equal in Python but not in a cell).
+    """
+    if cw is None:
+        return (rest, None)
+    value = cw.value
+    if value.__class__ not in _CACHEABLE:
+        return None
+    # The style by identity: the plan (and so every style object) outlives the patcher's cache.
+    return (rest, value.__class__, value, id(cw.style))
 
 
 def render_cols(p: bytes, widths: dict[str, float]) -> bytes:

@@ -10,6 +10,7 @@ allocate the whole grid and abort). It costs a few milliseconds and raises
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import struct
@@ -350,6 +351,66 @@ _ODS_ROWS_REP = re.compile(rb"""number-rows-repeated\s*=\s*["'](\d+)""")
 _ODS_COLS_REP = re.compile(rb"""number-columns-repeated\s*=\s*["'](\d+)""")
 
 
+def _ref_extent(seg: bytes) -> tuple[int, int]:
+    """Largest row and column (0-based, 10**6 for over-long letters) among the segment's r= references.
+
+    The candidates come from the segment's last references (rows ascend in real sheets); one
+    regex search per axis then confirms that no reference goes beyond them, in C, without a
+    Python object per reference. When one does, every reference is collected as before.
+    """
+    tail = max(0, len(seg) - 4096)
+    rows = _ROW_NUMBERS.findall(seg, tail)
+    letters = _COL_LETTERS.findall(seg, tail)
+    if not rows:
+        rows = _ROW_NUMBERS.findall(seg)
+        letters = _COL_LETTERS.findall(seg)
+        return _full_extent(rows, letters)
+    top_row = max(map(int, rows))
+    if _greater_number(top_row).search(seg):
+        top_row = max(map(int, _ROW_NUMBERS.findall(seg)))
+    top = max((x.upper() for x in letters), key=lambda x: (len(x), x)) if letters else b""
+    if not top or len(top) > 4 or _greater_letters(top).search(seg):
+        return top_row, _full_extent([], _COL_LETTERS.findall(seg))[1]
+    return top_row, column_index(top.decode("ascii"))
+
+
+def _full_extent(rows: list[bytes], letters: list[bytes]) -> tuple[int, int]:
+    top_row = max(map(int, rows)) if rows else 0
+    top_col = (
+        max(column_index(x.decode("ascii")) if len(x) <= 4 else 10**6 for x in set(letters)) if letters else -1
+    )
+    return top_row, top_col
+
+
+@functools.lru_cache(maxsize=256)
+def _greater_number(n: int) -> re.Pattern[bytes]:
+    """Matches an r= reference whose row number is greater than ``n`` (leading zeros make it longer: a match too)."""
+    digits = str(n).encode()
+    k = len(digits)
+    alts = [rb"\d{%d,}" % (k + 1)]
+    for i in range(k):
+        d = digits[i] - 48
+        if d < 9:
+            rest = rb"\d{%d}" % (k - i - 1) if k - i - 1 else b""
+            alts.append(digits[:i] + b"[%d-9]" % (d + 1) + rest)
+    return re.compile(rb""" r=["'][A-Za-z]*(?:""" + b"|".join(alts) + b")")
+
+
+@functools.lru_cache(maxsize=256)
+def _greater_letters(top: bytes) -> re.Pattern[bytes]:
+    """Matches an r= reference whose column letters (any case) come after ``top`` (upper case)."""
+    m = len(top)
+    alts = [rb"[A-Za-z]{%d,}" % (m + 1)]
+    for i in range(m):
+        ch = top[i]
+        if ch < 90:  # "Z"
+            nxt = ch + 1
+            prefix = b"".join(b"[%c%c]" % (c, c + 32) for c in top[:i])
+            rest = rb"[A-Za-z]{%d}" % (m - i - 1) if m - i - 1 else b""
+            alts.append(prefix + b"[%c-Z%c-z]" % (nxt, nxt + 32) + rest)
+    return re.compile(rb""" r=["'](?:""" + b"|".join(alts) + rb")\d")
+
+
 def _parse_ref(ref: bytes) -> tuple[int, int] | None:
     """'XFD1048576' → (1048576, 16383); None when not a cell reference."""
     m = re.fullmatch(rb"\$?([A-Za-z]{1,4})\$?(\d{1,9})", ref.strip())
@@ -433,12 +494,7 @@ class _XmlScan:
         is the segment scanned again counting cells that can hold a value: calamine skips
         value-less ``<c r="XFD1048575" s="0"/>`` cells, which Gnumeric writes by the thousand.
         """
-        rows = _ROW_NUMBERS.findall(seg)
-        letters = _COL_LETTERS.findall(seg)
-        top_row = max(map(int, rows)) if rows else 0
-        top_col = (
-            max(column_index(x.decode("ascii")) if len(x) <= 4 else 10**6 for x in set(letters)) if letters else -1
-        )
+        top_row, top_col = _ref_extent(seg)
         if self._too_big(max(self.max_row, top_row), max(self.max_col, top_col)):
             top_row, top_col = 0, -1
             for col, row, slash in _CELL_REF.findall(seg):

@@ -11,7 +11,7 @@ import pickle
 import queue
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -19,7 +19,8 @@ from toolkit.core.model import Table
 from toolkit.excel.read import UnreadableWorkbook, read_workbook
 from toolkit.excel.untrusted.precheck import FIX_BIG, Limits, RejectedFile, precheck, reject
 
-__all__ = ["WorkerStartError", "read_many_untrusted", "read_untrusted"]
+__all__ = ["WorkerStartError", "iter_read_untrusted", "read_many_untrusted", "read_untrusted",
+           "stream_read_untrusted"]
 
 
 # Workers are plain `python -c` subprocesses speaking length-prefixed pickles over their
@@ -94,11 +95,13 @@ def _worker_loop(cfg: dict[str, Any]) -> None:
             return
         if job is None:
             return
-        job_id, path, sheets, limits = job
+        job_id, path, sheets, limits, post = job if len(job) == 5 else (*job, None)
         try:
             if limits is not None:
                 precheck(path, **limits)
-            result: tuple[Any, ...] = (job_id, True, read_workbook(path, sheets=sheets))
+            tables = read_workbook(path, sheets=sheets)
+            payload: Any = tables if post is None else (tables, _post_hook(post)(path, tuple(tables)))
+            result: tuple[Any, ...] = (job_id, True, payload)
         except UnreadableWorkbook as exc:
             result = (job_id, False, (exc.reason, exc.code))
         except MemoryError:
@@ -116,6 +119,20 @@ def _worker_loop(cfg: dict[str, Any]) -> None:
             _write_frame(out, result)
         except MemoryError:
             _write_frame(out, (job_id, False, (_memory_reason(memory_mb), "too-large")))
+
+
+_HOOKS: dict[str, Any] = {}
+
+
+def _post_hook(spec: str) -> Any:
+    """``"package.module:function"`` → the function (imported once per worker)."""
+    fn = _HOOKS.get(spec)
+    if fn is None:
+        import importlib
+
+        module, _, name = spec.partition(":")
+        fn = _HOOKS[spec] = getattr(importlib.import_module(module), name)
+    return fn
 
 
 def _memory_reason(memory_mb: int) -> str:
@@ -209,9 +226,37 @@ def read_many_untrusted(
     file; raises :class:`WorkerStartError` when no worker can start at all.
     """
     todo = list(dict.fromkeys(paths))
+    results = dict(
+        iter_read_untrusted(
+            todo, workers=workers, timeout=timeout, memory_mb=memory_mb, sheets=sheets, limits=limits, check=check
+        )
+    )
+    return {p: results[p] for p in todo}
+
+
+def iter_read_untrusted(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    workers: int = 2,
+    timeout: float = 20.0,
+    memory_mb: int = 1024,
+    sheets: Iterable[str] | None = None,
+    limits: Limits | None = None,
+    check: bool = True,
+    post: str | None = None,
+) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(path, tables | RejectedFile)`` pairs as the workers finish (same rules as :func:`read_many_untrusted`).
+
+    ``post`` (``"package.module:function"``) is called in the worker as ``function(path, sheet
+    names)`` after a successful read, under the same limits; the pair's value is then
+    ``(tables, what it returned)``. The timeouts run while the generator is suspended: consume
+    it promptly (:func:`stream_read_untrusted` does so in a thread).
+    """
+    todo = list(dict.fromkeys(paths))
+    ready: dict[Any, Any] = {}
     wanted = None if sheets is None else [sheets] if isinstance(sheets, str) else list(sheets)
     lim = limits or Limits()
-    results: dict[Any, dict[str, Table] | RejectedFile] = {}
+    results = ready
     pending = list(reversed(todo))
     events: queue.Queue[Any] = queue.Queue()
     pool: list[_Worker] = []
@@ -242,8 +287,14 @@ def read_many_untrusted(
         if p is not None and reason is not None:
             results[p] = reason
 
+    def flush() -> Iterator[tuple[Any, Any]]:
+        while ready:
+            p = next(iter(ready))
+            yield p, ready.pop(p)
+
     try:
         while True:
+            yield from flush()
             while pending:
                 if not idle and len(pool) < max(1, workers):
                     w = _Worker(events, memory_mb)
@@ -258,7 +309,7 @@ def read_many_untrusted(
                 job_ids += 1
                 w.job = (job_ids, p)
                 w.deadline = time.monotonic() + timeout + (0 if w.ready else 30.0)
-                if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None)):
+                if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None, post)):
                     retire(w, p, reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)))
             busy = [w for w in pool if w.job is not None]
             if not busy:
@@ -300,10 +351,64 @@ def read_many_untrusted(
                     )
                 else:
                     retire(w, p, None)
+        yield from flush()
     finally:
         for w in pool:
             w.stop(force=w.job is not None)
-    return {p: results[p] for p in todo}
+
+
+_ERROR, _DONE = object(), object()  # markers on the reader thread's queue
+
+
+def stream_read_untrusted(
+    paths: Iterable[str | os.PathLike[str]], **options: Any
+) -> Iterator[tuple[Any, Any]]:
+    """:func:`iter_read_untrusted` run by a thread, yielded in the order of ``paths``.
+
+    One pool of worker processes serves every path for the whole run, and the thread keeps
+    them busy while the caller checks the files already read (so the time and memory limits
+    per file are those of the workers, never stretched by the caller). Raises
+    :class:`WorkerStartError` like :func:`read_many_untrusted`.
+    """
+    import threading
+
+    todo = list(dict.fromkeys(paths))
+    results: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        gen = iter_read_untrusted(todo, **options)
+        try:
+            for item in gen:
+                results.put(item)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            results.put((_ERROR, exc))
+        finally:
+            gen.close()
+            results.put((_DONE, None))
+
+    thread = threading.Thread(target=pump, name="county-read", daemon=True)
+    thread.start()
+    got: dict[Any, Any] = {}
+    finished = False
+    try:
+        for p in todo:
+            while p not in got:
+                if finished:
+                    raise RuntimeError("reader thread ended early")  # not reached: every path is answered
+                key, value = results.get()
+                if key is _ERROR:
+                    raise value
+                if key is _DONE:
+                    finished = True
+                    continue
+                got[key] = value
+            yield p, got.pop(p)
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _crash_reason(w: _Worker, memory_mb: int) -> str:

@@ -1,0 +1,194 @@
+"""Orchestration: check a plan against a workbook, compute every changed part, write the package."""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolkit.core.plan import WritePlan
+from perf_reference.patch.checks import check_sheet_name, sheet_areas, validate_plan
+from perf_reference.patch.errors import refuse
+from perf_reference.patch.package import Package, build_zip
+from perf_reference.patch.sharedstrings import SharedStrings
+from perf_reference.patch.sheetrows import SheetPatcher, new_sheet_xml
+from perf_reference.patch.styles import Styles
+from perf_reference.patch.workbook import edit_workbook
+
+
+# ----------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class PatchSummary:
+    """What :func:`apply_plan` changed."""
+
+    changed: bool
+    cells_written: int = 0
+    cells_cleared: int = 0
+    sheets_created: tuple[str, ...] = ()
+    members_changed: tuple[str, ...] = ()
+    members_added: tuple[str, ...] = ()
+    members_removed: tuple[str, ...] = ()
+    styles_added: int = 0
+    strings_added: int = 0
+    calc_chain_removed: bool = False
+    # Cells emptied because they were not in the plan (owned columns / owned sheets).
+    cleared_cells: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    # Every cell whose stored XML changes — value, formula or formatting — as (row, column letters).
+    rewritten_cells: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- orchestration
+@dataclass
+class PreparedPatch:
+    """A fully computed patch: every check has passed; :meth:`write` only writes bytes."""
+
+    summary: PatchSummary
+    _pkg: Package
+    _replaced: dict[str, bytes]
+    _removed: set[str]
+    _added: list[tuple[str, bytes]]
+
+    @property
+    def changed(self) -> bool:
+        return self.summary.changed
+
+    def untouched_members(self) -> list[str]:
+        """Members copied as raw bytes (verification compares them with the source)."""
+        return [e.name for e in self._pkg.entries if e.name not in self._replaced and e.name not in self._removed]
+
+    def write(
+        self, dst: str | Path, *, progress: Callable[[int, int], None] | None = None, fsync: bool = False
+    ) -> None:
+        """Write the patched package to ``dst`` (created or truncated).
+
+        ``progress(done, total)`` is called after each chunk (one per member, then the
+        directory); ``fsync`` forces the bytes to disk before returning.
+        """
+        wb_entry = self._pkg.by_name.get(self._pkg.wb_part)
+        dos_time = struct.unpack("<HH", wb_entry.cd[12:16]) if wb_entry else (0, 0x21)
+        chunks = build_zip(
+            self._pkg.blob, self._pkg.entries, self._pkg.comment, self._replaced, self._removed, self._added, dos_time
+        )
+        with open(dst, "wb") as fh:
+            for i, chunk in enumerate(chunks):
+                fh.write(chunk)
+                if progress is not None:
+                    fh.flush()
+                    progress(i + 1, len(chunks))
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+
+
+def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
+    """Check ``plan`` against the workbook at ``src`` and compute every changed member in memory.
+
+    Raises :class:`PatchRefused` (nothing written anywhere) when the plan or the file cannot be
+    handled safely.
+    """
+    blob = src if isinstance(src, bytes) else Path(src).read_bytes()
+    validate_plan(plan)
+    pkg = Package(blob)
+    sst_part = pkg.wb_part_of_type("/sharedStrings")
+    strings = SharedStrings(pkg.read(sst_part) if sst_part else None, sst_part)
+    styles_part = pkg.wb_part_of_type("/styles")
+    styles = Styles(pkg.read(styles_part) if styles_part else None, styles_part)
+
+    replaced: dict[str, bytes] = {}
+    added: list[tuple[str, bytes]] = []
+    new_sheets: list[tuple[str, str]] = []  # (sheet name, part)
+    written = cleared_n = 0
+    cleared: dict[str, tuple[tuple[int, str], ...]] = {}
+    rewritten: dict[str, tuple[tuple[int, str], ...]] = {}
+    removed_formula = False
+    taken = {e.name.lower() for e in pkg.entries}
+    by_name = {s.name: s for s in pkg.sheets}
+    for sp in plan.sheets:
+        info = by_name.get(sp.sheet)
+        if info is None:
+            if not sp.owned_sheet:
+                raise refuse(
+                    f"工作簿中找不到工作表「{sp.sheet}」。请确认表名没有被修改（可在 Excel 中把表名改回「{sp.sheet}」）。",
+                    sp.sheet,
+                )
+            check_sheet_name(sp.sheet, by_name)
+            n = 1
+            while f"xl/worksheets/sheet{n}.xml" in taken:
+                n += 1
+            part = f"xl/worksheets/sheet{n}.xml"
+            taken.add(part)
+            patcher = SheetPatcher(
+                sp.sheet, new_sheet_xml(sp.column_widths), sp, strings=strings, styles=styles,
+                date1904=pkg.date1904, areas=[], owned=True,
+            )  # fmt: skip
+            added.append((part, patcher.run()))
+            new_sheets.append((sp.sheet, part))
+        else:
+            if info.kind != "worksheet" or info.part is None or not pkg.has(info.part):
+                raise refuse(
+                    f"「{sp.sheet}」不是普通工作表（可能是图表工作表或宏表），工具不能写入。请检查写入计划中的表名。",
+                    sp.sheet,
+                )
+            part = pkg.member_name(info.part)
+            xml = pkg.read(part)
+            patcher = SheetPatcher(
+                sp.sheet, xml, sp, strings=strings, styles=styles, date1904=pkg.date1904,
+                areas=sheet_areas(pkg, part), owned=sp.owned_sheet,
+            )  # fmt: skip
+            new_xml = patcher.run()
+            if new_xml is not xml and new_xml != xml:
+                replaced[part] = new_xml
+        written += patcher.written
+        cleared_n += len(patcher.cleared)
+        if patcher.cleared:
+            cleared[sp.sheet] = tuple(patcher.cleared)
+        if patcher.rewritten:
+            rewritten[sp.sheet] = tuple(patcher.rewritten)
+        removed_formula |= patcher.removed_formula
+
+    sst_new = strings.render()
+    if sst_new is not None and sst_part:
+        replaced[sst_part] = sst_new
+    styles_new = styles.render()
+    if styles_new is not None and styles_part:
+        replaced[styles_part] = styles_new
+
+    removed: set[str] = set()
+    calc_chain_removed = False
+    changed = bool(replaced or added)
+    if changed:
+        calc_part = pkg.wb_part_of_type("/calcChain")
+        if removed_formula and calc_part:
+            removed.add(calc_part)
+            calc_chain_removed = True
+        edit_workbook(pkg, new_sheets, replaced, calc_part if calc_chain_removed else None)
+
+    summary = PatchSummary(
+        changed=changed,
+        cells_written=written,
+        cells_cleared=cleared_n,
+        sheets_created=tuple(name for name, _ in new_sheets),
+        members_changed=tuple(e.name for e in pkg.entries if e.name in replaced),
+        members_added=tuple(part for part, _ in added),
+        members_removed=tuple(sorted(removed)),
+        styles_added=styles.xfs_added,
+        strings_added=len(strings.appended),
+        calc_chain_removed=calc_chain_removed,
+        cleared_cells=cleared,
+        rewritten_cells=rewritten,
+    )
+    return PreparedPatch(summary, pkg, replaced, removed, added)
+
+
+def apply_plan(src_path: str | Path, plan: WritePlan, dst_path: str | Path) -> PatchSummary:
+    """Write a copy of the workbook at ``src_path`` with ``plan`` applied to ``dst_path``.
+
+    All checks run before ``dst_path`` is opened; on :class:`PatchRefused` nothing is written.
+    The caller handles temporary names, verification and the atomic rename
+    (see :func:`toolkit.excel.safe_write.write_safely`).
+    """
+    prepared = prepare_patch(src_path, plan)
+    prepared.write(dst_path)
+    return prepared.summary

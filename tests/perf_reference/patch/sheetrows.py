@@ -1,0 +1,761 @@
+"""Worksheet parts (``xl/worksheets/sheetN.xml``): rewriting the touched ``<row>``/``<c>`` elements.
+
+A worksheet is not re-serialised: its bytes are kept and only the touched ``<row>`` elements
+are rebuilt and spliced in, cell by cell (untouched cells inside a touched row are copied
+verbatim too). Rows and cells are located with regular expressions over the bytes; comments,
+CDATA and processing instructions are masked so tag-like text inside them is never matched.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from datetime import date
+
+from toolkit.core.plan import CellValue, CellWrite, Formula, SheetPlan
+from toolkit.core.schema import column_index, column_letter
+from perf_reference.patch.cells import (
+    MAX_COL,
+    MAX_ROW,
+    OldCell,
+    cell_ref,
+    column_of,
+    excel_serial,
+    formula_text,
+    number_text,
+    parse_range,
+)
+from perf_reference.patch.checks import Area, check_header, check_touch
+from perf_reference.patch.errors import refuse
+from perf_reference.patch.package import MAIN_NS, REL_NS
+from perf_reference.patch.sharedstrings import SharedStrings, needs_preserve, text_between
+from perf_reference.patch.styles import Styles
+from perf_reference.patch.xmltree import (
+    ATTRS,
+    SPECIAL_RE,
+    TOKEN_RE,
+    Node,
+    decode_ooxml_text,
+    encode_ooxml_text,
+    ns_prefix,
+    parse_attrs,
+    set_attr,
+    unescape,
+)
+
+_R_ATTR_RE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([A-Za-z]{1,3})(\d+)[\"']")
+_ROW_R_RE = re.compile(rb"(?:^|\s)r\s*=\s*[\"'](\d+)[\"']")
+_S_ATTR_RE = re.compile(rb"(?:^|\s)s\s*=\s*[\"'](\d+)[\"']")
+_T_ATTR_RE = re.compile(rb"(?:^|\s)t\s*=\s*[\"'](\w+)[\"']")
+_SPANS_RE = re.compile(rb"(\sspans\s*=\s*[\"'])(\d+):(\d+)([\"'])")
+
+
+class SheetPatcher:
+    """Rebuilds the touched rows of one worksheet XML."""
+
+    def __init__(
+        self,
+        name: str,
+        xml: bytes,
+        plan: SheetPlan,
+        *,
+        strings: SharedStrings,
+        styles: Styles,
+        date1904: bool,
+        areas: list[Area],
+        owned: bool,
+    ) -> None:
+        self.name = name
+        self.xml = xml
+        self.plan = plan
+        self.strings = strings
+        self.styles = styles
+        self.date1904 = date1904
+        self.areas = areas
+        self.owned = owned
+        self.use_shared = strings.xml is not None
+        self.written = 0
+        self.cleared: list[tuple[int, str]] = []
+        # Every cell whose XML is rewritten, added or removed (value or formatting changes).
+        self.rewritten: list[tuple[int, str]] = []
+        self.removed_formula = False
+        self.header_values: dict[int, object] = {}
+        self._st_cache: dict[bytes, tuple[int, bytes]] = {}
+        self._parse_root()
+
+    # --- structure
+    def _parse_root(self) -> None:
+        xml = self.xml
+        if xml[:2] in (b"\xff\xfe", b"\xfe\xff") or re.match(rb"<\?xml[^>]*encoding=[\"']utf-16", xml[:100], re.I):
+            raise refuse(
+                f"工作表「{self.name}」使用 UTF-16 编码，无法安全写回。请用 Excel 打开并另存为 .xlsx 后再试。",
+                self.name,
+            )
+        root_m = None
+        for m in TOKEN_RE.finditer(xml):
+            if m.group(1) is not None:
+                if m.group(1) in (b"<!DOCTYPE", b"<!ENTITY"):
+                    raise refuse(f"工作表「{self.name}」含有 DTD 声明，可能是恶意文件，已拒绝写回。", self.name)
+                continue
+            root_m = m
+            break
+        if root_m is None:
+            raise refuse(f"工作表「{self.name}」的内容为空或已损坏。请用 Excel 打开并另存为 .xlsx 后再试。", self.name)
+        root = Node(root_m.group(3), root_m.group(4), root_m.start(), root_m.end())
+        prefix = root.prefix
+        if ns_prefix(root, MAIN_NS) != prefix:
+            raise refuse(
+                f"工作表「{self.name}」的 XML 命名空间无法识别（可能是 Strict 格式）。请用 Excel 另存为普通 .xlsx 后再试。",
+                self.name,
+            )
+        self.p = prefix + b":" if prefix else b""
+        self.root_end = root_m.end()
+        tail = xml[self.root_end :]
+        if b"<!DOCTYPE" in tail or b"<!ENTITY" in tail:
+            raise refuse(f"工作表「{self.name}」含有 DTD 声明，可能是恶意文件，已拒绝写回。", self.name)
+        # Comments, CDATA and processing instructions may hide tag-like text: mask them.
+        self.spans: list[tuple[int, int]] = []
+        if b"<!" in tail or b"<?" in tail:
+            self.spans = [(m.start(), m.end()) for m in SPECIAL_RE.finditer(xml, self.root_end)]
+        self.span_starts = [s for s, _ in self.spans]
+        p = re.escape(self.p)
+        self.row_re = re.compile(rb"<" + p + rb"row(?=[\s/>])(" + ATTRS + rb")\s*(/?)>")
+        self.row_end_re = re.compile(rb"</" + p + rb"row\s*>")
+        self.cell_re = re.compile(rb"<" + p + rb"c(?=[\s/>])(" + ATTRS + rb")\s*(/?)>")
+        self.cell_end_re = re.compile(rb"</" + p + rb"c\s*>")
+        self.cell_quick_re = re.compile(rb"<" + p + rb"c(?=[\s/>])(?:\s+r\s*=\s*[\"']([A-Za-z]{1,3})\d+[\"'])?")
+        # <c r=".." s=".." t=".."><v>..</v></c> and <c .../>: the shape of almost every cell.
+        self.simple_cell_re = re.compile(
+            rb"<"
+            + p
+            + rb"c((?:\s+[\w:]+=\"[^\"]*\")*)\s*(?:/>|>(?:<"
+            + p
+            + rb"v>([^<]*)</"
+            + p
+            + rb"v>)?</"
+            + p
+            + rb"c>)"
+        )
+        self.v_re = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?>(.*?)</" + p + rb"v\s*>", re.S)
+        self.f_re = re.compile(rb"<" + p + rb"f(?=[\s/>])(" + ATTRS + rb")\s*(/?)>")
+        self.f_end_re = re.compile(rb"</" + p + rb"f\s*>")
+        self.is_re = re.compile(rb"<" + p + rb"is(?=[\s/>])")
+        self.t_re = re.compile(rb"<" + p + rb"t(?=[\s/>])(" + ATTRS + rb")\s*(/?)>")
+        self.t_end_re = re.compile(rb"</" + p + rb"t\s*>")
+        self.rph_re = re.compile(rb"<" + p + rb"rPh(?=[\s/>]).*?</" + p + rb"rPh\s*>", re.S)
+        sd = self._search(re.compile(rb"<" + p + rb"sheetData(?=[\s/>])(" + ATTRS + rb")\s*(/?)>"), self.root_end)
+        if sd is None:
+            raise refuse(
+                f"工作表「{self.name}」缺少 sheetData，文件可能已损坏。请用 Excel 打开并另存为 .xlsx 后再试。",
+                self.name,
+            )
+        self.sd_match = sd
+        if sd.group(2):
+            self.sd_start = self.sd_end = sd.end()
+        else:
+            end = self._search(re.compile(rb"</" + p + rb"sheetData\s*>"), sd.end())
+            if end is None:
+                raise refuse(f"工作表「{self.name}」的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。", self.name)
+            self.sd_start, self.sd_end = sd.end(), end.start()
+        self.sd_close_end = self.sd_end if sd.group(2) else end.end()
+
+    def _masked(self, pos: int) -> tuple[int, int] | None:
+        i = bisect_right(self.span_starts, pos) - 1
+        if i >= 0 and self.spans[i][0] <= pos < self.spans[i][1]:
+            return self.spans[i]
+        return None
+
+    def _search(self, regex: re.Pattern[bytes], pos: int, end: int | None = None) -> re.Match[bytes] | None:
+        end = len(self.xml) if end is None else end
+        while True:
+            m = regex.search(self.xml, pos, end)
+            if m is None or not self.spans:
+                return m
+            span = self._masked(m.start())
+            if span is None:
+                return m
+            pos = span[1]
+
+    # --- main
+    def run(self) -> bytes:
+        """The new worksheet XML (the original object when nothing changes)."""
+        plan, xml = self.plan, self.xml
+        self.wants: dict[int, dict[int, CellWrite]] = {}
+        for cw in plan.cells:
+            self.wants.setdefault(cw.row, {})[column_index(cw.column)] = cw
+        self.clear_cols = {column_index(c) for c in plan.owned_columns}
+        self.clear_from = plan.clear_from_row
+        self.header_row = self.clear_from - 1
+        self.header_cols = {column_index(c.column) for c in plan.cells} | self.clear_cols
+        self.merges = self._merges()
+        self.array_ranges = self._array_ranges()
+        self.extent: list[tuple[int, int]] = []
+
+        out: list[bytes] = []
+        emitted = scan = self.sd_start
+        prev_r = 0
+        pending = sorted(self.wants)
+        pi = 0
+        shifted = False  # the next row without r would be numbered wrongly
+        changed = False
+        while True:
+            m = self._search(self.row_re, scan, self.sd_end)
+            if m is None:
+                break
+            rm = _ROW_R_RE.search(m.group(1))
+            r = int(rm.group(1)) if rm else prev_r + 1
+            if r <= prev_r or r > MAX_ROW:
+                raise refuse(
+                    f"工作表「{self.name}」第 {r} 行的行号顺序异常，文件可能已损坏。请用 Excel 打开并另存为 .xlsx 后再试。",
+                    self.name,
+                )
+            if m.group(2):
+                content_end = row_end = m.end()
+            else:
+                e = self._search(self.row_end_re, m.end(), self.sd_end)
+                if e is None:
+                    raise refuse(
+                        f"工作表「{self.name}」第 {r} 行的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。",
+                        self.name,
+                    )
+                content_end, row_end = e.start(), e.end()
+            while pi < len(pending) and pending[pi] < r:
+                new_row = self._new_row(pending[pi])
+                if new_row:
+                    out.append(xml[emitted : m.start()])
+                    out.append(new_row)
+                    emitted = m.start()
+                    changed = shifted = True
+                pi += 1
+            if pi < len(pending) and pending[pi] == r:
+                pi += 1
+            row_wants = self.wants.get(r, {})
+            clearing = r >= self.clear_from and (self.owned or bool(self.clear_cols))
+            new: bytes | None = None
+            if row_wants or clearing or (r == self.header_row and not self.owned):
+                new = self._rebuild_row(r, m, content_end, row_wants, clearing)
+            if new is None and shifted and rm is None:
+                new = self._with_row_r(xml[m.start() : row_end], r)
+            if new is not None:
+                out.append(xml[emitted : m.start()])
+                out.append(new)
+                emitted = row_end
+                changed = True
+            shifted = new == b""  # a dropped row: the next row without r would be renumbered
+            prev_r = r
+            scan = row_end
+        while pi < len(pending):
+            new_row = self._new_row(pending[pi])
+            if new_row:
+                out.append(xml[emitted : self.sd_end])
+                out.append(new_row)
+                emitted = self.sd_end
+                changed = True
+            pi += 1
+        if not self.owned and self.header_cols:
+            check_header(
+                self.name,
+                self.plan,
+                self.header_row,
+                self.header_cols,
+                self.wants.get(self.header_row, {}),
+                self.header_values,
+            )
+        if not changed:
+            return xml
+        out.append(xml[emitted : self.sd_end])
+        body = b"".join(out)
+        head = self._update_head(xml[: self.sd_match.start()])
+        sd_head = xml[self.sd_match.start() : self.sd_match.end()]
+        if self.sd_match.group(2):
+            sd_head = sd_head[:-2].rstrip() + b">"
+            tail = b"</" + self.p + b"sheetData>" + xml[self.sd_close_end :]
+        else:
+            tail = xml[self.sd_end :]
+        return head + sd_head + body + tail
+
+    def _with_row_r(self, row_xml: bytes, r: int) -> bytes:
+        n = 1 + len(self.p) + 3
+        return row_xml[:n] + b' r="' + str(r).encode() + b'"' + row_xml[n:]
+
+    # --- rows
+    def _cell_starts(self, start: int, end: int, r: int) -> list[tuple[int, int, bool]]:
+        """Every cell of a row as (column, start offset, has an ``r`` attribute).
+
+        Only start tags are located (a cell's content holds no ``<c`` tag, and comments/CDATA
+        are masked); the end of a cell is found only for the cells that are rewritten.
+        """
+        out: list[tuple[int, int, bool]] = []
+        prev_c = -1
+        spans = self.spans
+        for cm in self.cell_quick_re.finditer(self.xml, start, end):
+            if spans and self._masked(cm.start()) is not None:
+                continue
+            letters = cm.group(1)
+            if letters is None:  # r is not the first attribute, or absent
+                full = self.cell_re.match(self.xml, cm.start())
+                rr = _R_ATTR_RE.search(full.group(1)) if full else None
+                letters = rr.group(1) if rr else None
+            col = column_of(letters) if letters is not None else prev_c + 1
+            if col <= prev_c or col >= MAX_COL:
+                raise refuse(
+                    f"工作表「{self.name}」第 {r} 行的单元格顺序异常，文件可能已损坏。请用 Excel 打开并另存为 .xlsx 后再试。",
+                    self.name,
+                )
+            out.append((col, cm.start(), letters is not None))
+            prev_c = col
+        return out
+
+    def _cell_extent(self, s: int, limit: int, r: int) -> tuple[int, bytes, int]:
+        """(end, attributes, end of start tag) of the cell starting at ``s``."""
+        cm = self.cell_re.match(self.xml, s)
+        if cm is None:
+            raise refuse(
+                f"工作表「{self.name}」第 {r} 行的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。", self.name
+            )
+        if cm.group(2):
+            return cm.end(), cm.group(1), cm.end()
+        e = self._search(self.cell_end_re, cm.end(), limit)
+        if e is None:
+            raise refuse(
+                f"工作表「{self.name}」第 {r} 行的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。", self.name
+            )
+        return e.end(), cm.group(1), cm.end()
+
+    def _rebuild_row(
+        self,
+        r: int,
+        m: re.Match[bytes],
+        content_end: int,
+        row_wants: dict[int, CellWrite],
+        clearing: bool,
+    ) -> bytes | None:
+        """New bytes of an existing row; None when unchanged, b"" when the row is dropped."""
+        xml = self.xml
+        is_header = r == self.header_row and not self.owned
+        if not self.owned and not is_header and not self.spans:
+            fast = self._rebuild_row_fast(r, m, content_end, row_wants, clearing)
+            if fast is not False:
+                return fast
+        starts = self._cell_starts(m.end(), content_end, r)
+        if self.owned and clearing or not all(has_r for _, _, has_r in starts):
+            interest: set[int] | None = None  # every cell (cells without r shift when others move)
+        else:
+            interest = set(row_wants)
+            if clearing:
+                interest |= self.clear_cols
+            if is_header:
+                interest |= self.header_cols
+        parts: list[bytes] = []
+        last = m.end()
+        row_changed = shifted = False
+        kept = 0
+        todo = sorted(row_wants)
+        wi = 0
+        new_cols: list[int] = []
+        for col, s, has_r in starts:
+            while wi < len(todo) and todo[wi] < col:
+                new = self._write_cell(r, todo[wi], row_wants[todo[wi]], None)
+                if new:
+                    parts.append(xml[last:s])
+                    parts.append(new)
+                    last = s
+                    new_cols.append(todo[wi])
+                    row_changed = shifted = True
+                wi += 1
+            if interest is not None and col not in interest:
+                continue  # copied verbatim with the next gap
+            e, attrs, hend = self._cell_extent(s, content_end, r)
+            if is_header and col in self.header_cols:
+                self.header_values[col] = self._decode(s, e, attrs, hend).value
+            new = None
+            if wi < len(todo) and todo[wi] == col:
+                new = self._write_cell(r, col, row_wants[col], (s, e, attrs, hend))
+                wi += 1
+            elif clearing and (self.owned or col in self.clear_cols):
+                new = self._clear_cell(r, col, (s, e, attrs, hend))
+            if new is None and shifted and not has_r:
+                new = (
+                    xml[s : s + 2 + len(self.p)]
+                    + b' r="'
+                    + cell_ref(r, col).encode()
+                    + b'"'
+                    + xml[s + 2 + len(self.p) : e]
+                )
+            if new is None:
+                kept += 1
+                shifted = False
+            else:
+                parts.append(xml[last:s])
+                parts.append(new)
+                last = e
+                row_changed = True
+                shifted = new == b""
+                kept += new != b""
+        if wi < len(todo):
+            tail_at = self._cell_extent(starts[-1][1], content_end, r)[0] if starts else m.end()
+            for col in todo[wi:]:
+                new = self._write_cell(r, col, row_wants[col], None)
+                if new:
+                    parts.append(xml[last:tail_at])
+                    parts.append(new)
+                    last = tail_at
+                    new_cols.append(col)
+                    row_changed = True
+        if not row_changed:
+            return None
+        if self.owned and r >= self.clear_from and kept == 0 and not new_cols:
+            return b""
+        parts.append(xml[last:content_end])
+        head = xml[m.start() : m.end()]
+        if not _ROW_R_RE.search(m.group(1)):
+            head = self._with_row_r(head, r)
+        sm = _SPANS_RE.search(head)
+        if sm and new_cols:
+            lo, hi = int(sm.group(2)), int(sm.group(3))
+            lo2, hi2 = min(lo, min(new_cols) + 1), max(hi, max(new_cols) + 1)
+            if (lo2, hi2) != (lo, hi):
+                head = head[: sm.start()] + sm.group(1) + f"{lo2}:{hi2}".encode() + sm.group(4) + head[sm.end() :]
+        if m.group(2):  # <row .../> gains content
+            head = head[:-2].rstrip() + b">"
+        return head + b"".join(parts) + b"</" + self.p + b"row>"
+
+    def _rebuild_row_fast(
+        self, r: int, m: re.Match[bytes], content_end: int, row_wants: dict[int, CellWrite], clearing: bool
+    ) -> bytes | None | bool:
+        """Staff-sheet row whose every cell of interest exists and starts ``<c r="..."``.
+
+        Such a row needs no insertion, so its cells are located with plain ``bytes.find``;
+        returns False when the general path is needed.
+        """
+        xml = self.xml
+        cols = set(row_wants)
+        if clearing:
+            cols |= self.clear_cols
+        found: list[tuple[int, int]] = []
+        lt_c = b"<" + self.p + b'c r="'
+        for col in cols:
+            s = xml.find(lt_c + cell_ref(r, col).encode() + b'"', m.end(), content_end)
+            if s < 0:
+                if col in row_wants:
+                    return False  # a cell must be inserted
+                continue  # nothing to clear, unless the cell is written another way: check below
+            found.append((s, col))
+        if len(found) < len(cols):
+            # A cell to clear was not found by its r: make sure it is really absent.
+            return False
+        found.sort()
+        parts: list[bytes] = []
+        last = m.end()
+        for s, col in found:
+            e, attrs, hend = self._cell_extent(s, content_end, r)
+            if col in row_wants:
+                new = self._write_cell(r, col, row_wants[col], (s, e, attrs, hend))
+            else:
+                new = self._clear_cell(r, col, (s, e, attrs, hend))
+            if new is not None:
+                parts.append(xml[last:s])
+                parts.append(new)
+                last = e
+        if not parts:
+            return None
+        parts.append(xml[last:content_end])
+        head = xml[m.start() : m.end()]
+        if not _ROW_R_RE.search(m.group(1)):
+            head = self._with_row_r(head, r)
+        return head + b"".join(parts) + b"</" + self.p + b"row>"
+
+    def _new_row(self, r: int) -> bytes:
+        row_wants = self.wants[r]
+        cells = [self._write_cell(r, col, row_wants[col], None) for col in sorted(row_wants)]
+        body = b"".join(c for c in cells if c)
+        if not body:
+            return b""
+        return b"<" + self.p + b'row r="' + str(r).encode() + b'">' + body + b"</" + self.p + b"row>"
+
+    # --- cells
+    def _decode(self, s: int, e: int, attrs: bytes, hend: int) -> OldCell:
+        xml = self.xml
+        style, t = self._style_type(attrs)
+        if hend == e:  # <c .../>
+            return OldCell("empty", None, None, None, style, False, False, False)
+        sc = self.simple_cell_re.match(xml, s, e)
+        if sc is not None and sc.end() == e:
+            raw_v = sc.group(2)
+            if raw_v is None:
+                return OldCell("empty", None, None, None, style, False, False, False)
+            return self._decode_value(t, raw_v, None, None, style, False)
+        formula = ftype = None
+        has_f = False
+        fm = self._search(self.f_re, hend, e)
+        if fm is not None:
+            has_f = True
+            fa = parse_attrs(fm.group(1))
+            ftype = fa.get(b"t")
+            if not fm.group(2):
+                fe = self._search(self.f_end_re, fm.end(), e)
+                formula = decode_ooxml_text(xml[fm.end() : fe.start()]) if fe else ""
+            else:
+                formula = ""
+        vm = self._search(self.v_re, hend, e)
+        raw_v = vm.group(1) if vm else None
+        if t == b"inlineStr":
+            ism = self._search(self.is_re, hend, e)
+            if ism is None:
+                return OldCell("empty", None, formula, ftype, style, has_f, False, has_f)
+            inner = self.rph_re.sub(b"", xml[ism.start() : e])
+            texts = []
+            pos = 0
+            while True:
+                tmm = self.t_re.search(inner, pos)
+                if tmm is None:
+                    break
+                if tmm.group(2):
+                    pos = tmm.end()
+                    continue
+                te = self.t_end_re.search(inner, tmm.end())
+                if te is None:
+                    break
+                texts.append(text_between(inner, tmm.end(), te.start()))
+                pos = te.end()
+            return OldCell("s", "".join(texts), formula, ftype, style, True, False, has_f)
+        if raw_v is None:
+            return OldCell("empty", None, formula, ftype, style, has_f, False, has_f)
+        return self._decode_value(t, raw_v, formula, ftype, style, has_f)
+
+    def _style_type(self, attrs: bytes) -> tuple[int, bytes]:
+        """(s, t) of a cell's attributes, cached on the attributes after ``r``."""
+        key = attrs[attrs.index(b'"', attrs.index(b'"') + 1) + 1 :] if attrs.lstrip().startswith(b'r="') else attrs
+        hit = self._st_cache.get(key)
+        if hit is None:
+            sm = _S_ATTR_RE.search(attrs)
+            tm = _T_ATTR_RE.search(attrs)
+            hit = (int(sm.group(1)) if sm else 0, tm.group(1) if tm else b"n")
+            self._st_cache[key] = hit
+        return hit
+
+    def _decode_value(
+        self, t: bytes, raw_v: bytes, formula: str | None, ftype: bytes | None, style: int, has_f: bool
+    ) -> OldCell:
+        if t == b"s":
+            try:
+                text = self.strings.text(int(raw_v))
+            except ValueError:
+                text = None
+            return OldCell("s", text, formula, ftype, style, True, True, has_f)
+        if t == b"str":
+            return OldCell("s", decode_ooxml_text(raw_v), formula, ftype, style, True, False, has_f)
+        if t == b"b":
+            return OldCell("b", raw_v.strip() in (b"1", b"true"), formula, ftype, style, True, False, has_f)
+        if t == b"e":
+            return OldCell("e", unescape(raw_v), formula, ftype, style, True, False, has_f)
+        if t == b"d":
+            return OldCell("d", unescape(raw_v), formula, ftype, style, True, False, has_f)
+        try:
+            num: object = float(raw_v)
+        except ValueError:
+            num = unescape(raw_v)
+        return OldCell("n", num, formula, ftype, style, True, False, has_f)
+
+    def _equivalent(self, old: OldCell, value: CellValue, style: int) -> bool:
+        if old.style != style:
+            return False
+        if isinstance(value, Formula):
+            if not old.has_f or old.formula_type not in (None, b"normal") or old.formula != formula_text(value):
+                return False
+            cached = value.cached
+            if cached is None:
+                return old.kind == "empty"
+            if isinstance(cached, str):
+                return old.kind == "s" and not old.is_shared_ref and old.value == cached
+            if isinstance(cached, bool):
+                return old.kind == "b" and old.value == cached
+            return old.kind == "n" and old.value == float(cached)
+        if old.has_f:
+            return False
+        if value is None:
+            return not old.has_content
+        if isinstance(value, bool):
+            return old.kind == "b" and old.value == value
+        if isinstance(value, (int, float)):
+            return old.kind == "n" and old.value == float(value)
+        if isinstance(value, date):
+            return (
+                old.kind == "n"
+                and isinstance(old.value, float)
+                and abs(old.value - excel_serial(value, self.date1904)) < 1e-9
+            )
+        return old.kind == "s" and old.value == value
+
+    def _write_cell(self, r: int, col: int, cw: CellWrite, old_pos: tuple[int, int, bytes, int] | None) -> bytes | None:
+        """New XML of a plan cell, or None when the cell already holds exactly this."""
+        value = cw.value
+        if old_pos is not None:
+            s, e, attrs, hend = old_pos
+            old = self._decode(s, e, attrs, hend)
+            base: int | None = old.style if (old.style or _S_ATTR_RE.search(attrs)) else None
+        else:
+            old, attrs, base = None, b"", None
+        if cw.style is None and not isinstance(value, date):
+            style = base
+        else:
+            style = self.styles.resolve(base or 0, cw.style, value)
+        if old is not None and self._equivalent(old, value, style or 0):
+            return None
+        if old is None and value is None and not style:
+            return None
+        check_touch(
+            self.name, r, col, old, attrs, value, array_ranges=self.array_ranges, areas=self.areas, merges=self.merges
+        )
+        if old is not None:
+            if old.is_shared_ref:
+                self.strings.count_delta -= 1
+            if old.has_f and not isinstance(value, Formula):
+                self.removed_formula = True
+        self.written += 1
+        self.rewritten.append((r, column_letter(col)))
+        if value is not None:
+            self.extent.append((r, col))
+        return self._cell_xml(r, col, style, value)
+
+    def _clear_cell(self, r: int, col: int, old_pos: tuple[int, int, bytes, int]) -> bytes | None:
+        """Empty a cell outside the plan (owned column: keep style; owned sheet: remove)."""
+        s, e, attrs, hend = old_pos
+        old = self._decode(s, e, attrs, hend)
+        if not old.has_content:
+            if not self.owned:
+                return None
+            self.rewritten.append((r, column_letter(col)))  # a formatted empty cell goes
+            return b""
+        check_touch(
+            self.name, r, col, old, attrs, None, array_ranges=self.array_ranges, areas=self.areas, merges=self.merges
+        )
+        if old.is_shared_ref:
+            self.strings.count_delta -= 1
+        if old.has_f:
+            self.removed_formula = True
+        self.cleared.append((r, column_letter(col)))
+        self.rewritten.append((r, column_letter(col)))
+        if self.owned:
+            return b""
+        sm = _S_ATTR_RE.search(attrs)
+        return self._cell_xml(r, col, int(sm.group(1)) if sm else None, None)
+
+    def _cell_xml(self, r: int, col: int, style: int | None, value: CellValue) -> bytes:
+        p = self.p
+        head = b"<" + p + b'c r="' + cell_ref(r, col).encode() + b'"' + (b' s="%d"' % style if style else b"")
+        if value is None:
+            return head + b"/>"
+        v_open, v_close = b"<" + p + b"v>", b"</" + p + b"v>"
+        if isinstance(value, Formula):
+            f = b"<" + p + b"f>" + encode_ooxml_text(formula_text(value)) + b"</" + p + b"f>"
+            cached = value.cached
+            if cached is None:
+                return head + b">" + f + b"</" + p + b"c>"
+            if isinstance(cached, bool):
+                return head + b' t="b">' + f + v_open + (b"1" if cached else b"0") + v_close + b"</" + p + b"c>"
+            if isinstance(cached, str):
+                return head + b' t="str">' + f + v_open + encode_ooxml_text(cached) + v_close + b"</" + p + b"c>"
+            return head + b">" + f + v_open + number_text(cached) + v_close + b"</" + p + b"c>"
+        if isinstance(value, bool):
+            return head + b' t="b">' + v_open + (b"1" if value else b"0") + v_close + b"</" + p + b"c>"
+        if isinstance(value, (int, float)):
+            return head + b">" + v_open + number_text(value) + v_close + b"</" + p + b"c>"
+        if isinstance(value, date):
+            return head + b">" + v_open + number_text(excel_serial(value, self.date1904)) + v_close + b"</" + p + b"c>"
+        if self.use_shared:
+            self.strings.count_delta += 1
+            idx = self.strings.index_for(value)
+            return head + b' t="s">' + v_open + str(idx).encode() + v_close + b"</" + p + b"c>"
+        t = b"<" + p + b"t" + (b' xml:space="preserve"' if needs_preserve(value) else b"") + b">"
+        return (
+            head
+            + b' t="inlineStr"><'
+            + p
+            + b"is>"
+            + t
+            + encode_ooxml_text(value)
+            + b"</"
+            + p
+            + b"t></"
+            + p
+            + b"is></"
+            + p
+            + b"c>"
+        )
+
+    # --- sheet-level facts
+    def _merges(self) -> list[tuple[int, int, int, int]]:
+        tail = self.xml[self.sd_close_end :]
+        if b"mergeCell" not in tail:
+            return []
+        rx = re.compile(rb"<" + re.escape(self.p) + rb"mergeCell(?=[\s/>])(" + ATTRS + rb")")
+        out = []
+        for m in rx.finditer(tail):
+            ref = parse_attrs(m.group(1)).get(b"ref")
+            if ref:
+                try:
+                    out.append(parse_range(ref.decode()))
+                except ValueError:
+                    continue
+        return out
+
+    def _array_ranges(self) -> list[tuple[int, int, int, int]]:
+        region = self.xml[self.sd_start : self.sd_end]
+        if b"array" not in region:
+            return []
+        out = []
+        for m in self.f_re.finditer(region):
+            a = parse_attrs(m.group(1))
+            if a.get(b"t") == b"array" and a.get(b"ref"):
+                try:
+                    out.append(parse_range(a[b"ref"].decode()))
+                except ValueError:
+                    continue
+        return out
+
+    def _update_head(self, head: bytes) -> bytes:
+        p = re.escape(self.p)
+        if self.extent:
+            dm = re.search(rb"<" + p + rb"dimension(?=[\s/>])(" + ATTRS + rb")\s*/?>", head)
+            if dm is not None:
+                ref = parse_attrs(dm.group(1)).get(b"ref")
+                try:
+                    r1, c1, r2, c2 = parse_range(ref.decode()) if ref else (1, 0, 1, 0)
+                except ValueError:
+                    r1, c1, r2, c2 = (1, 0, 1, 0)
+                rows = [r for r, _ in self.extent]
+                cols = [c for _, c in self.extent]
+                nr1, nc1, nr2, nc2 = min(r1, *rows), min(c1, *cols), max(r2, *rows), max(c2, *cols)
+                if (nr1, nc1, nr2, nc2) != (r1, c1, r2, c2):
+                    new_ref = cell_ref(nr1, nc1) + (":" + cell_ref(nr2, nc2) if (nr1, nc1) != (nr2, nc2) else "")
+                    tag = set_attr(head[dm.start() : dm.end()], b"ref", new_ref.encode())
+                    head = head[: dm.start()] + tag + head[dm.end() :]
+        if self.owned and self.plan.column_widths:
+            cols_xml = render_cols(self.p, self.plan.column_widths)
+            cm = re.search(rb"<" + p + rb"cols(?:\s[^>]*)?(?:/>|>.*?</" + p + rb"cols\s*>)", head, re.S)
+            if cm is None:
+                head = head + cols_xml
+            elif head[cm.start() : cm.end()] != cols_xml:
+                head = head[: cm.start()] + cols_xml + head[cm.end() :]
+        return head
+
+
+def render_cols(p: bytes, widths: dict[str, float]) -> bytes:
+    items = sorted((column_index(c) + 1, w) for c, w in widths.items())
+    body = b"".join(
+        b"<" + p + b'col min="%d" max="%d" width="%s" customWidth="1"/>' % (i, i, number_text(float(w)))
+        for i, w in items
+    )
+    return b"<" + p + b"cols>" + body + b"</" + p + b"cols>"
+
+
+def new_sheet_xml(widths: dict[str, float]) -> bytes:
+    cols = render_cols(b"", widths) if widths else b""
+    return (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+        b'<worksheet xmlns="' + MAIN_NS + b'" xmlns:r="' + REL_NS + b'">'
+        b'<dimension ref="A1"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+        b'<sheetFormatPr defaultRowHeight="15"/>' + cols + b"<sheetData/>"
+        b'<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+    )

@@ -1,0 +1,617 @@
+"""Write a plan into the staff's ledger so that the ledger can never be lost or half-written.
+
+Order of work in :func:`write_safely`:
+
+1. refuse when the workbook is open (Excel/WPS owner file ``~$<name>``, LibreOffice
+   ``.~lock.<name>#``, on Windows also a share lock);
+2. read the current values with python-calamine and list the changes (``dry_run`` stops here);
+3. compute the patch in memory (every refusal happens here, before any file is created);
+   when it changes nothing, stop: the ledger's bytes and mtime stay as they are;
+4. copy the ledger to ``台账备份/<stem>_<YYYYmmdd-HHMMSS><suffix>`` beside it (at most
+   ``keep_backups`` kept);
+5. write the patched copy to a hidden temporary file in the same folder (named
+   ``.~<name>.<pid>.<random>.tmp``, so no ``*.xlsx`` glob ever picks it up), fsync it;
+6. verify the copy: zip CRCs, untouched members byte-identical to the original, every plan
+   cell (and every cleared cell) read back through python-calamine;
+7. check that nobody opened or saved the ledger meanwhile, then ``os.replace`` the temporary
+   file over the ledger (atomic on the same file system) and fsync the folder.
+
+A crash at any point leaves either the old or the new ledger in place (plus, at worst, a
+stray temporary file that the next run removes once it is older than ten minutes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import stat
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from toolkit.core.model import Table
+from toolkit.core.plan import CellValue, Formula, WritePlan
+from toolkit.core.schema import column_index, column_letter
+from perf_reference.patch import (
+    LedgerWriteError,
+    PatchRefused,
+    PatchSummary,
+    PreparedPatch,
+    member_records,
+    prepare_patch,
+)
+
+__all__ = [
+    "BACKUP_DIR_NAME",
+    "CellChange",
+    "LedgerReadOnly",
+    "LedgerWriteError",
+    "PatchRefused",
+    "VerifyFailed",
+    "WorkbookLocked",
+    "WriteResult",
+    "compute_changes",
+    "find_lock",
+    "write_safely",
+]
+
+BACKUP_DIR_NAME = "台账备份"
+STALE_TEMP_SECONDS = 600
+
+
+class WorkbookLocked(LedgerWriteError):
+    """The workbook is open in Excel, WPS or LibreOffice (or was changed while we worked). Nothing was written."""
+
+    def __init__(self, message: str, *, user: str | None = None, lock_file: Path | None = None) -> None:
+        super().__init__(message)
+        self.user = user
+        self.lock_file = lock_file
+
+
+class LedgerReadOnly(LedgerWriteError):
+    """The ledger file is marked read-only (file attribute / permission bits). Nothing was written."""
+
+
+class VerifyFailed(LedgerWriteError):
+    """The patched copy did not read back as planned; the ledger was left untouched."""
+
+
+# Kinds of :class:`CellChange`.
+VALUE = "value"  # the value (or formula) of a cell changes; ``new=None`` empties it
+STYLE = "style"  # only the formatting of a cell changes; ``old`` is its (unchanged) value
+SHEET = "sheet"  # a sheet is created without any cell to list
+OTHER = "other"  # the package changes in a way no cell shows (a safety net; not expected)
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One change a write makes: a cell's value, a cell's formatting, or a new sheet (see ``kind``)."""
+
+    sheet: str
+    cell: str
+    old: object
+    new: object
+    kind: str = VALUE
+
+    def describe(self) -> str:
+        """Chinese one-liner such as ``任务清单!I5：“推进中” → “已逾期”`` or ``任务清单!I5：样式更新（值不变：“推进中”）``."""
+        if self.kind == STYLE:
+            return f"{self.sheet}!{self.cell}：样式更新（值不变：{_show(self.old)}）"
+        if self.kind == SHEET:
+            return f"新建工作表「{self.sheet}」"
+        if self.kind == OTHER:
+            return "工作簿内部结构更新（不改变任何单元格的值）"
+        return f"{self.sheet}!{self.cell}：{_show(self.old)} → {_show(self.new)}"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of :func:`write_safely`.
+
+    ``written`` is True exactly when the ledger file was replaced. ``changes`` lists every
+    change the write makes (or, in a dry run, would make) — values first, then style-only
+    cells and new empty sheets — and is empty exactly when the file's bytes stay as they are.
+    """
+
+    path: Path
+    changes: tuple[CellChange, ...]
+    written: bool
+    dry_run: bool = False
+    backup: Path | None = None
+    summary: PatchSummary | None = None
+
+    @property
+    def value_changes(self) -> int:
+        """Number of cells whose value changes."""
+        return sum(1 for c in self.changes if c.kind == VALUE)
+
+    @property
+    def style_changes(self) -> int:
+        """Number of cells whose formatting alone changes."""
+        return sum(1 for c in self.changes if c.kind == STYLE)
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a workbook open, as far as the lock file tells."""
+
+    app: str
+    lock_file: Path | None
+    user: str | None
+
+
+# ----------------------------------------------------------------------------- locks
+def _owner_file_user(data: bytes) -> str | None:
+    """User name from an Excel/WPS owner file ``~$<name>``.
+
+    Layout written by Excel: byte 0 = name length n, the name in the ANSI code page padded
+    with spaces to 54 bytes, byte 0x36 = n again, then the name in UTF-16LE (at 0x37, or 0x38
+    after a zero byte). Some writers put UTF-16LE right after the length byte.
+    """
+    if not data or data[0] == 0:
+        return None
+    n = data[0]
+
+    def ok(text: str) -> bool:
+        return bool(text.strip()) and text.isprintable() and "\ufffd" not in text
+
+    if len(data) > 0x38 and data[0x36] == n:
+        start = 0x38 if data[0x37] == 0 else 0x37
+        raw = data[start : start + 2 * n]
+        if len(raw) == 2 * n:
+            try:
+                text = raw.decode("utf-16-le")
+                if ok(text):
+                    return text.strip()
+            except UnicodeDecodeError:
+                pass
+    ansi = data[1 : 1 + n]
+    pad = data[1 + n : min(len(data), 0x36)]
+    if len(ansi) == n and b"\x00" not in ansi and pad.strip(b" \x00") == b"":
+        for enc in ("utf-8", "gbk"):
+            try:
+                text = ansi.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            if ok(text):
+                return text.strip()
+    raw = data[1 : 1 + 2 * n]
+    if len(raw) == 2 * n:
+        try:
+            text = raw.decode("utf-16-le")
+            if ok(text):
+                return text.strip()
+        except UnicodeDecodeError:
+            pass
+    return None
+
+
+def _lo_lock_user(data: bytes) -> str | None:
+    """User (or else host) from a LibreOffice lock file: ``user,host,userdir,time,url;``."""
+    text = data.decode("utf-8", "replace").strip().rstrip(";")
+    fields = [f.strip() for f in text.split(",")]
+    for f in fields[:2]:
+        if f and f.isprintable():
+            return f
+    return None
+
+
+def find_lock(path: str | Path) -> LockInfo | None:
+    """The lock that says ``path`` is open, or None."""
+    path = Path(path)
+    owner = path.with_name("~$" + path.name)
+    if owner.exists():
+        try:
+            user = _owner_file_user(owner.read_bytes())
+        except OSError:
+            user = None
+        return LockInfo("Excel/WPS", owner, user)
+    lo = path.with_name(".~lock." + path.name + "#")
+    if lo.exists():
+        try:
+            user = _lo_lock_user(lo.read_bytes())
+        except OSError:
+            user = None
+        return LockInfo("LibreOffice", lo, user)
+    if os.name == "nt":  # Excel holds an open workbook with a share lock on Windows
+        try:
+            with open(path, "ab"):
+                pass
+        except PermissionError:
+            return LockInfo("Windows", None, None)
+    return None
+
+
+def _raise_if_locked(path: Path) -> None:
+    info = find_lock(path)
+    if info is None:
+        return
+    if info.lock_file is None:
+        raise WorkbookLocked(
+            f"台账「{path.name}」正被其他程序占用（可能在 Excel 或 WPS 中打开）。请关闭该文件后再运行。"
+        )
+    who = f"“{info.user}”" if info.user else "其他用户"
+    raise WorkbookLocked(
+        f"台账「{path.name}」正被 {who} 用 {info.app} 打开，现在写入会与对方的编辑冲突，本次没有写入。"
+        f"请让对方保存并关闭该文件后再运行。如果确认没有人在用它（例如电脑曾死机或程序异常退出），"
+        f"请删除同一文件夹中的隐藏文件「{info.lock_file.name}」后重试。",
+        user=info.user,
+        lock_file=info.lock_file,
+    )
+
+
+def is_read_only(path: str | Path) -> bool:
+    """Is the file marked read-only?
+
+    ``os.replace`` ignores the mode of the file it replaces, so this is checked explicitly. The
+    mode bits and (on Windows) the read-only attribute decide, not ``os.access``: it answers
+    "writable" for every file when run as root or administrator.
+    """
+    st = os.stat(path)
+    if getattr(st, "st_file_attributes", 0) & getattr(stat, "FILE_ATTRIBUTE_READONLY", 1):
+        return True
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        return True
+    return not os.access(path, os.W_OK)
+
+
+def _raise_if_read_only(path: Path) -> None:
+    if is_read_only(path):
+        raise LedgerReadOnly(
+            f"台账文件「{path.name}」被设为只读，工具不能写回，本次没有写入，也没有生成备份。"
+            "请在文件上点右键 →“属性”，取消勾选“只读”后重试；"
+            "如果文件是从U盘、光盘或邮件附件复制来的，请先把它复制到电脑上，再取消“只读”。"
+        )
+
+
+# ----------------------------------------------------------------------------- values
+def _show(value: object) -> str:
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, Formula):
+        return f"={value.text.lstrip('=')}"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return (
+            value.strftime("%Y-%m-%d %H:%M")
+            if (value.hour, value.minute, value.second) != (0, 0, 0)
+            else value.strftime("%Y-%m-%d")
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return f"“{value}”"
+
+
+def _same(read: object, planned: CellValue) -> bool:
+    """Does a value read by calamine equal the planned value?"""
+    if isinstance(planned, Formula):
+        return _same(read, planned.cached)
+    if planned is None:
+        return read is None or read == ""
+    if isinstance(planned, bool):
+        return isinstance(read, bool) and read == planned
+    if isinstance(planned, (int, float)):
+        return isinstance(read, (int, float)) and not isinstance(read, bool) and float(read) == float(planned)
+    if isinstance(planned, datetime):
+        if isinstance(read, datetime):
+            return read.replace(microsecond=0) == planned.replace(microsecond=0, tzinfo=None)
+        return isinstance(read, date) and planned.time() == datetime.min.time() and read == planned.date()
+    if isinstance(planned, date):
+        if isinstance(read, datetime):
+            return read.time() == datetime.min.time() and read.date() == planned
+        return isinstance(read, date) and read == planned
+    return isinstance(read, str) and read == planned
+
+
+def _grids(source: Path | bytes, sheets: list[str]) -> dict[str, list[list[object]]]:
+    """Values of the named sheets (missing sheets → empty), rows from A1."""
+    from python_calamine import CalamineWorkbook
+
+    if isinstance(source, bytes):
+        import io
+
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(source))
+    else:
+        wb = CalamineWorkbook.from_path(str(source))
+    try:
+        names = set(wb.sheet_names)
+        return {
+            name: (wb.get_sheet_by_name(name).to_python(skip_empty_area=False) if name in names else [])
+            for name in sheets
+        }
+    finally:
+        wb.close()
+
+
+def _cell(grid: list[list[object]], row: int, col: int) -> object:
+    if row - 1 < len(grid):
+        line = grid[row - 1]
+        if col < len(line):
+            return line[col]
+    return ""
+
+
+def _grids_from_tables(tables: Mapping[str, Table], sheets: list[str]) -> dict[str, list[list[object]]]:
+    """The same A1-based grids as :func:`_grids`, from tables already read from the same bytes."""
+    out: dict[str, list[list[object]]] = {}
+    for name in sheets:
+        table = tables.get(name)
+        if table is None or not table.rows:
+            out[name] = []
+            continue
+        pad = [""] * table.first_col
+        grid: list[list[object]] = [[] for _ in range(table.first_row - 1)]
+        grid.extend(pad + ["" if v is None else v for v in row] for row in table.rows)
+        out[name] = grid
+    return out
+
+
+def compute_changes(
+    source: str | Path | bytes, plan: WritePlan, *, tables: Mapping[str, Table] | None = None
+) -> list[CellChange]:
+    """Cells whose value the plan would change, with the values calamine reads now.
+
+    Includes cells emptied because they lie in an owned column/sheet but not in the plan.
+    Formatting-only changes are not listed here (:attr:`WriteResult.changes` lists them). ``tables`` — the sheets as the caller already read
+    them from these very bytes — saves reading the workbook a second time.
+    """
+    return _value_changes(_plan_grids(source, plan, tables), plan)
+
+
+def _plan_grids(
+    source: str | Path | bytes, plan: WritePlan, tables: Mapping[str, Table] | None
+) -> dict[str, list[list[object]]]:
+    names = [s.sheet for s in plan.sheets]
+    if tables is not None:
+        return _grids_from_tables(tables, names)
+    return _grids(source if isinstance(source, bytes) else Path(source), names)
+
+
+def _value_changes(grids: dict[str, list[list[object]]], plan: WritePlan) -> list[CellChange]:
+    changes: list[CellChange] = []
+    for sp in plan.sheets:
+        grid = grids[sp.sheet]
+        planned = {(c.row, column_index(c.column)) for c in sp.cells}
+        for cw in sp.cells:
+            old = _cell(grid, cw.row, column_index(cw.column))
+            if not _same(old, cw.value):
+                changes.append(CellChange(sp.sheet, f"{cw.column}{cw.row}", None if old == "" else old, cw.value))
+        if sp.owned_sheet:
+            cols: list[int] | None = None
+        else:
+            cols = sorted(column_index(c) for c in sp.owned_columns)
+        for r in range(sp.clear_from_row, len(grid) + 1):
+            line = grid[r - 1]
+            for c in cols if cols is not None else range(len(line)):
+                if (r, c) not in planned and c < len(line) and line[c] not in ("", None):
+                    changes.append(CellChange(sp.sheet, f"{column_letter(c)}{r}", line[c], None))
+    return changes
+
+
+def _list_changes(
+    grids: dict[str, list[list[object]]], plan: WritePlan, summary: PatchSummary
+) -> tuple[CellChange, ...]:
+    """Every change the patch makes, checked against what it really rewrites.
+
+    A value change the patcher found equivalent (nothing rewritten) is not listed; a cell
+    rewritten with its value unchanged is listed as a style change; a created sheet with no
+    cell to list is listed as such. Empty exactly when the package stays byte-identical.
+    """
+    if not summary.changed:
+        return ()
+    rewritten = {(sheet, f"{col}{row}") for sheet, cells in summary.rewritten_cells.items() for row, col in cells}
+    out = [c for c in _value_changes(grids, plan) if (c.sheet, c.cell) in rewritten]
+    listed = {(c.sheet, c.cell) for c in out}
+    for sp in plan.sheets:
+        grid = grids.get(sp.sheet, [])
+        for row, col in summary.rewritten_cells.get(sp.sheet, ()):
+            if (sp.sheet, f"{col}{row}") not in listed:
+                old = _cell(grid, row, column_index(col))
+                old = None if old == "" else old
+                out.append(CellChange(sp.sheet, f"{col}{row}", old, old, kind=STYLE))
+    for name in summary.sheets_created:
+        if not any(c.sheet == name for c in out):
+            out.append(CellChange(name, "", None, None, kind=SHEET))
+    if not out:
+        out.append(CellChange("", "", None, None, kind=OTHER))
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------- backups
+def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    target = backup_dir / f"{path.stem}_{stamp}{path.suffix}"
+    n = 2
+    while target.exists():
+        target = backup_dir / f"{path.stem}_{stamp}_{n}{path.suffix}"
+        n += 1
+    part = backup_dir / f".~{target.name}.part"
+    shutil.copy2(path, part)
+    with open(part, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(part, target)
+    return target
+
+
+def _prune_backups(path: Path, backup_dir: Path, keep: int) -> None:
+    pattern = re.compile(rf"^{re.escape(path.stem)}_(\d{{8}}-\d{{6}})(?:_(\d+))?{re.escape(path.suffix)}$")
+    found = []
+    for entry in backup_dir.iterdir():
+        m = pattern.match(entry.name)
+        if m and entry.is_file():
+            found.append(((m.group(1), int(m.group(2) or 1)), entry))
+    found.sort()
+    for _, entry in found[: max(0, len(found) - keep)]:
+        try:
+            entry.unlink()
+        except OSError:
+            pass
+
+
+# ----------------------------------------------------------------------------- verification
+def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePlan) -> None:
+    fail = "写入后的自检未通过，台账没有被修改（原文件保持不变）。"
+    advice = "这通常是工具的缺陷：请把台账备份和这条消息发给维护人员。"
+    try:
+        with zipfile.ZipFile(temp) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise VerifyFailed(f"{fail}新文件无法作为压缩包打开（{exc}）。{advice}") from exc
+    if bad is not None:
+        raise VerifyFailed(f"{fail}新文件中的部件 {bad} 校验和错误。{advice}")
+    old_records = {name: raw for name, _m, raw in member_records(original)}
+    new_records = {name: raw for name, _m, raw in member_records(temp.read_bytes())}
+    for name in prepared.untouched_members():
+        if new_records.get(name) != old_records[name]:
+            raise VerifyFailed(f"{fail}未改动的部件 {name} 与原文件不一致。{advice}")
+    grids = _grids(temp, [s.sheet for s in plan.sheets])
+    for sp in plan.sheets:
+        grid = grids[sp.sheet]
+        for cw in sp.cells:
+            got = _cell(grid, cw.row, column_index(cw.column))
+            if not _same(got, cw.value):
+                raise VerifyFailed(
+                    f"{fail}工作表「{sp.sheet}」的 {cw.column}{cw.row} 应为 {_show(cw.value)}，读回的是 {_show(got)}。{advice}"
+                )
+        for row, col in prepared.summary.cleared_cells.get(sp.sheet, ()):
+            got = _cell(grid, row, column_index(col))
+            if got not in ("", None):
+                raise VerifyFailed(f"{fail}工作表「{sp.sheet}」的 {col}{row} 应已清空，读回的是 {_show(got)}。{advice}")
+
+
+# ----------------------------------------------------------------------------- the write
+def _temp_name(path: Path) -> Path:
+    return path.with_name(f".~{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def _remove_stale_temps(path: Path) -> None:
+    prefix = f".~{path.name}."
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for entry in path.parent.iterdir():
+        if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+            try:
+                if entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+            except OSError:
+                pass
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_safely(
+    path: str | Path,
+    plan: WritePlan,
+    *,
+    dry_run: bool = False,
+    backup_dir: str | Path | None = None,
+    keep_backups: int = 10,
+    now: datetime | None = None,
+    on_step: Callable[[str], None] | None = None,
+    read_as: tuple[tuple[int, int], Mapping[str, Table]] | None = None,
+) -> WriteResult:
+    """Apply ``plan`` to the ledger at ``path`` atomically, with a backup and a read-back check.
+
+    ``dry_run`` only lists the changes. ``backup_dir`` defaults to ``台账备份`` beside the
+    ledger; ``keep_backups=0`` takes no backup. ``now`` stamps the backup name (default: the
+    local time). ``on_step`` is called with ``"after-backup"``, ``"mid-temp-write"``,
+    ``"after-temp-write"``, ``"after-verify"`` and ``"after-replace"`` (used by the crash tests).
+    ``read_as`` = ((size, mtime_ns), tables): the tables the plan was computed from, read when the
+    file had that size and mtime. They list the changes without reading the file again, and the
+    write is refused (:class:`WorkbookLocked`) when the file has changed since.
+
+    A ledger marked read-only is refused before anything else (:class:`LedgerReadOnly`; a dry
+    run still lists the changes).
+
+    Raises :class:`LedgerReadOnly`, :class:`WorkbookLocked`, :class:`PatchRefused` or
+    :class:`VerifyFailed`; in every such case the ledger is unchanged.
+    """
+    given = Path(path)
+    if not given.is_file():
+        raise FileNotFoundError(f"找不到台账文件「{given}」。请检查路径是否正确。")
+    ledger = Path(os.path.realpath(given))
+    step = on_step or (lambda _name: None)
+    if not dry_run:
+        _raise_if_read_only(ledger)
+    _raise_if_locked(given)
+    if ledger != given:
+        _raise_if_locked(ledger)
+
+    before = ledger.stat()
+    original = ledger.read_bytes()
+    known = None
+    if read_as is not None:
+        if read_as[0] != (before.st_size, before.st_mtime_ns):
+            # The plan was computed from an older version of the ledger: writing it now could undo
+            # what was saved in between.
+            raise WorkbookLocked(
+                f"台账「{ledger.name}」在工具读取之后被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
+            )
+        known = read_as[1]
+    prepared = prepare_patch(original, plan)  # every refusal happens here, in a dry run too
+    changes = _list_changes(_plan_grids(original, plan, known), plan, prepared.summary)
+    if dry_run:
+        return WriteResult(ledger, changes, written=False, dry_run=True, summary=prepared.summary)
+
+    if not prepared.changed:
+        return WriteResult(ledger, changes, written=False, summary=prepared.summary)
+
+    _remove_stale_temps(ledger)
+    backup = None
+    if keep_backups > 0:
+        folder = Path(backup_dir) if backup_dir is not None else ledger.parent / BACKUP_DIR_NAME
+        backup = _backup(ledger, folder, now or datetime.now())
+        _prune_backups(ledger, folder, keep_backups)
+    step("after-backup")
+
+    temp = _temp_name(ledger)
+    try:
+        half = {"done": False}
+
+        def progress(done: int, total: int) -> None:
+            if not half["done"] and done * 2 >= total:
+                half["done"] = True
+                step("mid-temp-write")
+
+        prepared.write(temp, progress=progress, fsync=True)
+        step("after-temp-write")
+        _verify(temp, original, prepared, plan)
+        step("after-verify")
+        now_stat = ledger.stat()
+        if (now_stat.st_size, now_stat.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise WorkbookLocked(
+                f"台账「{ledger.name}」在工具运行期间被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
+            )
+        _raise_if_locked(given)
+        os.chmod(temp, stat.S_IMODE(before.st_mode))
+        try:
+            os.replace(temp, ledger)
+        except PermissionError as exc:
+            raise WorkbookLocked(
+                f"台账「{ledger.name}」正被其他程序占用（可能在 Excel 或 WPS 中打开），无法替换。请关闭该文件后再运行。"
+            ) from exc
+    finally:
+        if temp.exists():
+            try:
+                temp.unlink()
+            except OSError:
+                pass
+    _fsync_dir(ledger.parent)
+    step("after-replace")
+    return WriteResult(ledger, changes, written=True, backup=backup, summary=prepared.summary)

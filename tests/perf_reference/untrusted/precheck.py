@@ -1,0 +1,623 @@
+"""Structural pre-check of an untrusted workbook, without parsing it as a workbook.
+
+:func:`precheck` looks at size, real type, zip structure, declared and *actual* decompressed
+sizes (a streaming decompression with a cap, since declared sizes can lie), compression
+ratio, DTD/ENTITY declarations (XXE, billion laughs), giant text runs, the sheets' dimension
+and the extent of the cells' ``r=`` references (one cell at XFD1048576 makes calamine
+allocate the whole grid and abort). It costs a few milliseconds and raises
+:class:`RejectedFile` with a Chinese reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import time
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from toolkit.core.schema import column_index, column_letter
+from toolkit.excel.read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format
+
+__all__ = ["FileFacts", "Limits", "RejectedFile", "precheck"]
+
+
+class RejectedFile(UnreadableWorkbook):
+    """An untrusted file was refused: unsafe, unreadable, or it crashed/stalled its reader.
+
+    ``str(e)`` is the Chinese reason with how to fix it; ``code`` is stable (``zip-bomb``,
+    ``xml-dtd``, ``too-many-cells``, ``timeout``, ``crashed``... or any
+    :class:`~toolkit.excel.read.UnreadableWorkbook` code).
+    """
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an untrusted file may contain. The defaults leave room for a 100k-row ledger."""
+
+    max_bytes: int = 100 * 2**20  # file size
+    max_uncompressed: int = 500 * 2**20  # decompressed bytes of all parts (declared and actual)
+    max_ratio: float = 200.0  # decompressed/compressed, checked once a part passes 2 MB
+    max_cells: int = 5_000_000  # rows × columns of a sheet's used area (calamine allocates it)
+    max_rows: int = 200_000
+    max_cols: int = 1000
+    max_text_run: int = 512 * 1024  # bytes between two '<' (Excel caps a cell at 32,767 chars)
+    max_entries: int = 10_000  # zip members
+
+
+@dataclass
+class FileFacts:
+    """What :func:`precheck` learnt about a file it accepted.
+
+    ``format`` is ``xlsx``, ``xlsm``, ``xlsb``, ``xls`` or ``ods``; ``uncompressed`` is the
+    number of bytes actually decompressed while checking; ``max_row`` (1-based) and
+    ``max_col`` (0-based) are the largest cell reference found in any sheet. ``has_macros``,
+    ``external_links`` (parts under xl/externalLinks/, never followed) and
+    ``oversized_dimensions`` ("part:ref" of a declared ``<dimension>`` beyond the limits while
+    the cells themselves are within them) are reported, not rejected: the caller decides.
+    """
+
+    path: str
+    format: str
+    size: int
+    uncompressed: int = 0
+    has_macros: bool = False
+    external_links: list[str] = field(default_factory=list)
+    max_row: int = 0
+    max_col: int = -1
+    oversized_dimensions: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+FIX_BIG = "请删除无关的工作表、空白行列和图片，只保留需要报送的内容，另存为 .xlsx 后再提交"
+
+
+def reject(path: str, code: str, reason: str) -> RejectedFile:
+    return RejectedFile(reason, code, path)
+
+
+def precheck(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = Limits.max_bytes,
+    max_uncompressed: int = Limits.max_uncompressed,
+    max_ratio: float = Limits.max_ratio,
+    max_cells: int = Limits.max_cells,
+    max_rows: int = Limits.max_rows,
+    max_cols: int = Limits.max_cols,
+    max_text_run: int = Limits.max_text_run,
+    max_entries: int = Limits.max_entries,
+) -> FileFacts:
+    """Check an untrusted file before any workbook parser sees it.
+
+    Returns :class:`FileFacts` for a file that may be read; raises :class:`RejectedFile`
+    (Chinese reason) for an empty, oversized, encrypted, non-workbook, zip-bomb, DTD/entity,
+    absurd-dimension or giant-text file. Never raises anything else.
+    """
+    limits = Limits(max_bytes, max_uncompressed, max_ratio, max_cells, max_rows, max_cols, max_text_run, max_entries)
+    spath = os.fspath(path)
+    started = time.perf_counter()
+    try:
+        facts = _precheck(spath, limits)
+    except RejectedFile:
+        raise
+    except UnreadableWorkbook as exc:
+        raise reject(spath, exc.code, exc.reason) from None
+    except Exception as exc:  # noqa: BLE001 - a hostile file must not escape as a traceback
+        raise reject(
+            spath,
+            "corrupt",
+            f"文件结构异常，无法安全读取（{type(exc).__name__}）：请在 Excel 或 WPS 中打开该文件，另存为 .xlsx 后再提交。",
+        ) from None
+    facts.seconds = time.perf_counter() - started
+    return facts
+
+
+def _precheck(path: str, lim: Limits) -> FileFacts:
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        detect_format(path)  # raises the right Chinese message (not found, no permission...)
+        raise
+    if size > lim.max_bytes:
+        raise reject(
+            path,
+            "too-large",
+            f"文件太大（{size / 2**20:.1f} MB，上限 {lim.max_bytes / 2**20:.0f} MB）：{FIX_BIG}。",
+        )
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+            if head.startswith(b"PK"):
+                entries = _zip_entry_count(fh, size)
+                if entries is not None and entries > lim.max_entries:
+                    raise reject(path, "too-many-parts", f"文件内部包含 {entries} 个部件，远超正常工作簿：{FIX_BIG}。")
+    except OSError:
+        detect_format(path)
+        raise
+    fmt = detect_format(path)  # real type, encrypted, renamed .docx/.pdf... (raises)
+    facts = FileFacts(path=path, format=fmt, size=size)
+    if fmt in ("xlsx", "xlsm", "xlsb", "ods"):
+        _check_zip(path, fmt, facts, lim)
+    else:
+        _check_cfb(path, facts)
+    return facts
+
+
+def _zip_entry_count(fh: Any, size: int) -> int | None:
+    """Entry count from the end-of-central-directory record, without reading the directory."""
+    tail_len = min(size, 65536 + 22)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or pos + 22 > len(tail):
+        return None  # truncated: detect_format reports it
+    count = struct.unpack_from("<H", tail, pos + 10)[0]
+    return None if count == 0xFFFF else count  # zip64: zipfile reads the real count
+
+
+def _check_cfb(path: str, facts: FileFacts) -> None:
+    """.xls: the size limit is all that is cheap; macros are flagged from the stream names."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+        try:
+            names = cfb_stream_names(head, fh, facts.size)
+        except (ValueError, struct.error):
+            names = []
+    _cfb_kind(path, names)
+    low = {n.lower() for n in names}
+    facts.has_macros = bool(low & {"_vba_project_cur", "vba", "_vba_project"})
+
+
+# Matched against normalised names (see read._norm). A workbook at the package root
+# (minimal packages) has its sheets elsewhere: the r= scan then only runs on xl/ layouts.
+_SHEET_PART = re.compile(r"^(xl/)?(worksheets|dialogsheets|macrosheets)/[^/]+\.(xml|bin)$|^sheet\d*\.xml$")
+_CELL_TEXT_PART = re.compile(
+    r"^((xl/)?(worksheets|dialogsheets|macrosheets)/[^/]+|(xl/)?sharedstrings|(xl/)?workbook|sheet\d*|content)\.xml$"
+)
+_XMLISH = (".xml", ".rels", ".vml", ".bin")
+
+
+def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits) -> None:
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        declared = sum(i.file_size for i in infos)
+        if declared > lim.max_uncompressed:
+            raise _zip_bomb(path, declared, lim)
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise reject(path, "encrypted", "文件内部有加密的部件，无法读取：请取消密码后另存为 .xlsx 再提交。")
+            if info.file_size > 2 * 2**20 and info.file_size > lim.max_ratio * max(info.compress_size, 1):
+                raise _zip_bomb(path, info.file_size, lim, info.file_size / max(info.compress_size, 1))
+        low = [_norm(n) for n in names]
+        facts.has_macros = any(n.endswith("vbaproject.bin") for n in low) or fmt == "xlsm"
+        facts.external_links = [
+            n
+            for n, n_low in zip(names, low, strict=True)
+            if n_low.startswith("xl/externallinks/") and "/_rels/" not in n_low
+        ]
+        if fmt == "ods":
+            facts.has_macros = any(n.startswith(("basic/", "scripts/")) for n in low)
+            manifest = next((i for i in infos if _norm(i.filename) == "meta-inf/manifest.xml"), None)
+            if manifest is not None:
+                data = b"".join(_inflate(fh, manifest, path, lim, lim.max_uncompressed))
+                if b"encryption-data" in data:
+                    raise reject(
+                        path, "encrypted", "文件已加密（设置了打开密码），无法读取：请取消密码后另存为 .xlsx 再提交。"
+                    )
+        total = 0
+        for info in infos:
+            name = _norm(info.filename)
+            lname = name
+            if not lname.endswith(_XMLISH) or info.is_dir():
+                continue
+            budget = lim.max_uncompressed - total
+            if lname.endswith(".bin"):
+                if fmt == "xlsb" and _SHEET_PART.match(name):
+                    data = b"".join(_inflate(fh, info, path, lim, budget))
+                    total += len(data)
+                    _check_xlsb_sheet(path, name, data, facts, lim)
+                elif fmt == "xlsb" and name == "xl/sharedstrings.bin":
+                    data = b"".join(_inflate(fh, info, path, lim, budget))
+                    total += len(data)
+                    _check_xlsb_sst(path, data, lim)
+                continue
+            scan = _XmlScan(path, name, lim, facts, fmt, info.filename)
+            for chunk in _inflate(fh, info, path, lim, budget):
+                total += len(chunk)
+                scan.feed(chunk)
+            scan.close()
+        facts.uncompressed = total
+
+
+def _zip_bomb(path: str, size: int, lim: Limits, ratio: float | None = None) -> RejectedFile:
+    how = f"压缩比 {ratio:.0f}:1，" if ratio else ""
+    return reject(
+        path,
+        "zip-bomb",
+        f"文件解压后过大（{how}超过 {size / 2**20:.0f} MB，上限 {lim.max_uncompressed / 2**20:.0f} MB），"
+        f"可能是异常或恶意构造的文件：{FIX_BIG}；如确属正常文件，请联系管理员。",
+    )
+
+
+def _inflate(fh: Any, info: zipfile.ZipInfo, path: str, lim: Limits, budget: int) -> Iterator[bytes]:
+    """Decompress one member from its raw bytes, capping output and ratio as it goes.
+
+    zipfile stops at the declared size; a reader that trusts the deflate stream instead (as
+    calamine's does) would see the real size, so that is what is measured here.
+    """
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise _corrupt_part(path, info.filename)
+    nlen, xlen = struct.unpack_from("<HH", local, 26)
+    fh.seek(info.header_offset + 30 + nlen + xlen)
+    left = info.compress_size
+    out_total = 0
+    in_total = 0
+    if info.compress_type == zipfile.ZIP_STORED:
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 20))
+            if not chunk:
+                raise _corrupt_part(path, info.filename)
+            left -= len(chunk)
+            out_total += len(chunk)
+            if out_total > budget:
+                raise _zip_bomb(path, out_total, lim)
+            if out_total > info.file_size:
+                raise _size_lie(path, info)
+            yield chunk
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise reject(
+            path,
+            "unsupported-compression",
+            f"文件内部部件“{info.filename}”使用了不支持的压缩方式：请用 Excel 或 WPS 打开后另存为 .xlsx 再提交。",
+        )
+    dec = zlib.decompressobj(-15)
+    while left > 0 or dec.unconsumed_tail:
+        if dec.unconsumed_tail:
+            data = dec.unconsumed_tail
+        else:
+            data = fh.read(min(left, 1 << 16))
+            if not data:
+                raise _corrupt_part(path, info.filename)
+            left -= len(data)
+            in_total += len(data)
+        try:
+            out = dec.decompress(data, 1 << 20)
+        except zlib.error:
+            raise _corrupt_part(path, info.filename) from None
+        out_total += len(out)
+        if out_total > budget:
+            raise _zip_bomb(path, out_total, lim)
+        if out_total > info.file_size:
+            # More than declared: calamine's zip reader refuses this too; a bomb that lies
+            # about its size to pass the declared-size check is caught here at once.
+            raise _size_lie(path, info)
+        if out_total > 2 * 2**20 and out_total > lim.max_ratio * max(in_total, 1):
+            raise _zip_bomb(path, out_total, lim, out_total / max(in_total, 1))
+        if out:
+            yield out
+        if dec.eof:
+            break
+    tail = dec.flush()
+    if tail:
+        out_total += len(tail)
+        if out_total > budget:
+            raise _zip_bomb(path, out_total, lim)
+        if out_total > info.file_size:
+            raise _size_lie(path, info)
+        yield tail
+
+
+def _size_lie(path: str, info: zipfile.ZipInfo) -> RejectedFile:
+    return reject(
+        path,
+        "size-mismatch",
+        f"文件内部部件“{info.filename}”解压后比它声明的大小更大，文件已损坏或是恶意构造的："
+        f"请重新导出，或在 Excel 中另存为 .xlsx 后再提交。",
+    )
+
+
+def _corrupt_part(path: str, name: str) -> RejectedFile:
+    return reject(
+        path,
+        "corrupt",
+        f"文件已损坏或不完整（内部部件“{name}”无法解压），可能是下载或传输中断：请重新导出或重新发送该文件。",
+    )
+
+
+_DTD_MARKS = (b"<!DOCTYPE", b"<!doctype", b"<!ENTITY", b"<!entity")
+_DTD_MARKS_16 = tuple(m.decode().encode("utf-16-le") for m in _DTD_MARKS[::2]) + tuple(
+    m.decode().encode("utf-16-be") for m in _DTD_MARKS[::2]
+)
+# ' r="' has a literal prefix, so the regex engine skips quickly between matches (a pattern
+# allowing any whitespace around '=' costs twice as much). A file that spells r= oddly to
+# slip past this still meets the worker's memory limit: it is rejected, only more slowly.
+_ROW_NUMBERS = re.compile(rb""" r=["'][A-Za-z]*(\d+)""")
+_COL_LETTERS = re.compile(rb""" r=["']([A-Za-z]+)\d""")
+_CELL_REF = re.compile(rb"""<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]+)(\d+)["'][^>]*?(/?)>""")
+_DIMENSION = re.compile(rb"""<(?:[\w.-]+:)?dimension\s[^>]*ref\s*=\s*["']([^"']*)["']""")
+_SST_COUNT = re.compile(rb"""<(?:[\w.-]+:)?sst\s[^>]*?\b(?:uniqueCount|count)\s*=\s*["'](\d+)""")
+_ODS_TOKEN = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>")
+_ODS_ROWS_REP = re.compile(rb"""number-rows-repeated\s*=\s*["'](\d+)""")
+_ODS_COLS_REP = re.compile(rb"""number-columns-repeated\s*=\s*["'](\d+)""")
+
+
+def _parse_ref(ref: bytes) -> tuple[int, int] | None:
+    """'XFD1048576' → (1048576, 16383); None when not a cell reference."""
+    m = re.fullmatch(rb"\$?([A-Za-z]{1,4})\$?(\d{1,9})", ref.strip())
+    if not m:
+        return None
+    return int(m.group(2)), column_index(m.group(1).decode("ascii"))
+
+
+class _XmlScan:
+    """Streaming checks on one XML part, fed decompressed chunks.
+
+    Chunks are cut at the last '<' so every tag is seen whole; the carried-over part stays
+    small because a run without '<' longer than ``max_text_run`` is rejected.
+    """
+
+    def __init__(self, path: str, name: str, lim: Limits, facts: FileFacts, fmt: str, shown: str = "") -> None:
+        self.path, self.name, self.lim, self.facts = path, name, lim, facts
+        self.shown = shown or name  # the member name as stored, for messages
+        self.sheet = bool(_SHEET_PART.match(name)) and fmt != "ods"
+        self.cell_text = bool(_CELL_TEXT_PART.match(name))
+        self.sst = name in ("xl/sharedstrings.xml", "sharedstrings.xml")
+        self.ods = fmt == "ods" and name == "content.xml"
+        self.carry = b""
+        self.first = True
+        self.max_row = 0
+        self.max_col = -1
+        # ODS state: current row index (0-based), column within the row, row repeat, content.
+        self.o_row = 0
+        self.o_col = 0
+        self.o_rep = 1
+        self.o_has = False
+        self.o_last = 0
+
+    def feed(self, chunk: bytes) -> None:
+        buf = self.carry + chunk if self.carry else chunk
+        cut = buf.rfind(b"<")
+        if cut <= 0:
+            if len(buf) > self.lim.max_text_run:
+                raise self._giant()
+            self.carry = buf
+            return
+        self._process(buf[:cut])
+        self.carry = buf[cut:]
+
+    def close(self) -> None:
+        if self.carry:
+            self._process(self.carry)
+            self.carry = b""
+        if self.sheet:
+            self._check_extent(self.max_row, self.max_col, "单元格（含只设置了格式的空单元格）位置")
+            self.facts.max_row = max(self.facts.max_row, self.max_row)
+            self.facts.max_col = max(self.facts.max_col, self.max_col)
+
+    def _process(self, seg: bytes) -> None:
+        if self.first:
+            self.first = False
+            if seg.startswith((b"\xff\xfe", b"\xfe\xff")) and any(m in seg for m in _DTD_MARKS_16):
+                raise self._dtd()
+            if self.sheet:
+                dim = _DIMENSION.search(seg, 0, 65536)
+                if dim:
+                    self._check_dimension(dim.group(1))
+            if self.sst:
+                for m in _SST_COUNT.finditer(seg, 0, 4096):
+                    if int(m.group(1)) > self.lim.max_cells:
+                        raise self._too_many(int(m.group(1)), "共享字符串数量")
+        for mark in _DTD_MARKS:
+            if mark in seg:
+                raise self._dtd()
+        if self.cell_text and len(seg) > self.lim.max_text_run:
+            self._check_runs(seg)
+        if self.sheet:
+            self._scan_refs(seg)
+        elif self.ods:
+            self._ods(seg)
+
+    def _scan_refs(self, seg: bytes) -> None:
+        """Track the largest row and column among the cells' r= references.
+
+        A quick pass takes every r= (rows and all cells). Only when that would break a limit
+        is the segment scanned again counting cells that can hold a value: calamine skips
+        value-less ``<c r="XFD1048575" s="0"/>`` cells, which Gnumeric writes by the thousand.
+        """
+        rows = _ROW_NUMBERS.findall(seg)
+        letters = _COL_LETTERS.findall(seg)
+        top_row = max(map(int, rows)) if rows else 0
+        top_col = (
+            max(column_index(x.decode("ascii")) if len(x) <= 4 else 10**6 for x in set(letters)) if letters else -1
+        )
+        if self._too_big(max(self.max_row, top_row), max(self.max_col, top_col)):
+            top_row, top_col = 0, -1
+            for col, row, slash in _CELL_REF.findall(seg):
+                if not slash:
+                    top_row = max(top_row, int(row))
+                    top_col = max(top_col, column_index(col.decode("ascii")) if len(col) <= 4 else 10**6)
+        self.max_row = max(self.max_row, top_row)
+        self.max_col = max(self.max_col, top_col)
+        if self._too_big(self.max_row, self.max_col):
+            self._check_extent(self.max_row, self.max_col, "单元格位置")
+
+    def _too_big(self, max_row: int, max_col: int) -> bool:
+        lim = self.lim
+        return max_row > lim.max_rows or max_col >= lim.max_cols or max_row * (max_col + 1) > lim.max_cells
+
+    def _check_runs(self, seg: bytes) -> None:
+        n = self.lim.max_text_run
+        a, size = -1, len(seg)
+        while a + n + 1 < size:
+            idx = seg.rfind(b"<", a + 1, a + n + 2)
+            if idx < 0:
+                raise self._giant()
+            a = idx
+
+    def _check_dimension(self, ref: bytes) -> None:
+        """Record a declared used range beyond the limits; do not reject on it alone.
+
+        Gnumeric writes ``A1:XFD1048576`` in ordinary files, and calamine 0.9.1 does not
+        allocate by the declared range (measured: a 70M-cell dimension over one cell reads in
+        0.1 s); the cells' own r= references, checked below, are what it allocates by.
+        """
+        cells = [_parse_ref(p) for p in ref.split(b":")]
+        if not cells or any(c is None for c in cells):
+            return
+        rows = max(c[0] for c in cells if c) - min(c[0] for c in cells if c) + 1
+        cols = max(c[1] for c in cells if c) - min(c[1] for c in cells if c) + 1
+        if (
+            max(c[0] for c in cells if c) > self.lim.max_rows
+            or max(c[1] for c in cells if c) >= self.lim.max_cols
+            or rows * cols > self.lim.max_cells
+        ):
+            self.facts.oversized_dimensions.append(f"{self.name}:{ref.decode('ascii', 'replace')}")
+
+    def _check_extent(self, max_row: int, max_col: int, what: str) -> None:
+        lim = self.lim
+        cols = max_col + 1
+        if max_row > lim.max_rows or cols > lim.max_cols or max_row * max(cols, 1) > lim.max_cells:
+            where = f"{column_letter(max_col)}{max_row}" if 0 <= max_col < 16384 else f"第 {max_row} 行第 {cols:,} 列"
+            raise reject(
+                self.path,
+                "too-many-cells",
+                f"工作表中的{what}超出合理范围（最远到 {where}，上限 {lim.max_rows:,} 行、{lim.max_cols} 列、"
+                f"{lim.max_cells:,} 个单元格）：{FIX_BIG}。",
+            )
+
+    def _ods(self, seg: bytes) -> None:
+        for m in _ODS_TOKEN.finditer(seg):
+            closing, tag, attrs = m.group(1), m.group(2), m.group(3)
+            if tag == b"table":
+                if not closing:
+                    self.o_row = 0
+                continue
+            if tag == b"table-row":
+                if closing:
+                    self._ods_row_end()
+                    continue
+                rep = _ODS_ROWS_REP.search(attrs)
+                self.o_rep = int(rep.group(1)) if rep else 1
+                self.o_col, self.o_has, self.o_last = 0, False, 0
+                if attrs.rstrip().endswith(b"/"):
+                    self._ods_row_end()
+                continue
+            if closing:
+                continue
+            rep = _ODS_COLS_REP.search(attrs)
+            n = int(rep.group(1)) if rep else 1
+            has = b"value-type" in attrs or not attrs.rstrip().endswith(b"/")
+            self.o_col += n
+            if has and tag == b"table-cell":
+                self.o_has = True
+                self.o_last = self.o_col
+                self._check_extent(self.o_row + 1, self.o_last - 1, "单元格（含重复行列）")
+
+    def _ods_row_end(self) -> None:
+        if self.o_has:
+            last_row = self.o_row + self.o_rep
+            self.max_row = max(self.max_row, last_row)
+            self.max_col = max(self.max_col, self.o_last - 1)
+            self._check_extent(last_row, self.o_last - 1, "单元格（含重复行列）")
+            self.facts.max_row = max(self.facts.max_row, self.max_row)
+            self.facts.max_col = max(self.facts.max_col, self.max_col)
+        self.o_row += self.o_rep
+        self.o_rep, self.o_has = 1, False
+
+    def _dtd(self) -> RejectedFile:
+        return reject(
+            self.path,
+            "xml-dtd",
+            f"文件内部部件“{self.shown}”含有 DTD/实体声明（正常的 Excel 文件不会有），"
+            f"可能是恶意构造的文件，已拒绝读取：请用 Excel 或 WPS 打开后另存为 .xlsx 再提交。",
+        )
+
+    def _giant(self) -> RejectedFile:
+        return reject(
+            self.path,
+            "text-too-long",
+            f"文件内部部件“{self.shown}”含有超长文本（超过 {self.lim.max_text_run // 1024} KB，"
+            f"Excel 单元格最多 32767 个字符），可能是异常或恶意构造的文件：请检查并删除超长内容后另存为 .xlsx 再提交。",
+        )
+
+    def _too_many(self, n: int, what: str) -> RejectedFile:
+        return reject(
+            self.path, "too-many-cells", f"文件声明的{what}异常（{n:,}），可能是异常或恶意构造的文件：{FIX_BIG}。"
+        )
+
+
+def _xlsb_records(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(type, start, size) of each BIFF12 record; stops at a truncated record."""
+    pos, end = 0, len(data)
+    while pos < end:
+        b = data[pos]
+        rtype = b & 0x7F
+        pos += 1
+        if b & 0x80:
+            if pos >= end:
+                return
+            rtype |= (data[pos] & 0x7F) << 7
+            pos += 1
+        size, shift = 0, 0
+        for _ in range(4):
+            if pos >= end:
+                return
+            b = data[pos]
+            pos += 1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        if pos + size > end:
+            return
+        yield rtype, pos, size
+        pos += size
+
+
+def _check_xlsb_sheet(path: str, name: str, data: bytes, facts: FileFacts, lim: Limits) -> None:
+    """Dimension (BrtWsDim) and the extent of row headers and cell records of an .xlsb sheet."""
+    scan = _XmlScan(path, name, lim, facts, "xlsb")
+    max_row, max_col, col, row = 0, -1, -1, 0
+    for rtype, start, size in _xlsb_records(data):
+        if rtype == 0x94 and size >= 16:  # BrtWsDim: rwFirst, rwLast, colFirst, colLast
+            r1, r2, c1, c2 = struct.unpack_from("<IIII", data, start)
+            if r2 + 1 > lim.max_rows or c2 >= lim.max_cols or (r2 - r1 + 1) * (c2 - c1 + 1) > lim.max_cells:
+                facts.oversized_dimensions.append(f"{name}:R{r1 + 1}C{c1 + 1}:R{r2 + 1}C{c2 + 1}")
+        elif rtype == 0 and size >= 4:  # BrtRowHdr: the row of the cell records that follow
+            row = struct.unpack_from("<I", data, start)[0] + 1
+            col = -1
+        elif 1 <= rtype <= 11 and size >= 4:  # cell records carry their column
+            col = struct.unpack_from("<I", data, start)[0]
+            if rtype != 1:  # BrtCellBlank holds no value; calamine skips it
+                max_col = max(max_col, col)
+                max_row = max(max_row, row)
+        elif 12 <= rtype <= 18:  # short cell records: the next column
+            col += 1
+            if rtype != 12:  # BrtShortBlank
+                max_col = max(max_col, col)
+                max_row = max(max_row, row)
+    scan._check_extent(max_row, max_col, "单元格位置")
+    facts.max_row = max(facts.max_row, max_row)
+    facts.max_col = max(facts.max_col, max_col)
+
+
+def _check_xlsb_sst(path: str, data: bytes, lim: Limits) -> None:
+    for rtype, start, size in _xlsb_records(data[:64]):
+        if rtype == 0x9F and size >= 8:  # BrtBeginSst: cstTotal, cstUnique
+            total, unique = struct.unpack_from("<II", data, start)
+            if max(total, unique) > lim.max_cells:
+                raise reject(
+                    path,
+                    "too-many-cells",
+                    f"文件声明的共享字符串数量异常（{max(total, unique):,}），可能是异常或恶意构造的文件：{FIX_BIG}。",
+                )
+            return
