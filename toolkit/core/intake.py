@@ -228,9 +228,18 @@ class _Sheet:
         return True
 
     def _is_repeated_header(self, row: list[Any]) -> bool:
-        same = sum(1 for j in self.cols.values()
-                   if j < len(row) and isinstance(row[j], str) and S.normalize_header(row[j]) == self.normalized_header[j])
+        same = sum(1 for j in self.cols.values() if j < len(row) and self._is_header_cell(row[j], j))
         return same >= 2 and 2 * same >= len(self.cols)
+
+    def _is_header_cell(self, value: Any, j: int) -> bool:
+        """``value`` is column ``j``'s header text again (as normalised). Cheap rejection first: a header is
+        short, and normalising (NFKC) every long data cell of a 100k-row sheet costs seconds."""
+        if not isinstance(value, str):
+            return False
+        wanted = self.normalized_header[j] if j < len(self.normalized_header) else ""
+        if not wanted or len(value) > 4 * len(wanted) + 8:
+            return False
+        return S.normalize_header(value) == wanted
 
     def _single_text(self, row: list[Any]) -> bool:
         values = {row[j] for j in self.staff_cols if j < len(row) and row[j] is not None
