@@ -69,3 +69,17 @@ def test_a_notice_open_in_word_is_a_chinese_refusal(demo_file, monkeypatch):
     out = runner.invoke(app, ["notice", str(demo_file), "--out", str(target)])
     assert out.exit_code == 2
     assert "文件可能正在 Word 或 WPS 中打开，请关闭后重试" in out.output and "Traceback" not in out.output
+
+
+def test_first_cycle_issues_no_warning_letter(tmp_path):
+    """Regression: the snapshot this month's consolidation wrote (period = last month) counted as last month's,
+    so the demo's very first 督办 run sent 告诫函 (overdue two months running) to 清新区 and 佛冈县."""
+    from toolkit.jobs.demo import run_demo
+
+    job = run_demo(tmp_path / "演示")
+    letters = next(step for step in job.details if step.job == "reminders").details
+    assert letters and {x.level for x in letters} <= {"提醒函", "督办函"}
+    from toolkit.jobs.summary import summary_lines
+
+    summary = "\n".join(summary_lines(next(step for step in job.details if step.job == "reminders")))
+    assert "督办记录" in summary and "无需写入" not in summary

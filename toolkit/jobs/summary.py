@@ -38,8 +38,8 @@ VERDICTS: dict[str, dict[int, str]] = {
         EXIT_ATTENTION: "督办看板已生成，但台账中有错误，看板数字可能不准确。",
     },
     "reminders": {
-        EXIT_OK: "提醒函已生成。",
-        EXIT_ATTENTION: "提醒函已生成，但台账中有错误：请改正后重新生成。",
+        EXIT_OK: "督办函件已生成，并已在台账“督办记录”中登记。",
+        EXIT_ATTENTION: "督办函件已生成，但台账中有错误：请改正后核对函件内容。",
     },
 }
 GENERIC_VERDICTS = {
@@ -141,7 +141,14 @@ def _headline_notice(job: JobResult) -> list[str]:
 
 def _headline_reminders(job: JobResult) -> list[str]:
     letters = job.details or []
-    return [f"已生成提醒函 {len(letters)} 份（统计日期 {_day(job)}）。"] if letters else []
+    if not letters:
+        return []
+    levels: dict[str, int] = {}
+    for letter in letters:
+        level = getattr(letter, "level", "提醒函")
+        levels[level] = levels.get(level, 0) + 1
+    parts = "、".join(f"{k} {v} 份" for k, v in levels.items())
+    return [f"已生成督办函件 {len(letters)} 份（{parts}；统计日期 {_day(job)}）。"]
 
 
 def _headline_templates(job: JobResult) -> list[str]:
@@ -217,6 +224,9 @@ def _written_lines(job: JobResult, changes: int) -> list[str]:
             else:
                 styled = f"（其中 {w.styled} 个只更新了格式）" if w.styled else ""
                 lines.append(f"已写回台账：修改 {w.cells} 个单元格{styled}。" + (f"备份：{w.backup}" if w.backup else ""))
+        elif w.what == "督办记录":
+            ledger_written = True
+            lines.append(f"已在台账“督办记录”中登记（修改 {w.cells} 个单元格）" + (f"，备份：{w.backup}" if w.backup else "。"))
         elif w.what != "台账":
             others.setdefault(w.what, []).append(w.path)
     if job.write_attempted and not ledger_written:

@@ -8,7 +8,7 @@ them, and the letter's paragraphs speak only of the kinds the unit actually has)
 - 提醒函 — tasks 临期 (deadline within the warning window) or 时限待核 (no readable deadline);
 - 督办函 — tasks 逾期;
 - 告诫函 — tasks overdue in two consecutive monthly snapshots: overdue now and already overdue at the
-  previous calendar month's snapshot. 月度进展 holds only totals per month, so a task's state at that
+  previous month's snapshot (the latest 月度进展 row taken in the previous calendar month). 月度进展 holds only totals per month, so a task's state at that
   snapshot is derived from its deadline in force and the snapshot's 截止日期 (a task open now was open
   then); a task named in a 督办函/告诫函 of the previous month in 督办记录 counts as well.
 """
@@ -116,18 +116,30 @@ def previous_month(day: date) -> str:
 
 
 def previous_snapshot(monthly: Table | None, today: date) -> date | None:
-    """截止日期 of 月度进展's row for the calendar month before ``today`` (None when there is none)."""
+    """The 截止日期 of the latest 月度进展 snapshot taken in the calendar month before ``today`` (None when none).
+
+    A snapshot is a 月度进展 row: its month (the report period) and its 截止日期 (when the figures were
+    taken; a row without one counts as its month's last day). What counts is when it was taken, not its
+    report period: the snapshot written by this month's own consolidation (period = last month, taken
+    this month) is not the previous snapshot, so a first cycle never issues 告诫函.
+    """
     if monthly is None:
         return None
-    wanted = previous_month(today)
-    found = None
+    found: date | None = None
     for i, row in enumerate(monthly.rows):
         if monthly.excel_row(i) < 2 or not row:
             continue
-        if _month_key(row[0]) == wanted:
-            found = _day(row[1]) if len(row) > 1 else None
-            if found is None:  # a month without its date: the month's last day
-                found = today.replace(day=1) - timedelta(days=1)
+        key = _month_key(row[0])
+        if key is None:
+            continue
+        taken = _day(row[1]) if len(row) > 1 else None
+        if taken is None:  # a month without its date: the month's last day
+            y, m = int(key[:4]), int(key[5:])
+            taken = (date(y + (m == 12), m % 12 + 1, 1)) - timedelta(days=1)
+        month_start = today.replace(day=1)
+        previous_start = (month_start - timedelta(days=1)).replace(day=1)
+        if previous_start <= taken < month_start and (found is None or taken > found):
+            found = taken
     return found
 
 
