@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +12,20 @@ from toolkit.jobs.check import checked
 from toolkit.jobs.paths import unique_path
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.sources import LedgerSource
+
+
+@contextmanager
+def document_errors(what: str) -> Iterator[None]:
+    """Turn what can go wrong while writing a Word document into one Chinese refusal (exit 2)."""
+    from toolkit import notice as nt
+
+    try:
+        yield
+    except PermissionError as exc:
+        name = Path(exc.filename).name if exc.filename else what
+        raise ToolkitError(f"无法写入{what}（{name}）：文件可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
+    except nt.NoticeError as exc:
+        raise ToolkitError(str(exc)) from exc
 
 
 def run_notice(
@@ -42,13 +58,9 @@ def run_notice(
             raise ToolkitError(f"通报的文件名应以 .docx 结尾：{target.name}")
         if target.exists() and not overwrite:
             raise ToolkitError(f"文件已存在，为防止覆盖已修改的通报，未生成：{target}。请换一个文件名，或加 --force 覆盖。")
-    try:
+    with document_errors(target.name):
         made = nt.render_notice(result.ledger, today=result.today, out_path=target, template_path=template, pdf=pdf,
                                 profile=profile, edition=edition)
-    except PermissionError as exc:
-        raise ToolkitError(f"无法写入 {target.name}：文件可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
-    except nt.NoticeError as exc:
-        raise ToolkitError(str(exc)) from exc
     job.details = made
     job.add_written(made.docx, "通报")
     if made.pdf:
@@ -115,7 +127,6 @@ def run_reminders(
     Excel/WPS), the letters just rendered are deleted and the job refuses: a letter whose 文号 is not
     in the register would break the numbering and the escalation history.
     """
-    from toolkit import notice as nt
     from toolkit.core.plan import WritePlan
     from toolkit.core.schema import SHEET_LETTERS, SHEET_MONTHLY
     from toolkit.notice.ladder import read_register, register_plan
@@ -128,13 +139,9 @@ def run_reminders(
     register = read_register(tables.get(SHEET_LETTERS))
     monthly = tables.get(SHEET_MONTHLY)
     out_dir = Path(out) if out is not None else unique_path(source.folder / f"督办函件_{result.today.isoformat()}")
-    try:
+    with document_errors("督办函件"):
         letters = render_letters(result.ledger, today=result.today, out_dir=out_dir, template_path=template,
                                  register=register, monthly=monthly)
-    except PermissionError as exc:
-        raise ToolkitError(f"无法写入督办函件：{exc.filename or out_dir} 可能正在 Word 或 WPS 中打开，请关闭后重试。") from exc
-    except nt.NoticeError as exc:
-        raise ToolkitError(str(exc)) from exc
     job.details = letters
     if not letters:
         job.notes.append("没有逾期、临期或时限待核的任务，无需发督办函件。")
