@@ -138,7 +138,9 @@ def main() -> None:
         f"  over a bare interpreter start ({base:.3f} s)"
     )
 
-    from toolkit import jobs as api, demo, macros
+    from toolkit import jobs as api, macros
+    from toolkit.demo import ledger as demo
+    from toolkit.jobs.settings import DEFAULT_INBOX
     from toolkit.excel import live
     from toolkit.excel.vba.project import MACROS
 
@@ -153,7 +155,7 @@ def main() -> None:
             f"\ndemo ledger (50 tasks); payload from the file {time.perf_counter() - t:.3f} s (openpyxl, not timed below)"
         )
         print(f"  {'button':<14} {'median s':>9} {'actions':>8}")
-        inbox = work / macros.DEFAULT_INBOX
+        inbox = work / DEFAULT_INBOX
         notices = lambda: [p.unlink() for p in work.glob("通报_*.docx")]  # noqa: E731
         jobs = [
             ("check_ledger", None),
