@@ -122,9 +122,9 @@ def test_owned_columns_right_of_a_table_are_taken_into_it(tmp_path: Path, builde
     ref0, names0, _ = table_of(path)
     assert ref0 == "A1:C4"
 
+    assert prepare_patch(path, owned_plan()).tables_extended == (f"{SHEET} 台账表 A1:E4",)
     result = write_safely(path, owned_plan())
     assert result.written
-    assert result.summary.tables_extended == (f"{SHEET} 台账表 A1:E4",)
 
     ref, names, af = table_of(path)
     assert ref == "A1:E4" and af == "A1:E4"
@@ -167,8 +167,7 @@ def test_rerun_after_extending_changes_nothing(tmp_path: Path):
 def test_table_with_owned_columns_outside_is_extended_on_the_next_write(tmp_path: Path):
     """A ledger adopted before tables were extended: its headers are already right of the table."""
     path = build_table(tmp_path / "台账.xlsx", extra={(0, 3): OWNED[0], (0, 4): OWNED[1]})
-    summary = prepare_patch(path, owned_plan(rows=False)).summary
-    assert summary.tables_extended == (f"{SHEET} 台账表 A1:E4",)
+    assert prepare_patch(path, owned_plan(rows=False)).tables_extended == (f"{SHEET} 台账表 A1:E4",)
 
 
 def test_gap_stops_the_extension(tmp_path: Path):
@@ -194,8 +193,9 @@ def test_table_left_as_is_when_the_new_columns_cannot_join_it(tmp_path: Path, ca
     old = member(path, "xl/tables/table1.xml")
     # Headers without 【自动】 go through a plan that names their column as a staff column it may write.
     plan = owned_plan(headers, rows=False, staff_columns=("E",) if case in ("duplicate-name", "empty-header") else ())
+    assert prepare_patch(path, plan).tables_extended == ()
     result = write_safely(path, plan)
-    assert result.written and result.summary.tables_extended == ()
+    assert result.written
     assert member(path, "xl/tables/table1.xml") == old
     assert openpyxl_tables(path) == {"台账表": "A1:C4"}
 
@@ -204,8 +204,9 @@ def test_table_with_totals_row_is_not_extended(tmp_path: Path):
     path = build_table(tmp_path / "台账.xlsx", totals=True)
     old = member(path, "xl/tables/table1.xml")
     plan = WritePlan([SheetPlan(SHEET, [CellWrite(1, "D", OWNED[0])], owned_columns=("D",), clear_from_row=2)])
+    assert prepare_patch(path, plan).tables_extended == ()
     result = write_safely(path, plan)
-    assert result.written and result.summary.tables_extended == ()
+    assert result.written
     assert member(path, "xl/tables/table1.xml") == old
 
 

@@ -38,8 +38,6 @@ class PatchSummary:
     cleared_cells: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
     # Every cell whose stored XML changes — value, formula or formatting — as (row, column letters).
     rewritten_cells: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
-    # Tables (Ctrl+T) widened over new header columns, as "<sheet> <table> <new ref>".
-    tables_extended: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------------- orchestration
@@ -52,6 +50,9 @@ class PreparedPatch:
     _replaced: dict[str, bytes]
     _removed: set[str]
     _added: list[tuple[str, bytes]]
+    # Tables (Ctrl+T) widened over new header columns, as "<sheet> <table> <new ref>" (not in the
+    # summary: its fields are compared with the frozen pre-change patcher).
+    tables_extended: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -187,9 +188,8 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
         calc_chain_removed=calc_chain_removed,
         cleared_cells=cleared,
         rewritten_cells=rewritten,
-        tables_extended=tuple(extended),
     )
-    return PreparedPatch(summary, pkg, replaced, removed, added)
+    return PreparedPatch(summary, pkg, replaced, removed, added, tuple(extended))
 
 
 def apply_plan(src_path: str | Path, plan: WritePlan, dst_path: str | Path) -> PatchSummary:
