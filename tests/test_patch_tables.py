@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 import xlsxwriter
+from fidelity_workbook import prefix_main_namespace, rewrite_members
 from openpyxl.worksheet.table import Table as XlTable
 from python_calamine import CalamineWorkbook
 
@@ -237,6 +238,7 @@ def test_table_header_with_planned_text_keeps_its_format_instead_of_refusing(tmp
     assert not {(1, "D"), (1, "E")} & rewritten
     assert member(path, "xl/tables/table1.xml") == old_table
     assert grid(path)[0][:5] == [*STAFF, *OWNED]
+
     # The header cells' XML is unchanged (same style index).
     def header_cells(xml: bytes) -> list[bytes]:
         return re.findall(rb'<c r="[DE]1"[^>]*>', xml)
@@ -263,3 +265,15 @@ def test_extended_table_survives_libreoffice(tmp_path: Path):
     assert list(openpyxl_tables(saved).values()) == ["A1:E4"]
     assert grid(saved)[0][:5] == [*STAFF, *OWNED]
     assert [row[:3] for row in grid(saved)] == [STAFF, *ROWS]
+
+
+def test_prefixed_table_part_gets_prefixed_columns(tmp_path: Path):
+    """A table part written with a ``x:`` prefix (as WPS/LibreOffice may) keeps it on the new columns."""
+    path = build_table(tmp_path / "台账.xlsx")
+    rewrite_members(path, {"xl/tables/table1.xml": prefix_main_namespace})
+    write_safely(path, owned_plan())
+    xml = member(path, "xl/tables/table1.xml")
+    assert '<x:tableColumn id="4" name="【自动】状态"/>'.encode() in xml and b"<tableColumn" not in xml
+    ref, names, af = table_of(path)
+    assert ref == af == "A1:E4" and names == [*STAFF, *OWNED]
+    assert openpyxl_tables(path) == {"台账表": "A1:E4"}

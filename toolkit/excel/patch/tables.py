@@ -23,7 +23,16 @@ import re
 from toolkit.core.plan import CellWrite
 from toolkit.excel.patch.cells import cell_ref, parse_range
 from toolkit.excel.patch.package import Edit, Package, resolve_target
-from toolkit.excel.patch.xmltree import X_ESC_RE, Node, decode_ooxml_text, escape_attr, parse_tree, qualify, set_attr, splice
+from toolkit.excel.patch.xmltree import (
+    X_ESC_RE,
+    Node,
+    decode_ooxml_text,
+    escape_attr,
+    parse_tree,
+    qualify,
+    set_attr,
+    splice,
+)
 
 Range = tuple[int, int, int, int]
 _CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
@@ -105,7 +114,7 @@ def _extension(root: Node, rng: Range, header_cells: dict[int, dict[int, CellWri
         return None
     r1, _c1, _r2, c2 = rng
     row = header_cells.get(r1, {})
-    taken = {decode_ooxml_text((c.attrs().get(b"name") or b"")).casefold() for c in cols.findall(b"tableColumn")}
+    taken = {decode_ooxml_text(c.attrs().get(b"name") or b"").casefold() for c in cols.findall(b"tableColumn")}
     names: list[str] = []
     col = c2 + 1
     while col in row:
