@@ -254,10 +254,37 @@ def test_adopt_yes_adds_sheets_and_owned_columns_and_keeps_staff_cells(tmp_path,
 
 def test_adopt_extends_ctrl_t_table(tmp_path):
     path = build_one_sheet(tmp_path / "t.xlsx", "repeated", table=True)
-    job = run_adopt(FileLedger(path), write=True, today=TODAY)
-    assert job.written and not job.refused
-    assert tables_of(path)["整改台账"].rows[1][10] == "【自动】状态"
+    staff_before = tables_of(path)["整改台账"].rows
+    done = CliRunner().invoke(app, ["adopt", str(path), "--today", "2025-01-10", "--yes"])
+    assert done.exit_code == 0, done.output
+    rows = tables_of(path)["整改台账"].rows
+    assert rows[1][10] == "【自动】状态"
+    assert [row[:10] for row in rows] == [row[:10] for row in staff_before]
+    # The table now covers the owned columns, named exactly as their headers.
+    ws = openpyxl.load_workbook(path)["整改台账"]
+    table = ws.tables["台账表"]
+    headers = [v for v in rows[1] if v not in (None, "")]
+    assert len(headers) > 10 and all(h.startswith("【自动】") for h in headers[10:])
+    assert table.ref == f"A2:{openpyxl.utils.get_column_letter(len(headers))}8"
+    assert [c.name for c in table.tableColumns] == headers
+    assert table.autoFilter.ref == table.ref
     assert run_status(FileLedger(path), today=TODAY).exit_code == 0
+
+
+def test_adopted_table_header_restyled_by_staff_is_kept_not_refused(tmp_path):
+    path = build_one_sheet(tmp_path / "t.xlsx", "repeated", table=True)
+    run_adopt(FileLedger(path), write=True, today=TODAY)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["整改台账"]
+    ws["K2"].font = openpyxl.styles.Font(italic=True, color="FF0000")
+    wb.save(path)
+    job = run_status(FileLedger(path), today=TODAY)
+    assert job.exit_code == 0 and not job.refused
+    again = run_adopt(FileLedger(path), write=True, today=TODAY)
+    assert not again.refused
+    ws = openpyxl.load_workbook(path)["整改台账"]
+    assert ws["K2"].value == "【自动】状态" and ws["K2"].font.italic
+    assert ws.tables["台账表"].ref.startswith("A2:")
 
 
 def test_adopt_command(tmp_path):

@@ -52,6 +52,11 @@ Design choices
 * **Equivalent cells are left alone**: a plan cell whose current value, formula and style
   already match is not rewritten (whether Excel stored it as shared or inline string). A run
   that changes nothing reports ``changed=False`` and yields a byte-identical package.
+* **Tables (Ctrl+T)**: header cells the plan writes right of a table, contiguous from the
+  column after its last one, join the table (``ref``, ``autoFilter/@ref`` and ``tableColumns``
+  edited in place; see :mod:`~toolkit.excel.patch.tables` for when a table is left as it is). A
+  planned table-header cell that already holds the planned value is left alone whatever its
+  formatting (rewriting a table header is refused, see below).
 * Text is always text (``'=cmd'`` is stored as a string); only :class:`Formula` values become
   ``<f>`` with a cached ``<v>``. ``fullCalcOnLoad="1"`` is set on ``calcPr`` whenever
   anything changes. When a formula cell is overwritten or cleared, ``calcChain.xml`` is
@@ -60,7 +65,7 @@ Design choices
 Refused (``PatchRefused``, raised before anything is written) when the plan would touch:
 a shared-formula master or member; a cell of an array formula (or dynamic array, ``cm``);
 a data-table formula; a cell with rich value metadata (``vm``: in-cell picture, checkbox
-data); a table (ListObject) header or totals row; a pivot table's area; a merged range other
+data); a table (ListObject) header (unless it already holds the planned value) or totals row; a pivot table's area; a merged range other
 than its top-left cell; in a staff sheet a column whose header (row ``clear_from_row - 1``)
 does not start with ``【自动】``; a chart sheet or missing sheet (unless ``owned_sheet``);
 and for files that are encrypted, ZIP64, multi-part, strict OOXML, UTF-16, contain a DTD,
@@ -74,6 +79,7 @@ Modules (one per OOXML part, as in XlsxWriter/openpyxl)
 * :mod:`~toolkit.excel.patch.sharedstrings` — ``xl/sharedStrings.xml``;
 * :mod:`~toolkit.excel.patch.styles` — ``xl/styles.xml``;
 * :mod:`~toolkit.excel.patch.sheetrows` — worksheets: the ``<row>``/``<c>`` rewriting;
+* :mod:`~toolkit.excel.patch.tables` — ``xl/tables/tableN.xml``: widening a table over new columns;
 * :mod:`~toolkit.excel.patch.checks` — plan checks and every refusal listed above;
 * :mod:`~toolkit.excel.patch.cells`, :mod:`~toolkit.excel.patch.xmltree`,
   :mod:`~toolkit.excel.patch.errors` — cell references/values, XML helpers, exceptions;

@@ -15,6 +15,7 @@ from toolkit.excel.patch.package import Package, build_zip
 from toolkit.excel.patch.sharedstrings import SharedStrings
 from toolkit.excel.patch.sheetrows import SheetPatcher, new_sheet_xml
 from toolkit.excel.patch.styles import Styles
+from toolkit.excel.patch.tables import extend_tables
 from toolkit.excel.patch.workbook import edit_workbook
 
 
@@ -49,6 +50,9 @@ class PreparedPatch:
     _replaced: dict[str, bytes]
     _removed: set[str]
     _added: list[tuple[str, bytes]]
+    # Tables (Ctrl+T) widened over new header columns, as "<sheet> <table> <new ref>" (not in the
+    # summary: its fields are compared with the frozen pre-change patcher).
+    tables_extended: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -103,6 +107,7 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
     cleared: dict[str, tuple[tuple[int, str], ...]] = {}
     rewritten: dict[str, tuple[tuple[int, str], ...]] = {}
     removed_formula = False
+    extended: list[str] = []
     taken = {e.name.lower() for e in pkg.entries}
     by_name = {s.name: s for s in pkg.sheets}
     for sp in plan.sheets:
@@ -133,13 +138,18 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
                 )
             part = pkg.member_name(info.part)
             xml = pkg.read(part)
+            areas = sheet_areas(pkg, part)
             patcher = SheetPatcher(
                 sp.sheet, xml, sp, strings=strings, styles=styles, date1904=pkg.date1904,
-                areas=sheet_areas(pkg, part), owned=sp.owned_sheet,
+                areas=areas, owned=sp.owned_sheet,
             )  # fmt: skip
             new_xml = patcher.run()
             if new_xml is not xml and new_xml != xml:
                 replaced[part] = new_xml
+            if any(a.kind == "table-header" for a in areas):
+                blocked = [*patcher.merges, *patcher.array_ranges, *(a.rng for a in areas if a.kind == "pivot")]
+                for done in extend_tables(pkg, part, patcher.wants, blocked, replaced):
+                    extended.append(f"{sp.sheet} {done}")
         written += patcher.written
         cleared_n += len(patcher.cleared)
         if patcher.cleared:
@@ -179,7 +189,7 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
         cleared_cells=cleared,
         rewritten_cells=rewritten,
     )
-    return PreparedPatch(summary, pkg, replaced, removed, added)
+    return PreparedPatch(summary, pkg, replaced, removed, added, tuple(extended))
 
 
 def apply_plan(src_path: str | Path, plan: WritePlan, dst_path: str | Path) -> PatchSummary:

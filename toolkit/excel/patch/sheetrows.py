@@ -83,6 +83,8 @@ class SheetPatcher:
         self._st_cache: dict[bytes, tuple[int, bytes]] = {}
         # (cell bytes after r="...", planned value) pairs found to need no rewrite (see _rebuild_row_fast).
         self._same_cache: set[tuple] = set()
+        # Header rows of tables (ListObjects): a planned header equal in value is left as is.
+        self._table_headers = [a.rng for a in areas if a.kind == "table-header"]
         self._parse_root()
 
     # --- structure
@@ -478,7 +480,7 @@ class SheetPatcher:
                 new = self._write_cell(r, col, cw, (s, e, attrs, hend))
             else:
                 new = self._clear_cell(r, col, (s, e, attrs, hend))
-            if new is None:
+            if new is None and not self._in_table_header(r, col):
                 key = _same_key(xml[after_r:e], cw)
                 if key is not None:
                     same.add(key)
@@ -633,6 +635,10 @@ class SheetPatcher:
             return None
         if old is None and value is None and not style:
             return None
+        if old is not None and self._in_table_header(r, col) and self._equivalent(old, value, old.style):
+            # A table header holding the planned text already: rewriting it only for its formatting
+            # would be refused (table headers are not rewritten), so it keeps the staff's format.
+            return None
         check_touch(
             self.name, r, col, old, attrs, value, array_ranges=self.array_ranges, areas=self.areas, merges=self.merges
         )
@@ -646,6 +652,9 @@ class SheetPatcher:
         if value is not None:
             self.extent.append((r, col))
         return self._cell_xml(r, col, style, value)
+
+    def _in_table_header(self, r: int, col: int) -> bool:
+        return any(rng[0] <= r <= rng[2] and rng[1] <= col <= rng[3] for rng in self._table_headers)
 
     def _clear_cell(self, r: int, col: int, old_pos: tuple[int, int, bytes, int]) -> bytes | None:
         """Empty a cell outside the plan (owned column: keep style; owned sheet: remove)."""
