@@ -13,8 +13,8 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
-from conftest import require
 import xlsxwriter
+from conftest import require
 from fidelity_workbook import prefix_main_namespace, rewrite_members
 from openpyxl.worksheet.table import Table as XlTable
 from python_calamine import CalamineWorkbook
