@@ -50,11 +50,11 @@ def _child(mode: str, folder: str, master: str) -> None:
                 wb.get_sheet_by_name(name).to_python()
         extra = {}
     elif mode == "intake":
-        from toolkit.jobs.ledger import read_ledger_tables
+        from toolkit.core.intake import load_ledger
         from toolkit.counties.consolidate import check_files
         from toolkit.counties.identity import read_ledger_id
         from toolkit.counties.returns import MasterContext
-        from toolkit.core.intake import load_ledger
+        from toolkit.jobs.ledger import read_ledger_tables
 
         tables = read_ledger_tables(master)
         ledger, _ = load_ledger(tables)
@@ -103,10 +103,10 @@ def _run(mode: str, folder: Path, master: Path) -> dict:
 def _build(counties: int, rows: int) -> tuple[Path, Path]:
     """Master, templates and filled returns (cached in bench/out: building them takes a while)."""
     from toolkit import jobs as api
-    from toolkit.demo.counties import fill_return, stamp_saved_time
-    from toolkit.counties.template import make_county_templates
-    from toolkit.demo.ledger import build_demo_ledger
     from toolkit.core.model import County, Deadline, Task
+    from toolkit.counties.template import make_county_templates
+    from toolkit.demo.counties import fill_return, stamp_saved_time
+    from toolkit.demo.ledger import build_demo_ledger
 
     root = OUT / f"counties_{counties}x{rows}"
     master = root / "master.xlsx"

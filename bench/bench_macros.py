@@ -69,7 +69,6 @@ def wall_seconds(code: str, repeat: int) -> float:
 def time_macro(name: str, payload: dict, repeat: int, prepare=None) -> tuple[float, int]:
     """Median seconds of one button function and the number of actions it queued."""
     from toolkit import macros
-    from toolkit.excel import live
 
     times, actions = [], 0
     for _ in range(repeat):
@@ -89,8 +88,8 @@ def time_macro(name: str, payload: dict, repeat: int, prepare=None) -> tuple[flo
 
 def windows_calls(plan) -> int:
     """xlwings calls apply_plan makes on Windows Excel, where rectangles of one format share a multi-area range."""
-    from toolkit.excel import live
     from toolkit.core.schema import column_index
+    from toolkit.excel import live
 
     calls = 0
     for sp in plan.sheets:
@@ -138,11 +137,10 @@ def main() -> None:
         f"  over a bare interpreter start ({base:.3f} s)"
     )
 
-    from toolkit import jobs as api, macros
+    from toolkit import jobs as api
     from toolkit.demo import ledger as demo
-    from toolkit.jobs.settings import DEFAULT_INBOX
-    from toolkit.excel import live
     from toolkit.excel.vba.project import MACROS
+    from toolkit.jobs.settings import DEFAULT_INBOX
 
     work = Path(tempfile.mkdtemp(prefix="bench-macros-")) / "整改 台账"
     work.mkdir(parents=True)

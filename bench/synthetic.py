@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from toolkit.demo.ledger import build_demo_ledger
 from toolkit.core.model import Ledger
+from toolkit.demo.ledger import build_demo_ledger
 
 
 def synthetic_ledger(n_tasks: int) -> Ledger:

@@ -16,9 +16,9 @@ import pytest
 from fidelity_workbook import TASK_SHEET, build_fidelity_workbook
 from python_calamine import CalamineWorkbook
 
+from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
 from toolkit.excel.patch import prepare_patch
 from toolkit.excel.safe_write import VerifyFailed, WorkbookLocked, _verify, find_lock, write_safely
-from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -107,8 +107,9 @@ def first_year_without_calendar_data() -> int:
 
 
 def test_unknown_year_falls_back_to_weekdays():
-    import chinese_calendar
     from datetime import timedelta
+
+    import chinese_calendar
 
     year = first_year_without_calendar_data()
     with pytest.raises(NotImplementedError):  # the library itself has no data for it

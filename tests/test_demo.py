@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from toolkit.jobs.ledger import check_file
 from toolkit.cli import app
 from toolkit.demo.ledger import DEMO_AS_OF, build_demo_ledger, parse_reference_notice
+from toolkit.jobs.ledger import check_file
 
 WORKBOOKS = Path(__file__).resolve().parents[1] / "workbooks"
 

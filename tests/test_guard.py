@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
+from toolkit.excel.read import UnreadableWorkbook, read_workbook
 from toolkit.excel.untrusted import (
     FileFacts,
     RejectedFile,
@@ -23,7 +24,6 @@ from toolkit.excel.untrusted import (
     read_many_untrusted,
     read_untrusted,
 )
-from toolkit.excel.read import UnreadableWorkbook, read_workbook
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "calamine-tests"

@@ -14,9 +14,9 @@ import xlsxwriter
 from fidelity_workbook import prefix_main_namespace, rewrite_members
 from python_calamine import CalamineWorkbook
 
+from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
 from toolkit.excel.patch import PatchRefused, apply_plan, member_records, prepare_patch
 from toolkit.excel.safe_write import write_safely
-from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
 
 SHEET = "任务清单"
 HEADERS = ["任务编号", "整改措施", "完成情况", "【自动】状态", "【自动】逾期天数"]

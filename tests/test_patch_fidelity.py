@@ -23,10 +23,10 @@ from fidelity_workbook import (
 from lxml import etree
 from python_calamine import CalamineWorkbook
 
-from toolkit.excel.patch import apply_plan, member_records
-from toolkit.excel.safe_write import write_safely
 from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
 from toolkit.core.schema import column_index
+from toolkit.excel.patch import apply_plan, member_records
+from toolkit.excel.safe_write import write_safely
 
 ROWS = 20
 RED = CellStyle(fill="FFC7CE", font_color="9C0006", bold=True)

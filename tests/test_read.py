@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from toolkit.excel.untrusted import RejectedFile, read_many_untrusted
+from toolkit.core.model import CellError, Table
 from toolkit.excel.read import (
     SheetInfo,
     UnreadableWorkbook,
@@ -22,7 +22,7 @@ from toolkit.excel.read import (
     list_sheets,
     read_workbook,
 )
-from toolkit.core.model import CellError, Table
+from toolkit.excel.untrusted import RejectedFile, read_many_untrusted
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "calamine-tests"

@@ -4,7 +4,6 @@ staff use: every feature survives and every member the run had no reason to touc
 from __future__ import annotations
 
 import re
-import shutil
 import zipfile
 from pathlib import Path
 

@@ -100,8 +100,8 @@ def test_check_results_sheet_links_to_the_cell(demo_file):
 
 
 def test_changes_listed_from_the_read_tables_equal_a_fresh_read(demo_file):
-    from toolkit.jobs.ledger import check_tables, read_ledger_tables
     from toolkit.excel.safe_write import compute_changes
+    from toolkit.jobs.ledger import check_tables, read_ledger_tables
 
     tables = read_ledger_tables(demo_file)
     plan = check_tables(tables, today=date(2025, 9, 30), source=demo_file.name).plan
@@ -113,8 +113,8 @@ def test_changes_listed_from_the_read_tables_equal_a_fresh_read(demo_file):
 def test_plan_from_an_older_read_is_refused(demo_file):
     import os
 
-    from toolkit.jobs.ledger import check_tables, read_ledger_tables
     from toolkit.excel.safe_write import WorkbookLocked, write_safely
+    from toolkit.jobs.ledger import check_tables, read_ledger_tables
 
     stat = demo_file.stat()
     tables = read_ledger_tables(demo_file)

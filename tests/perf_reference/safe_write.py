@@ -34,9 +34,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from toolkit.core.model import Table
-from toolkit.core.plan import CellValue, Formula, WritePlan
-from toolkit.core.schema import column_index, column_letter
 from perf_reference.patch import (
     LedgerWriteError,
     PatchRefused,
@@ -45,6 +42,9 @@ from perf_reference.patch import (
     member_records,
     prepare_patch,
 )
+from toolkit.core.model import Table
+from toolkit.core.plan import CellValue, Formula, WritePlan
+from toolkit.core.schema import column_index, column_letter
 
 __all__ = [
     "BACKUP_DIR_NAME",

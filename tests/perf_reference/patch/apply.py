@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit.core.plan import WritePlan
 from perf_reference.patch.checks import check_sheet_name, sheet_areas, validate_plan
 from perf_reference.patch.errors import refuse
 from perf_reference.patch.package import Package, build_zip
@@ -16,6 +15,7 @@ from perf_reference.patch.sharedstrings import SharedStrings
 from perf_reference.patch.sheetrows import SheetPatcher, new_sheet_xml
 from perf_reference.patch.styles import Styles
 from perf_reference.patch.workbook import edit_workbook
+from toolkit.core.plan import WritePlan
 
 
 # ----------------------------------------------------------------------------- results

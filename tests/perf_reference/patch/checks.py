@@ -16,12 +16,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from toolkit.core.plan import CellStyle, CellValue, CellWrite, Formula, SheetPlan, WritePlan
-from toolkit.core.schema import OWNED_PREFIX, column_index, column_letter
-from perf_reference.patch.cells import MAX_COL, MAX_ROW, MAX_TEXT, OldCell, cell_ref, formula_text, in_range, parse_range
+from perf_reference.patch.cells import (
+    MAX_COL,
+    MAX_ROW,
+    MAX_TEXT,
+    OldCell,
+    cell_ref,
+    formula_text,
+    in_range,
+    parse_range,
+)
 from perf_reference.patch.errors import refuse
 from perf_reference.patch.package import Package, resolve_target
 from perf_reference.patch.xmltree import parse_tree
+from toolkit.core.plan import CellStyle, CellValue, CellWrite, Formula, SheetPlan, WritePlan
+from toolkit.core.schema import OWNED_PREFIX, column_index, column_letter
 
 Range = tuple[int, int, int, int]
 _VM_CM_RE = re.compile(rb"(?:^|\s)(?:vm|cm)\s*=")

@@ -12,8 +12,6 @@ import re
 from bisect import bisect_right
 from datetime import date
 
-from toolkit.core.plan import CellValue, CellWrite, Formula, SheetPlan
-from toolkit.core.schema import column_index, column_letter
 from perf_reference.patch.cells import (
     MAX_COL,
     MAX_ROW,
@@ -42,6 +40,8 @@ from perf_reference.patch.xmltree import (
     set_attr,
     unescape,
 )
+from toolkit.core.plan import CellValue, CellWrite, Formula, SheetPlan
+from toolkit.core.schema import column_index, column_letter
 
 _R_ATTR_RE = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([A-Za-z]{1,3})(\d+)[\"']")
 _ROW_R_RE = re.compile(rb"(?:^|\s)r\s*=\s*[\"'](\d+)[\"']")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from toolkit.core.plan import CellStyle, CellValue
 from perf_reference.patch.errors import refuse
 from perf_reference.patch.xmltree import Node, escape_attr, parse_attrs, parse_tree, qualify, set_attr, splice
+from toolkit.core.plan import CellStyle, CellValue
 
 BUILTIN_FORMATS = {
     0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00",
