@@ -98,3 +98,26 @@ def test_core_imports_only_the_core_and_the_standard_library():
                 assert d.startswith("toolkit.core"), f"{m} imports {d}"
             elif "." not in d and d not in sys.stdlib_module_names:
                 assert d in allowed_external, f"{m} imports {d}"
+
+
+def test_the_core_never_reads_the_clock():
+    """Results depend only on their inputs: the as-of date comes in as ``today`` / ``clock_today``."""
+    import re
+
+    for path in sorted((ROOT / "toolkit" / "core").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\b(date|datetime)\.(today|now|utcnow)\(", text), path.name
+
+
+def test_as_of_date_without_a_clock_is_a_programming_error():
+    import pytest
+
+    from toolkit.core.check import resolve_today
+    from toolkit.core.model import Ledger
+
+    ledger = Ledger(source="t")
+    with pytest.raises(ValueError, match="does not read the clock"):
+        resolve_today(ledger, None)
+    from datetime import date
+
+    assert resolve_today(ledger, None, clock_today=date(2025, 4, 7)) == date(2025, 4, 7)

@@ -32,25 +32,32 @@ class CheckResult:
 
 
 def resolve_today(ledger: Ledger, today: date | None, *, clock_today: date | None = None) -> date:
-    """The as-of date: given explicitly, else 基本信息's 统计截止日期, else the clock's today.
+    """The as-of date: given explicitly, else 基本信息's 统计截止日期, else ``clock_today``.
 
-    Not checked here: :func:`rule_as_of_plausible` reports an as-of date far from the round.
+    The core never reads the clock: the caller (a job, an adapter) passes the machine's date as
+    ``clock_today``, so a result depends only on its inputs. Not checked here:
+    :func:`rule_as_of_plausible` reports an as-of date far from the round.
     """
     if today is not None:
         return today
     if ledger.settings.as_of is not None:
         return ledger.settings.as_of
-    return clock_today or date.today()
+    if clock_today is None:
+        raise ValueError("no as-of date: pass today or clock_today (the core does not read the clock)")
+    return clock_today
 
 
-def check_tables(tables: dict[str, Table], *, today: date | None = None, source: str = "") -> CheckResult:
+def check_tables(tables: dict[str, Table], *, today: date | None = None, source: str = "",
+                 clock_today: date | None = None) -> CheckResult:
     """Intake, validation, statuses and the write plan for tables read by any adapter."""
     ledger, issues = load_ledger(tables, source=source)
-    return check_ledger(ledger, today=today, intake_issues=issues)
+    return check_ledger(ledger, today=today, intake_issues=issues, clock_today=clock_today)
 
 
-def check_ledger(ledger: Ledger, *, today: date | None = None, intake_issues=()) -> CheckResult:
-    day = resolve_today(ledger, today)
+def check_ledger(ledger: Ledger, *, today: date | None = None, intake_issues=(),
+                 clock_today: date | None = None) -> CheckResult:
+    """Check ``ledger`` as of ``today`` (else 统计截止日期, else ``clock_today``)."""
+    day = resolve_today(ledger, today, clock_today=clock_today)
     report = Report(list(intake_issues))
     report.extend(validate_ledger(ledger, today=day))
     report.extend(deadline_rules(ledger, day))

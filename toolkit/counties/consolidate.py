@@ -140,7 +140,7 @@ def consolidate_folder(
         raise ToolkitError(
             f"台账“{ledger_path.name}”中找不到可用的任务清单，无法汇总县区报送：请先用 zhenggai check 检查台账。"
         )
-    day = resolve_today(ledger, today)
+    day = resolve_today(ledger, today, clock_today=china_now().date())
     try:
         period = parse_period(period) if period else previous_period(day)
     except ValueError as exc:

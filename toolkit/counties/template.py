@@ -125,7 +125,7 @@ def make_county_templates(
     task ids.
     """
     ledger, tables = read_master(ledger_path)
-    day = resolve_today(ledger, today)
+    day = resolve_today(ledger, today, clock_today=china_now().date())
     try:
         period = parse_period(period) if period else previous_period(day)
     except ValueError as exc:

@@ -42,13 +42,13 @@ def run_adopt(source: LedgerSource, *, write: bool = False, today: date | None =
     if write:
         source.require_writable()
     tables = source.tables
-    before = check_tables(tables, today=today, source=source.name)
+    before = check_tables(tables, today=today, source=source.name, clock_today=date.today())
     ledger = before.ledger
     added = adoption_sheets(ledger, tables)
     augmented = dict(tables)
     for sp in added:
         augmented[sp.sheet] = _as_table(sp)
-    result = check_tables(augmented, today=today, source=source.name)
+    result = check_tables(augmented, today=today, source=source.name, clock_today=date.today())
     job.check, job.today = result, result.today
     job.notes.extend(describe_layout(before))
     plan = result.plan

@@ -15,7 +15,7 @@ from toolkit.excel.ledger_file import read_ledger_tables, require_writable_forma
 def check_file(path: str | Path, *, today: date | None = None) -> CheckResult:
     """Read and check a ledger workbook; nothing is written."""
     path = Path(path)
-    return check_tables(read_ledger_tables(path), today=today, source=path.name)
+    return check_tables(read_ledger_tables(path), today=today, source=path.name, clock_today=date.today())
 
 
 def update_status_file(path: str | Path, *, today: date | None = None, dry_run: bool = False, backup_dir=None):
@@ -32,7 +32,7 @@ def update_status_file(path: str | Path, *, today: date | None = None, dry_run: 
     except OSError as exc:
         raise ToolkitError(f"无法读取台账文件：{path}（{exc.strerror}）") from exc
     tables = read_ledger_tables(path)
-    result = check_tables(tables, today=today, source=path.name)
+    result = check_tables(tables, today=today, source=path.name, clock_today=date.today())
     try:
         written = write_safely(path, result.plan, dry_run=dry_run, backup_dir=backup_dir,
                                read_as=((stat.st_size, stat.st_mtime_ns), tables))
@@ -54,6 +54,6 @@ def new_ledger_workbook(path: str | Path, ledger: Ledger | None = None, *, today
     if ledger is None:
         ledger = empty_ledger()
     assign_new_layout(ledger)
-    result = check_ledger(ledger, today=today)
+    result = check_ledger(ledger, today=today, clock_today=date.today())
     write_new_ledger(path, ledger, result.plan)
     return result

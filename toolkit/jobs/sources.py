@@ -73,7 +73,7 @@ class FileLedger:
         return self._tables
 
     def check(self, today: date | None = None) -> CheckResult:
-        return check_tables(self.tables, today=today, source=self.name)
+        return check_tables(self.tables, today=today, source=self.name, clock_today=date.today())
 
     def require_writable(self) -> None:
         from toolkit.excel.ledger_file import require_writable_format
@@ -150,7 +150,7 @@ class LiveLedger:
         return self._tables
 
     def check(self, today: date | None = None) -> CheckResult:
-        return check_tables(self.tables, today=today, source=self.name)
+        return check_tables(self.tables, today=today, source=self.name, clock_today=date.today())
 
     def require_writable(self) -> None:
         pass
