@@ -122,6 +122,10 @@ def fill_return(
     """
     import openpyxl
 
+    dest = Path(dest)
+    if dest.exists() or dest.resolve() == Path(template).resolve():
+        # openpyxl's save drops features staff use: it may only write a new file of the toolkit's own.
+        raise FileExistsError(f"fill_return writes only a new file, never over an existing one: {dest}")
     wb = openpyxl.load_workbook(template)
     ws = wb[DATA_SHEET]
     rows = {str(ws.cell(r, 1).value): r for r in range(9, ws.max_row + 1) if ws.cell(r, 1).value is not None}
@@ -137,7 +141,6 @@ def fill_return(
     if readonly_edit:
         tid, letter, text = readonly_edit
         ws[f"{letter}{rows[tid]}"] = text
-    dest = Path(dest)
     # Saves a new file in the demo inbox: a county's copy of a template the toolkit generated,
     # edited the way a county would — never the master ledger or any staff workbook.
     wb.save(dest)
