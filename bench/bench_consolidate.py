@@ -54,7 +54,7 @@ def _child(mode: str, folder: str, master: str) -> None:
         from toolkit.counties.consolidate import check_files
         from toolkit.counties.identity import read_ledger_id
         from toolkit.counties.returns import MasterContext
-        from toolkit.jobs.ledger import read_ledger_tables
+        from toolkit.excel.ledger_file import read_ledger_tables
 
         tables = read_ledger_tables(master)
         ledger, _ = load_ledger(tables)
@@ -68,7 +68,7 @@ def _child(mode: str, folder: str, master: str) -> None:
             "changes": sum(len(f.changes) for f in checked),
         }
     elif mode == "status":
-        from toolkit.jobs.ledger import update_status_file
+        from toolkit.jobs import update_status_file
 
         _, written = update_status_file(master, today=TODAY, backup_dir=str(Path(master).parent / "bk"))
         extra = {"cells": len(written.changes)}

@@ -42,7 +42,7 @@ def _child(mode: str, path: str) -> None:
     else:
         from datetime import date
 
-        from toolkit.jobs.ledger import update_status_file
+        from toolkit.jobs import update_status_file
 
         result, written = update_status_file(path, today=date(2025, 6, 30))
         extra = {"changed_cells": len(written.changes)}

@@ -100,8 +100,9 @@ def test_check_results_sheet_links_to_the_cell(demo_file):
 
 
 def test_changes_listed_from_the_read_tables_equal_a_fresh_read(demo_file):
+    from toolkit.core.check import check_tables
+    from toolkit.excel.ledger_file import read_ledger_tables
     from toolkit.excel.safe_write import compute_changes
-    from toolkit.jobs.ledger import check_tables, read_ledger_tables
 
     tables = read_ledger_tables(demo_file)
     plan = check_tables(tables, today=date(2025, 9, 30), source=demo_file.name).plan
@@ -113,8 +114,9 @@ def test_changes_listed_from_the_read_tables_equal_a_fresh_read(demo_file):
 def test_plan_from_an_older_read_is_refused(demo_file):
     import os
 
+    from toolkit.core.check import check_tables
+    from toolkit.excel.ledger_file import read_ledger_tables
     from toolkit.excel.safe_write import WorkbookLocked, write_safely
-    from toolkit.jobs.ledger import check_tables, read_ledger_tables
 
     stat = demo_file.stat()
     tables = read_ledger_tables(demo_file)
@@ -223,7 +225,8 @@ def test_read_only_ledger_is_refused_before_any_work(tmp_path):
     assert dry.changes and not dry.written
     # Writable again: the write goes through.
     os.chmod(path, 0o644)
-    from toolkit.jobs.ledger import check_tables, read_ledger_tables
+    from toolkit.core.check import check_tables
+    from toolkit.excel.ledger_file import read_ledger_tables
 
     plan = check_tables(read_ledger_tables(path), today=date(2025, 9, 30), source=path.name).plan
     assert write_safely(path, plan).written

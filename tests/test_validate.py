@@ -4,8 +4,8 @@ from datetime import date
 
 from conftest import SETTINGS_ROWS, TASK_HEADER, task_row
 
+from toolkit.core.check import check_tables
 from toolkit.core.model import CellError
-from toolkit.jobs.ledger import check_tables
 
 TODAY = date(2025, 4, 7)
 
@@ -145,8 +145,8 @@ def test_reordered_columns_synonyms_and_title_row(small_tables):
 
 
 def test_demo_ledger_checks_clean(demo_ledger, as_of):
+    from toolkit.core.check import check_ledger
     from toolkit.core.layout import assign_new_layout
-    from toolkit.jobs.ledger import check_ledger
 
     assign_new_layout(demo_ledger)
     report = check_ledger(demo_ledger, today=as_of).report

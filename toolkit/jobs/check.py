@@ -72,13 +72,28 @@ def run_status(source: LedgerSource, *, today: date | None = None, dry_run: bool
     source.require_writable()
     result = checked(source, today)
     job.check, job.today = result, result.today
-    plan = result.plan
-    blockers = write_blockers(result)
-    if blockers:
-        plan = check_only(result)
-        job.refused.extend(blockers)
+    plan, blockers = status_plan(result)
+    job.refused.extend(blockers)
     record_write(job, source, source.write(plan, dry_run=dry_run))
     return job
+
+
+def status_plan(result: CheckResult) -> tuple[WritePlan, list[str]]:
+    """What a status run writes: the whole plan, or only the check results when a required input is missing."""
+    blockers = write_blockers(result)
+    return (check_only(result) if blockers else result.plan), blockers
+
+
+def update_status_file(path: str | Path, *, today: date | None = None, dry_run: bool = False, backup_dir=None):
+    """Library form of :func:`run_status` for scripts: returns (CheckResult, safe_write.WriteResult).
+
+    The same policy (:func:`status_plan`) and the same lossless, backed-up write as the job.
+    """
+    source = FileLedger(path, backup_dir=backup_dir)
+    source.require_writable()
+    result = checked(source, today)
+    plan, _ = status_plan(result)
+    return result, source.write(plan, dry_run=dry_run).raw
 
 
 def run_init(path: str | Path, *, demo: bool = False, force: bool = False, today: date | None = None) -> JobResult:

@@ -30,6 +30,7 @@ class WriteOutcome:
     backup: Path | None = None
     in_memory: bool = False
     style_only: int = 0  # cells whose format changed but not their value (file sink)
+    raw: Any = None  # the sink's own result (toolkit.excel.safe_write.WriteResult for a file)
 
 
 class FileLedger:
@@ -95,7 +96,7 @@ class FileLedger:
             raise
         changes = list(res.changes)
         style_only = int(getattr(res, "style_changes", 0) or 0)
-        return WriteOutcome(bool(res.written), len(changes), changes, res.backup, False, style_only)
+        return WriteOutcome(bool(res.written), len(changes), changes, res.backup, False, style_only, res)
 
     def snapshot(self) -> Path:
         """A file holding the ledger as the job sees it: the file itself."""
