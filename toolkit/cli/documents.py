@@ -48,7 +48,8 @@ def notice(
     day = parse_day(today)
 
     def render(job: JobResult) -> None:
-        render_issues(con, job.check.report.errors, limit=20) if job.check.report.errors else None
+        if job.check.report.errors:
+            render_issues(con, job.check.report.errors, limit=20)
         print_lines(con, summary_lines(job))
 
     if verify is not None:

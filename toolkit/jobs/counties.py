@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,6 @@ def run_county_templates(
     job.details = made
     for p in made:
         job.add_written(p, "县区报送表")
-    from datetime import timedelta
-
     due = deadline or (result.today + timedelta(days=DEFAULT_RETURN_DAYS))
     job.notes.append(f"报送期：{period_label(chosen or previous_period(result.today))}；报回截止日期：{due.isoformat()}。")
     if result.report.errors:

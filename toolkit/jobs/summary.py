@@ -206,7 +206,7 @@ _HEADLINES = {
 def _written_lines(job: JobResult, changes: int) -> list[str]:
     lines: list[str] = []
     if job.dry_run:
-        planned = [c for c in job.changes]
+        planned = list(job.changes)
         lines.append(f"试运行：将修改台账 {len(planned)} 个单元格（未写入）。")
         for ch in planned[:changes]:
             text = ch.describe()
