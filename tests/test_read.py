@@ -261,3 +261,26 @@ def test_every_corpus_file_is_read_or_refused_in_chinese() -> None:
     print("\n".join(refused))
     assert len(read) + len(refused) == len(files)
     assert "date.xlsx" in read and "pass_protected.xlsx: [encrypted]" in "\n".join(refused)
+
+
+def test_error_parts_from_the_precheck_give_the_same_tables_without_decompressing_again(ledger: Path) -> None:
+    """read_ledger_tables passes the pre-check's error_parts: error cells are still found where they are,
+    and a workbook's other sheets read the same as with a full scan."""
+    from toolkit.excel.read import _norm, _sheet_parts
+    from toolkit.excel.untrusted import precheck
+
+    facts = precheck(ledger)
+    with zipfile.ZipFile(ledger) as zf:
+        parts = {name: _norm(part) for name, part in _sheet_parts(zf).items()}
+    assert parts["任务清单"] in facts.error_parts  # H4 #DIV/0!, H5 #VALUE!
+    assert read_workbook(ledger, error_parts=facts.error_parts) == read_workbook(ledger)
+    # A part the pre-check saw no error marker in is not scanned: told "no errors anywhere", none are set.
+    got = cells(read_workbook(ledger, error_parts=set())["任务清单"])
+    assert "H4" not in got and "H5" not in got
+
+
+def test_read_ledger_tables_keeps_error_cells(ledger: Path) -> None:
+    from toolkit.excel.ledger_file import read_ledger_tables
+
+    got = cells(read_ledger_tables(ledger)["任务清单"])
+    assert got["H4"] == CellError("#DIV/0!") and got["H5"] == CellError("#VALUE!")

@@ -11,6 +11,7 @@ are not records. The rules are written out in docs/rules/intake.md. Pure: no Exc
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -73,6 +74,12 @@ def cell_id(value: Any) -> str:
     return "".join(unicodedata.normalize("NFKC", str(value)).split())
 
 
+@functools.lru_cache(maxsize=8192)
+def _normalized_text(text: str) -> str:
+    """:func:`normalize_header` of a short text, cached: data columns repeat the same few texts."""
+    return S.normalize_header(text)
+
+
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
     S.SHEET_PROBLEMS: ("id", "title"),
     S.SHEET_TASKS: ("id", "problem_id", "measure"),
@@ -98,7 +105,7 @@ _BRACKET_TAIL = re.compile(r"[(\[【][^()\[\]【】]*[)\]】]$")
 
 def is_note_text(value: Any) -> bool:
     """True for a cell that reads as a table note: ``注：…``, ``说明：…``, ``填表说明…``, ``制表人：…`` and the like."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or value.isascii():  # every note label is Chinese; NFKC keeps ASCII ASCII
         return False
     return _NOTE_RE.match("".join(unicodedata.normalize("NFKC", value).split())) is not None
 
@@ -200,6 +207,7 @@ class _Sheet:
         prefix = S.normalize_header(S.OWNED_PREFIX)
         # Only cells under the header count (a stray cell right of the table does not make a row a record).
         self.staff_cols = [j for j, h in enumerate(normalized) if h not in owned and not h.startswith(prefix)]
+        self._header_probe()
 
     def loc(self, row: int, key: str | None = None, field: str | None = None) -> Location:
         letter = self.ledger.layout.column(self.canonical, key) if key else None
@@ -228,18 +236,39 @@ class _Sheet:
         return True
 
     def _is_repeated_header(self, row: list[Any]) -> bool:
-        same = sum(1 for j in self.cols.values() if j < len(row) and self._is_header_cell(row[j], j))
-        return same >= 2 and 2 * same >= len(self.cols)
+        """At least two of the mapped columns, and at least half of them, hold their header text again
+        (as normalised). Exact, but cheap for data rows: it stops as soon as the count cannot be reached,
+        and rejects a cell without normalising it when that cannot give the header (see _header_probe)."""
+        need = self._repeat_need
+        left = len(self._repeat_probe)
+        same = 0
+        n = len(row)
+        for j, wanted, limit, wanted_ascii in self._repeat_probe:
+            if same + left < need:
+                return False
+            left -= 1
+            if j >= n:
+                continue
+            value = row[j]
+            if type(value) is not str or len(value) > limit:
+                continue
+            # NFKC leaves ASCII text ASCII: an ASCII cell cannot normalise to a non-ASCII header.
+            if not wanted_ascii and value.isascii():
+                continue
+            if _normalized_text(value) == wanted:
+                same += 1
+        return same >= need
 
-    def _is_header_cell(self, value: Any, j: int) -> bool:
-        """``value`` is column ``j``'s header text again (as normalised). Cheap rejection first: a header is
-        short, and normalising (NFKC) every long data cell of a 100k-row sheet costs seconds."""
-        if not isinstance(value, str):
-            return False
-        wanted = self.normalized_header[j] if j < len(self.normalized_header) else ""
-        if not wanted or len(value) > 4 * len(wanted) + 8:
-            return False
-        return S.normalize_header(value) == wanted
+    def _header_probe(self) -> None:
+        """Per mapped column: (index, normalised header, longest cell worth normalising, header is ASCII)."""
+        probe = []
+        for j in self.cols.values():
+            wanted = self.normalized_header[j] if j < len(self.normalized_header) else ""
+            # A header is short: a cell much longer than it is data (normalising every long data cell of
+            # a 100k-row sheet would cost seconds). An empty header matches nothing.
+            probe.append((j, wanted, 4 * len(wanted) + 8 if wanted else -1, wanted.isascii()))
+        self._repeat_probe = probe
+        self._repeat_need = max(2, (len(self.cols) + 1) // 2)
 
     def _single_text(self, row: list[Any]) -> bool:
         values = {row[j] for j in self.staff_cols if j < len(row) and row[j] is not None

@@ -133,7 +133,7 @@ def parse_seq(value: object) -> Seq | None:
 
 def is_total_text(value: object) -> bool:
     """True for a cell that starts a total row: 合计 / 总计 / 小计 / 共计 (alone or followed by ：…)."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or value.isascii():  # NFKC keeps ASCII ASCII: no 计 can appear
         return False
     text = "".join(unicodedata.normalize("NFKC", value).split())
     return any(text == w or text.startswith(w + ":") for w in TOTAL_WORDS)

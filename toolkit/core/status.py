@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from toolkit.core.dates import working_days_until
@@ -135,22 +136,23 @@ class Counts:
     rate: float | None = None  # completion rate by the ledger's rule for 长期坚持 (and 基本完成)
     basic_done: int = 0  # 基本完成: neither done nor open; in the rate's numerator only by 基本完成计入方式
 
-    def add(self, code: str) -> None:
-        self.total += 1
+    def add(self, code: str, n: int = 1) -> None:
+        """Count ``n`` tasks (or problems) of status ``code``."""
+        self.total += n
         if code == BASIC_DONE:
-            self.basic_done += 1
+            self.basic_done += n
         elif code in DONE_CODES:
-            self.done += 1
-            self.done_late += code == DONE_LATE
-            self.signed_off += code == SIGNED_OFF
+            self.done += n
+            self.done_late += n * (code == DONE_LATE)
+            self.signed_off += n * (code == SIGNED_OFF)
         elif code == LONG_TERM:
-            self.long_term += 1
+            self.long_term += n
         else:
-            self.open += 1
-            self.on_track += code == ON_TRACK
-            self.due_soon += code == DUE_SOON
-            self.overdue += code == OVERDUE
-            self.unclear += code == DEADLINE_UNCLEAR
+            self.open += n
+            self.on_track += n * (code == ON_TRACK)
+            self.due_soon += n * (code == DUE_SOON)
+            self.overdue += n * (code == OVERDUE)
+            self.unclear += n * (code == DEADLINE_UNCLEAR)
 
     def parts_add_up(self) -> bool:
         """total = done + basic_done + open + long_term and open = on_track + due_soon + overdue + unclear."""
@@ -235,7 +237,7 @@ def is_not_started(task: Task) -> bool:
     return task.state in (STATE_NOT_STARTED, "")
 
 
-def task_status(task: Task, *, today: date, settings: Settings) -> TaskStatus:
+def task_status(task: Task, *, today: date, settings: Settings, key: str = "") -> TaskStatus:
     """Status of one task on ``today``.
 
     Rules (docs/rules/deadlines-and-statuses.md):
@@ -255,27 +257,27 @@ def task_status(task: Task, *, today: date, settings: Settings) -> TaskStatus:
         else:
             code = DONE_ON_TIME
         late = (task.completed_on - deadline).days if deadline and task.completed_on else 0
-        return TaskStatus(task.id, code, LABELS[code], max(late, 0), deadline)
+        return TaskStatus(task.id, code, LABELS[code], max(late, 0), deadline, key=key)
     if task.state == STATE_BASIC_DONE:
-        return TaskStatus(task.id, BASIC_DONE, LABELS[BASIC_DONE], 0, deadline)
+        return TaskStatus(task.id, BASIC_DONE, LABELS[BASIC_DONE], 0, deadline, key=key)
     long_term_deadline = task.deadline is not None and task.deadline.is_long_term and task.extended_deadline is None
     if task.state == STATE_LONG_TERM or (long_term_deadline and not is_not_started(task)):
-        return TaskStatus(task.id, LONG_TERM, LABELS[LONG_TERM], 0, None)
+        return TaskStatus(task.id, LONG_TERM, LABELS[LONG_TERM], 0, None, key=key)
     if long_term_deadline:
         # 长期 typed as the deadline of work not yet started: open, nothing to count down to.
-        return TaskStatus(task.id, ON_TRACK, LABELS[ON_TRACK], 0, None)
+        return TaskStatus(task.id, ON_TRACK, LABELS[ON_TRACK], 0, None, key=key)
     if deadline is None:
         # No readable deadline (a validation error says so): neither on track nor late.
-        return TaskStatus(task.id, DEADLINE_UNCLEAR, LABELS[DEADLINE_UNCLEAR], 0, None)
+        return TaskStatus(task.id, DEADLINE_UNCLEAR, LABELS[DEADLINE_UNCLEAR], 0, None, key=key)
     left = (deadline - today).days
     if left < 0:
-        return TaskStatus(task.id, OVERDUE, LABELS[OVERDUE], -left, deadline, left)
+        return TaskStatus(task.id, OVERDUE, LABELS[OVERDUE], -left, deadline, left, key=key)
     exact, work_left = True, None
     if settings.working_days:
         work_left, exact = working_days_until(today, deadline)
     window = work_left if work_left is not None else left
     code = DUE_SOON if window <= settings.warning_days else ON_TRACK
-    return TaskStatus(task.id, code, LABELS[code], 0, deadline, left, exact, work_left)
+    return TaskStatus(task.id, code, LABELS[code], 0, deadline, left, exact, work_left, key=key)
 
 
 def due_in_text(st: TaskStatus) -> str | None:
@@ -331,7 +333,7 @@ def evaluate_ledger(ledger: Ledger, *, today: date) -> LedgerStatus:
     rule, basic_rule = settings.long_term_rule, settings.basic_done_rule
     result = LedgerStatus(today=today)
     for i, (t, key) in enumerate(zip(ledger.tasks, task_keys(ledger.tasks))):
-        st = replace(task_status(t, today=today, settings=settings), key=key)
+        st = task_status(t, today=today, settings=settings, key=key)
         result.rows.append(st)
         result.tasks[key] = st
         result.task_by_key[key] = t
@@ -354,16 +356,18 @@ def evaluate_ledger(ledger: Ledger, *, today: date) -> LedgerStatus:
     counties = ledger.county_names()
     for c in ledger.counties:
         stats.by_county.setdefault(c.name, Counts())
-    for t, st in zip(ledger.tasks, result.rows):
-        code = st.code
-        stats.overall.add(code)
-        category = category_of.get(t.problem_id, UNLINKED_CATEGORY)
-        stats.by_category.setdefault(category, Counts()).add(code)
-        stats.by_unit.setdefault(t.unit or NO_UNIT, Counts()).add(code)
-        if t.unit and t.unit in counties:
-            stats.by_county[t.unit].add(code)
-    for ps in result.problem_rows:
-        stats.problems_overall.add(problem_count_code(ps))
+    # One tally per (category, unit, status), in order of first appearance, then added group by group:
+    # the same counts and the same order of categories and units as adding task by task.
+    tally = Counter((category_of.get(t.problem_id, UNLINKED_CATEGORY), t.unit, st.code)
+                    for t, st in zip(ledger.tasks, result.rows))
+    for (category, unit, code), n in tally.items():
+        stats.overall.add(code, n)
+        stats.by_category.setdefault(category, Counts()).add(code, n)
+        stats.by_unit.setdefault(unit or NO_UNIT, Counts()).add(code, n)
+        if unit and unit in counties:
+            stats.by_county[unit].add(code, n)
+    for code, n in Counter(problem_count_code(ps) for ps in result.problem_rows).items():
+        stats.problems_overall.add(code, n)
     for counts in (stats.overall, stats.problems_overall, *stats.by_category.values(),
                    *stats.by_unit.values(), *stats.by_county.values()):
         counts.finish(rule, basic_rule)

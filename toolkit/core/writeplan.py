@@ -116,6 +116,8 @@ def _issues_by_row(report: Report, sheet: str) -> dict[int, list[Issue]]:
 
 def _check_cell(row: int, letter: str, issues: list[Issue]) -> CellWrite:
     """The 【自动】校验 cell of one row: its issues as text, red for errors, yellow for warnings."""
+    if not issues:  # most rows: an empty cell, no style
+        return CellWrite(row, letter, None, None)
     style = ERROR_STYLE if any(i.is_error for i in issues) else WARNING_STYLE if issues else None
     return CellWrite(row, letter, _issue_text(issues) or None, style)
 
@@ -131,13 +133,19 @@ def plan_task_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> She
     letters = _owned_letters(ledger, S.SHEET_TASKS, cells)
     sheet = ledger.layout.sheet(S.SHEET_TASKS)
     by_row = _issues_by_row(report, sheet)
+    status_col, overdue_col, due_col, check_col = (letters["status"], letters["days_overdue"], letters["due_in"],
+                                                   letters["check"])
+    styles: dict[str, CellStyle | None] = {}
+    append = cells.append
     for t, st in zip(ledger.tasks, status.rows):
         # Every row gets its own status, repeated ids included (their check cell says so).
-        cells.append(CellWrite(t.row, letters["status"], st.label, status_style(st.code)))
-        overdue = st.days_overdue if st.code in (OVERDUE, DONE_LATE) else None
-        cells.append(CellWrite(t.row, letters["days_overdue"], overdue or None))
-        cells.append(CellWrite(t.row, letters["due_in"], due_in_text(st)))
-        cells.append(_check_cell(t.row, letters["check"], by_row.get(t.row, [])))
+        code, row = st.code, t.row
+        style = styles[code] if code in styles else styles.setdefault(code, status_style(code))
+        append(CellWrite(row, status_col, st.label, style))
+        overdue = st.days_overdue if code in (OVERDUE, DONE_LATE) else None
+        append(CellWrite(row, overdue_col, overdue or None))
+        append(CellWrite(row, due_col, due_in_text(st)))
+        append(_check_cell(row, check_col, by_row.get(row, ())))
     first = ledger.layout.header_rows[S.SHEET_TASKS] + 1
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
 

@@ -23,8 +23,8 @@ def read_ledger_tables(path: str | Path) -> dict[str, Table]:
         # Even the staff's own file gets the structural pre-check (a few ms for a normal ledger):
         # one stray cell at XFD1048576 would otherwise make the reader abort the whole process.
         # Its limits are wider than for county files: only what would exhaust memory is refused.
-        precheck(path, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
-        return read_workbook(path)
+        facts = precheck(path, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+        return read_workbook(path, error_parts=facts.error_parts if facts.format in ("xlsx", "xlsm") else None)
     except UnreadableWorkbook as exc:
         raise ToolkitError(str(exc)) from exc
 

@@ -509,12 +509,15 @@ def list_sheets(path: str | os.PathLike[str]) -> list[str]:
     return [s.name for s in describe_sheets(path)]
 
 
-def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None = None) -> dict[str, Table]:
+def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None = None,
+                  error_parts: set[str] | None = None) -> dict[str, Table]:
     """Read a workbook: sheet name → :class:`Table`, in workbook order.
 
     ``sheets`` limits the read to those names (faster: other sheets are not parsed); names
     not in the workbook are left out of the result, so the caller reports a missing sheet in
-    its own words. Chart sheets are never returned (they hold no cells).
+    its own words. Chart sheets are never returned (they hold no cells). ``error_parts`` (from
+    :attr:`FileFacts.error_parts` of a pre-check of this file) names the sheet parts that can hold
+    error values; the other .xml parts are not decompressed again to look for them.
 
     Raises :class:`UnreadableWorkbook` and nothing else for a file that cannot be read.
     This function trusts the file: use :func:`toolkit.excel.untrusted.read_untrusted` for files
@@ -530,7 +533,7 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None 
             metas = [m for m in metas if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
             errors: dict[str, list[tuple[int, int, str]]] = {}
             if fmt in ("xlsx", "xlsm") and metas and zf is not None:
-                errors = _xlsx_error_cells(zf, [m.name for m in metas])
+                errors = _xlsx_error_cells(zf, [m.name for m in metas], error_parts)
             for meta in metas:
                 current = meta.name
                 sheet = wb.get_sheet_by_name(meta.name)
@@ -687,12 +690,14 @@ def _col_index(letters: bytes) -> int:
     return n - 1
 
 
-def _xlsx_error_cells(zf: zipfile.ZipFile, names: list[str]) -> dict[str, list[tuple[int, int, str]]]:
+def _xlsx_error_cells(zf: zipfile.ZipFile, names: list[str],
+                      error_parts: set[str] | None = None) -> dict[str, list[tuple[int, int, str]]]:
     """0-based (row, col, code) of every error-valued cell of the named sheets.
 
     Costs one decompression of each sheet's XML (a few ms per MB); the full scan runs only
-    when the XML holds an error cell at all. Any trouble here yields no errors: calamine
-    has already read the values, and this is only a refinement.
+    when the XML holds an error cell at all. An .xml part not in ``error_parts`` (when given:
+    the pre-check saw no error-typed cell in it) is skipped. Any trouble here yields no errors:
+    calamine has already read the values, and this is only a refinement.
     """
     out: dict[str, list[tuple[int, int, str]]] = {}
     try:
@@ -701,6 +706,8 @@ def _xlsx_error_cells(zf: zipfile.ZipFile, names: list[str]) -> dict[str, list[t
             part = parts.get(name)
             if not part:
                 continue
+            if error_parts is not None and _norm(part).endswith(".xml") and _norm(part) not in error_parts:
+                continue  # the pre-check read every .xml part and saw no error marker in this one
             data = _read_member(zf, part)
             if b't="e"' not in data and b"t='e'" not in data:
                 continue

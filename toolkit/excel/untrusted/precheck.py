@@ -72,6 +72,9 @@ class FileFacts:
     max_col: int = -1
     oversized_dimensions: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # XML parts (normalised names, see read._norm) holding an error-typed cell marker (t="e"): the reader
+    # need not decompress any other .xml part again to find error values (read_workbook(error_parts=)).
+    error_parts: set[str] = field(default_factory=set)
 
 
 FIX_BIG = "请删除无关的工作表、空白行列和图片，只保留需要报送的内容，另存为 .xlsx 后再提交"
@@ -482,6 +485,8 @@ class _XmlScan:
                 raise self._dtd()
         if self.cell_text and len(seg) > self.lim.max_text_run:
             self._check_runs(seg)
+        if self.name not in self.facts.error_parts and (b't="e"' in seg or b"t='e'" in seg):
+            self.facts.error_parts.add(self.name)
         if self.sheet:
             self._scan_refs(seg)
         elif self.ods:
