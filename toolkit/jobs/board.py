@@ -7,6 +7,7 @@ from pathlib import Path
 
 from toolkit.core.errors import ToolkitError
 from toolkit.jobs.check import checked
+from toolkit.jobs.gcpause import bulk_job
 from toolkit.jobs.paths import unique_path
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.sources import LedgerSource
@@ -16,6 +17,7 @@ def default_board_name(today: date) -> str:
     return f"督办看板_{today.isoformat()}.html"
 
 
+@bulk_job
 def run_board(source: LedgerSource, *, today: date | None = None, out: str | Path | None = None) -> JobResult:
     """生成看板: the board of the ledger as one HTML file, generated even when the ledger has errors (it says so).
 

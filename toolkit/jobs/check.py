@@ -8,6 +8,7 @@ from pathlib import Path
 from toolkit.core.check import CheckResult
 from toolkit.core.errors import ToolkitError
 from toolkit.core.plan import WritePlan
+from toolkit.jobs.gcpause import bulk_job
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.sources import FileLedger, LedgerSource, WriteOutcome
 
@@ -46,6 +47,7 @@ def record_write(job: JobResult, source: LedgerSource, outcome: WriteOutcome, wh
                         styled=outcome.style_only)
 
 
+@bulk_job
 def run_check(source: LedgerSource, *, today: date | None = None, write: bool = False) -> JobResult:
     """校验台账: check the ledger; with ``write`` also put the results into the workbook (校验结果, 【自动】校验).
 
@@ -63,6 +65,7 @@ def run_check(source: LedgerSource, *, today: date | None = None, write: bool = 
     return job
 
 
+@bulk_job
 def run_status(source: LedgerSource, *, today: date | None = None, dry_run: bool = False) -> JobResult:
     """更新状态: compute statuses and write statuses, check results and 统计 back (backup first, lossless).
 
@@ -84,6 +87,7 @@ def status_plan(result: CheckResult) -> tuple[WritePlan, list[str]]:
     return (check_only(result) if blockers else result.plan), blockers
 
 
+@bulk_job
 def update_status_file(path: str | Path, *, today: date | None = None, dry_run: bool = False, backup_dir=None):
     """Library form of :func:`run_status` for scripts: returns (CheckResult, safe_write.WriteResult).
 

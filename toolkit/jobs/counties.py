@@ -9,11 +9,13 @@ from typing import Any
 
 from toolkit.core.errors import ToolkitError
 from toolkit.jobs.check import checked, record_write
+from toolkit.jobs.gcpause import bulk_job
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.settings import COUNTY_TEMPLATE_DIR, resolve_inbox, resolve_period
 from toolkit.jobs.sources import FileLedger, LedgerSource
 
 
+@bulk_job
 def run_county_templates(
     source: LedgerSource,
     *,
@@ -52,6 +54,7 @@ def run_county_templates(
     return job
 
 
+@bulk_job
 def run_consolidate(
     source: LedgerSource,
     *,

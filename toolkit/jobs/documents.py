@@ -9,6 +9,7 @@ from pathlib import Path
 
 from toolkit.core.errors import ToolkitError
 from toolkit.jobs.check import checked
+from toolkit.jobs.gcpause import bulk_job
 from toolkit.jobs.paths import unique_path
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.sources import LedgerSource
@@ -28,6 +29,7 @@ def document_errors(what: str) -> Iterator[None]:
         raise ToolkitError(str(exc)) from exc
 
 
+@bulk_job
 def run_notice(
     source: LedgerSource,
     *,
@@ -112,6 +114,7 @@ def run_verify_notice(
     return job
 
 
+@bulk_job
 def run_reminders(
     source: LedgerSource,
     *,

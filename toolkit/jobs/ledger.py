@@ -10,8 +10,10 @@ from toolkit.core.errors import ToolkitError
 from toolkit.core.layout import assign_new_layout
 from toolkit.core.model import Ledger
 from toolkit.excel.ledger_file import write_new_ledger
+from toolkit.jobs.gcpause import bulk_job
 
 
+@bulk_job
 def check_file(path: str | Path, *, today: date | None = None) -> CheckResult:
     """Read and check a ledger workbook; nothing is written."""
     from toolkit.jobs.sources import FileLedger

@@ -1,0 +1,68 @@
+"""Jobs pause Python's cyclic collector while they run and always switch it back on (issue 15)."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from toolkit.core.errors import ToolkitError
+from toolkit.jobs.gcpause import bulk_job, collector_paused
+from toolkit.jobs.ledger import check_file
+
+
+def test_collector_paused_inside_and_restored_after_nested_blocks():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block leaves it to the outermost
+    assert gc.isenabled()
+
+
+def test_collector_left_off_when_it_was_off_before():
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_failing_job_switches_the_collector_back_on(tmp_path):
+    seen = []
+
+    @bulk_job
+    def job():
+        seen.append(gc.isenabled())
+        raise ToolkitError("坏")
+
+    with pytest.raises(ToolkitError):
+        job()
+    assert seen == [False] and gc.isenabled()
+    with pytest.raises(ToolkitError):
+        check_file(tmp_path / "没有这个文件.xlsx")
+    assert gc.isenabled()
+
+
+def test_check_file_runs_with_the_collector_paused(tmp_path, monkeypatch):
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.jobs import sources
+
+    path = tmp_path / "台账.xlsx"
+    from toolkit.jobs.ledger import new_ledger_workbook
+
+    new_ledger_workbook(path, build_demo_ledger())
+    states = []
+    real = sources.FileLedger.check
+
+    def spy(self, today=None):
+        states.append(gc.isenabled())
+        return real(self, today)
+
+    monkeypatch.setattr(sources.FileLedger, "check", spy)
+    result = check_file(path)
+    assert states == [False] and gc.isenabled()
+    assert result.ledger.tasks
