@@ -116,6 +116,8 @@ def main() -> None:
             print(f"      pandas imported: {phases[0]['pandas']}, numpy imported: {phases[0]['numpy']};"
                   f" verdict: {phases[0]['verdict']}")
         (imp0, wall0, _), (imp1, wall1, _) = rows["before"], rows["after"]
+        print(f"SECONDS\tbutton click 校验台账, demo ledger (wall)\t{wall1:.3f}", flush=True)
+        print(f"RATIO\tbutton click ÷ python -c pass\t{wall1 / base:.2f}", flush=True)
         print(f"\n  after / before: import xlwings {imp1 / imp0:.2f}, whole click {wall1 / wall0:.2f}"
               f" (saves {wall0 - wall1:.3f} s per click here)")
 

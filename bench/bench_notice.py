@@ -3,7 +3,7 @@
 Run: python bench/bench_notice.py [--repeat 5] [--measures 1000] [--pdf]
 Prints medians and the ratio notice / baseline, where the baseline (measured in the same run) is
 docxtpl load + render + save of the same template with an almost empty context. Targets (without
-PDF): demo ≤ 0.3 s, 1,000 measures ≤ 2 s. Figures are printed, never asserted.
+PDF): demo ≤ 0.1 s, 1,000 measures ≤ 0.3 s (issue 15). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ def main() -> None:
         base = timed(lambda: baseline(out / "base.docx"), args.repeat)
         rows = []
         for label, ledger, target in (
-            (f"demo ({len(demo.tasks)} measures)", demo, 0.3),
-            (f"{len(big.tasks)} measures ({len(big.problems)} problems)", big, 2.0),
+            (f"demo ({len(demo.tasks)} measures)", demo, 0.1),
+            (f"{len(big.tasks)} measures ({len(big.problems)} problems)", big, 0.3),
         ):
             result = render_notice(ledger, today=TODAY, out_path=out / "n.docx")
             t = timed(lambda ledger=ledger: render_notice(ledger, today=TODAY, out_path=out / "n.docx"), args.repeat)
@@ -116,6 +116,9 @@ def main() -> None:
         print(f"{'ledger':<34} {'median s':>9} {'target s':>9} {'ratio':>7} {'paragraphs':>11}")
         for label, t, target, paragraphs in rows:
             print(f"{label:<34} {t:>9.3f} {target:>9.1f} {t / base:>7.1f} {paragraphs:>11}")
+        (_, demo_s, _, _), (_, big_s, _, _) = rows
+        print(f"SECONDS\tnotice, demo ledger\t{demo_s:.3f}", flush=True)
+        print(f"SECONDS\tnotice, {len(big.tasks)} measures\t{big_s:.3f}", flush=True)
         if args.pdf:
             t0 = time.perf_counter()
             result = render_notice(demo, today=TODAY, out_path=out / "p.docx", pdf=True)
