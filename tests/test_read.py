@@ -284,3 +284,27 @@ def test_read_ledger_tables_keeps_error_cells(ledger: Path) -> None:
 
     got = cells(read_ledger_tables(ledger)["任务清单"])
     assert got["H4"] == CellError("#DIV/0!") and got["H5"] == CellError("#VALUE!")
+
+
+def test_repeated_short_texts_and_dates_are_one_object_each_and_bools_stay_bools(tmp_path: Path) -> None:
+    """The reader shares one object per repeated short text or date (memory at 100k tasks); values are unchanged,
+    and True is never merged with 1 (equal in Python)."""
+    path = tmp_path / "r.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("S")
+    day = wb.add_format({"num_format": "yyyy-mm-dd"})
+    long_text = "主动对接相关单位争取尽快落实资源要素，推动项目早日实施。" * 2
+    for r in range(1, 4):
+        ws.write_string(r, 0, "建设管理科")
+        ws.write_datetime(r, 1, datetime(2025, 6, 30), day)
+        ws.write_string(r, 2, long_text)
+    ws.write_boolean(1, 3, True)
+    ws.write_number(2, 3, 1)
+    wb.close()
+    got = cells(read_workbook(path)["S"])
+    units = [got[f"A{r}"] for r in (2, 3, 4)]
+    dates = [got[f"B{r}"] for r in (2, 3, 4)]
+    assert units == ["建设管理科"] * 3 and units[0] is units[1] is units[2]
+    assert dates == [date(2025, 6, 30)] * 3 and dates[0] is dates[2]
+    assert [got[f"C{r}"] for r in (2, 3, 4)] == [long_text] * 3
+    assert got["D2"] is True and type(got["D3"]) is int and got["D3"] == 1

@@ -28,6 +28,7 @@ import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date as date_type
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.parsers import expat
@@ -532,12 +533,13 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None 
             metas = [m for m in wb.sheets_metadata if wanted is None or m.name in wanted]
             metas = [m for m in metas if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
             errors: dict[str, list[tuple[int, int, str]]] = {}
+            memo: dict[Any, Any] = {}  # one object per repeated short text or date (see _to_table)
             if fmt in ("xlsx", "xlsm") and metas and zf is not None:
                 errors = _xlsx_error_cells(zf, [m.name for m in metas], error_parts)
             for meta in metas:
                 current = meta.name
                 sheet = wb.get_sheet_by_name(meta.name)
-                out[meta.name] = _to_table(sheet, meta.name, errors.get(meta.name, ()))
+                out[meta.name] = _to_table(sheet, meta.name, errors.get(meta.name, ()), memo)
     except UnreadableWorkbook:
         raise
     except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
@@ -550,7 +552,7 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None 
     return out
 
 
-def _to_table(sheet: Any, name: str, errors: Iterable[tuple[int, int, str]]) -> Table:
+def _to_table(sheet: Any, name: str, errors: Iterable[tuple[int, int, str]], memo: dict[Any, Any]) -> Table:
     start = sheet.start
     if start is None:
         raw: list[list[Any]] = []
@@ -559,9 +561,15 @@ def _to_table(sheet: Any, name: str, errors: Iterable[tuple[int, int, str]]) -> 
         raw = sheet.to_python(skip_empty_area=True)
         first_row, first_col = start[0] + 1, start[1]
     big = _BIG
+    # Calamine gives every cell its own object, even a shared string repeated on 10,000 rows. Short texts
+    # (names, units, 完成情况 words) and dates are made one object each: a 100k-task sheet's cells take
+    # about a third of the memory. Long texts are mostly unique and are left as they are (hashing costs).
+    same = memo.setdefault
     rows = [
         [
-            None if v == "" else (int(v) if v.__class__ is float and v.is_integer() and -big <= v <= big else v)
+            ((same(v, v) if len(v) < 24 else v) if v else None) if v.__class__ is str
+            else int(v) if v.__class__ is float and v.is_integer() and -big <= v <= big
+            else same(v, v) if v.__class__ is date_type else v  # not bools: True == 1 would merge them
             for v in r
         ]
         for r in raw
