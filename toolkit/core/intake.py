@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -309,6 +310,11 @@ class _Sheet:
             elif kind in ("data", "total"):
                 break
         items = list(self.cols.items())
+        keys = [k for k, _ in items]
+        widest = max((j for _, j in items), default=-1)
+        indices = [j for _, j in items]
+        # itemgetter returns a bare value for one index (and cannot be made for none): always a tuple here.
+        pick = operator.itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[j] for j in indices)
         word = RECORD_WORDS.get(self.canonical, "记录")
         skipped = self.ledger.layout.skipped_rows.setdefault(self.canonical, [])
         note_text = ""
@@ -317,7 +323,10 @@ class _Sheet:
             excel_row = table.excel_row(i)
             if kind == "data":
                 n = len(row)
-                yield excel_row, {k: (row[j] if j < n else None) for k, j in items}
+                if n > widest:  # every mapped cell is there (rows of one table are equally wide)
+                    yield excel_row, dict(zip(keys, pick(row)))
+                else:
+                    yield excel_row, {k: (row[j] if j < n else None) for k, j in items}
                 continue
             skipped.append(excel_row)
             where = Location(self.ledger.source, self.name, excel_row, table.letter(first))
