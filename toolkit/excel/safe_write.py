@@ -528,6 +528,12 @@ def _prune_backups(path: Path, backup_dir: Path, keep: int) -> None:
 
 # ----------------------------------------------------------------------------- verification
 def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePlan) -> None:
+    """Read the written copy back and compare it with the plan, independently of the patcher's records.
+
+    Zip CRCs of every member; every member the patch did not change byte-identical to the
+    original; every plan cell (and every cell the summary says was cleared) read back through
+    python-calamine, one sheet at a time (only the sheets of the plan), rows streamed.
+    """
     fail = "写入后的自检未通过，台账没有被修改（原文件保持不变）。"
     advice = "这通常是工具的缺陷：请把台账备份和这条消息发给维护人员。"
     try:
@@ -542,19 +548,114 @@ def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePla
     for name in prepared.untouched_members():
         if new_records.get(name) != old_records[name]:
             raise VerifyFailed(f"{fail}未改动的部件 {name} 与原文件不一致。{advice}")
-    grids = _grids(temp, [s.sheet for s in plan.sheets])
-    for sp in plan.sheets:
-        grid = grids[sp.sheet]
-        for cw in sp.cells:
-            got = _cell(grid, cw.row, column_index(cw.column))
-            if not _same(got, cw.value):
+    del old_records, new_records
+    from python_calamine import CalamineWorkbook
+
+    index: dict[str, int] = {}
+
+    def col_of(letters: str) -> int:
+        c = index.get(letters)
+        if c is None:
+            c = index[letters] = column_index(letters)
+        return c
+
+    wb = CalamineWorkbook.from_path(str(temp))
+    try:
+        names = set(wb.sheet_names)
+        for sp in plan.sheets:
+            # (row, column, order, planned value or _CLEARED): read back in row order, a failure
+            # reported for the first offending cell in the order of the plan (then cleared cells).
+            wanted = [(cw.row, col_of(cw.column), i, cw.value) for i, cw in enumerate(sp.cells)]
+            n = len(wanted)
+            wanted.extend(
+                (row, col_of(col), n + i, _CLEARED)
+                for i, (row, col) in enumerate(prepared.summary.cleared_cells.get(sp.sheet, ()))
+            )
+            wanted.sort(key=_by_row)
+            bad_at = _read_back(wb, sp.sheet if sp.sheet in names else None, wanted)
+            if bad_at is not None:
+                _order, row, col, planned, got = bad_at
+                ref = f"{column_letter(col)}{row}"
+                if planned is _CLEARED:
+                    raise VerifyFailed(f"{fail}工作表「{sp.sheet}」的 {ref} 应已清空，读回的是 {_show(got)}。{advice}")
                 raise VerifyFailed(
-                    f"{fail}工作表「{sp.sheet}」的 {cw.column}{cw.row} 应为 {_show(cw.value)}，读回的是 {_show(got)}。{advice}"
+                    f"{fail}工作表「{sp.sheet}」的 {ref} 应为 {_show(planned)}，读回的是 {_show(got)}。{advice}"
                 )
-        for row, col in prepared.summary.cleared_cells.get(sp.sheet, ()):
-            got = _cell(grid, row, column_index(col))
-            if got not in ("", None):
-                raise VerifyFailed(f"{fail}工作表「{sp.sheet}」的 {col}{row} 应已清空，读回的是 {_show(got)}。{advice}")
+    finally:
+        wb.close()
+
+
+_CLEARED = object()
+
+
+def _by_row(item: tuple) -> int:
+    return item[0]
+
+
+def _read_back(wb: object, name: str | None, wanted: list[tuple]) -> tuple | None:
+    """The first (in plan order) cell of ``wanted`` that does not read back as planned, or None.
+
+    ``wanted`` holds (row, column, order, planned value or ``_CLEARED``) sorted by row. The rows
+    are streamed (``iter_rows``: no whole-sheet grid in memory); python-calamine 0.9 yields them
+    from row 1, each starting at the sheet's first used column. Should a version yield another
+    shape (row count or width), the sheet is read again as a grid from A1.
+    """
+    if name is None or not wanted:
+        return _first_bad([], wanted)
+    sheet = wb.get_sheet_by_name(name)
+    start, end = sheet.start, sheet.end
+    if start is None or end is None:
+        return _first_bad([], wanted)
+    c0, width, height = start[1], end[1] - start[1] + 1, end[0] + 1
+    bad: list[tuple] = []
+    rows = sheet.iter_rows()
+    line: list = []
+    at = -1  # 0-based row index of ``line``: rows are yielded from row 1
+    exhausted = False
+    shape_ok = True
+    for row, col, order, planned in wanted:
+        target = row - 1
+        while at < target and not exhausted:
+            nxt = next(rows, None)
+            if nxt is None:
+                exhausted = True
+                break
+            at += 1
+            if len(nxt) != width:
+                shape_ok = False
+                break
+            line = nxt
+        if not shape_ok:
+            break
+        j = col - c0
+        got = line[j] if at == target and 0 <= j < width else ""  # below the last row: empty
+        if not (got in ("", None) if planned is _CLEARED else _same(got, planned)):
+            bad.append((order, row, col, planned, got))
+    if shape_ok and not exhausted:
+        for nxt in rows:  # the rest: the shape must be exactly as expected
+            at += 1
+            if len(nxt) != width:
+                shape_ok = False
+                break
+    shape_ok = shape_ok and at + 1 == height
+    if shape_ok:
+        return min(bad, key=_by_order) if bad else None
+    grid = sheet.to_python(skip_empty_area=False)
+    return _first_bad(grid, wanted)
+
+
+def _by_order(item: tuple) -> int:
+    return item[0]
+
+
+def _first_bad(grid: list[list[object]], wanted: list[tuple]) -> tuple | None:
+    bad = None
+    for row, col, order, planned in wanted:
+        got = _cell(grid, row, col)
+        if not (got in ("", None) if planned is _CLEARED else _same(got, planned)):
+            if bad is None or order < bad[0]:
+                bad = (order, row, col, planned, got)
+    return bad
 
 
 # ----------------------------------------------------------------------------- the write
@@ -656,7 +757,9 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
                 f"台账「{ledger.name}」在工具读取之后被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
             )
         known = read_as[1]
-    prepared = prepare_patch(original, plan)  # every refusal happens here, in a dry run too
+    # Every refusal happens here, in a dry run too. Changed worksheets are deflated in the
+    # background meanwhile (the second core) when the patch is going to be written.
+    prepared = prepare_patch(original, plan, compress_ahead=not dry_run)
     if known is not None:
         changes = _list_changes(None, plan, prepared.summary, known)
     else:
@@ -685,6 +788,7 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
                 step("mid-temp-write")
 
         prepared.write(temp, progress=progress, fsync=True)
+        prepared.release()  # the new sheet XML is on disk now: free it before the read-back
         step("after-temp-write")
         _verify(temp, original, prepared, plan)
         step("after-verify")
