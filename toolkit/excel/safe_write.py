@@ -629,6 +629,8 @@ def _read_back(wb: object, name: str | None, wanted: list[tuple]) -> tuple | Non
             break
         j = col - c0
         got = line[j] if at == target and 0 <= j < width else ""  # below the last row: empty
+        if planned.__class__ is str and got.__class__ is str and got == planned:
+            continue  # the common case, decided as _same would
         if not (got in ("", None) if planned is _CLEARED else _same(got, planned)):
             bad.append((order, row, col, planned, got))
     if shape_ok and not exhausted:
@@ -760,15 +762,17 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
     # Every refusal happens here, in a dry run too. Changed worksheets are deflated in the
     # background meanwhile (the second core) when the patch is going to be written.
     prepared = prepare_patch(original, plan, compress_ahead=not dry_run)
-    if known is not None:
-        changes = _list_changes(None, plan, prepared.summary, known)
-    else:
-        changes = _list_changes(_grids(original, [s.sheet for s in plan.sheets]), plan, prepared.summary)
+
+    def list_changes() -> tuple[CellChange, ...]:
+        if known is not None:
+            return _list_changes(None, plan, prepared.summary, known)
+        return _list_changes(_grids(original, [s.sheet for s in plan.sheets]), plan, prepared.summary)
+
     if dry_run:
-        return WriteResult(ledger, changes, written=False, dry_run=True, summary=prepared.summary)
+        return WriteResult(ledger, list_changes(), written=False, dry_run=True, summary=prepared.summary)
 
     if not prepared.changed:
-        return WriteResult(ledger, changes, written=False, summary=prepared.summary)
+        return WriteResult(ledger, list_changes(), written=False, summary=prepared.summary)
 
     _remove_stale_temps(ledger)
     backup = None
@@ -791,6 +795,9 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
         prepared.release()  # the new sheet XML is on disk now: free it before the read-back
         step("after-temp-write")
         _verify(temp, original, prepared, plan)
+        # Listed after the read-back (not before the write): the list and the read-back's memory
+        # never coexist. Nothing here depends on the order.
+        changes = list_changes()
         step("after-verify")
         now_stat = ledger.stat()
         if (now_stat.st_size, now_stat.st_mtime_ns) != (before.st_size, before.st_mtime_ns):

@@ -218,8 +218,13 @@ class SheetPatcher:
         pi = 0
         shifted = False  # the next row without r would be numbered wrongly
         changed = False
+        sd_end = self.sd_end
+        masked = bool(self.spans)
+        row_search = self.row_re.search
+        close_row = b"</" + self.p + b"row"
+        n_close_row = len(close_row)
         while True:
-            m = self._search(self.row_re, scan, self.sd_end)
+            m = self._search(self.row_re, scan, sd_end) if masked else row_search(xml, scan, sd_end)
             if m is None:
                 break
             rm = _ROW_R_RE.search(m.group(1))
@@ -232,7 +237,12 @@ class SheetPatcher:
             if m.group(2):
                 content_end = row_end = m.end()
             else:
-                e = self._search(self.row_end_re, m.end(), self.sd_end)
+                # The row's end: a plain find of "</row>" when nothing is masked, else the regex.
+                i = -1 if masked else xml.find(close_row, m.end(), sd_end)
+                if i >= 0 and xml[i + n_close_row : i + n_close_row + 1] == b">":
+                    e = _Span(i, i + n_close_row + 1)
+                else:
+                    e = self._search(self.row_end_re, m.end(), sd_end)
                 if e is None:
                     raise refuse(
                         f"工作表「{self.name}」第 {r} 行的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。",
@@ -880,6 +890,21 @@ class SheetPatcher:
 # Plain values only are cached (by class too: 1, 1.0 and True are equal in Python but not in a cell).
 _CACHEABLE = (str, int, float, bool, date, datetime, type(None))
 _MISS = object()
+
+
+class _Span:
+    """Start and end of a match found without a regex (the ``re.Match`` methods used)."""
+
+    __slots__ = ("_start", "_end")
+
+    def __init__(self, start: int, end: int) -> None:
+        self._start, self._end = start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
 
 
 def render_cols(p: bytes, widths: dict[str, float]) -> bytes:
