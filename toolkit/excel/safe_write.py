@@ -443,7 +443,9 @@ def _list_changes(
             return _table_value(tables.get(sheet), row, col)
 
     out: list[CellChange] = []
-    listed: set[tuple[str, int, str]] = set()
+    # Cells listed so far, per sheet, as (row, column letters). Plan letters are canonical
+    # (validated A..XFD) and so are the patcher's, so letters stand for columns in these sets.
+    listed_in: dict[str, set[tuple[int, str]]] = {}
     index: dict[str, int] = {}
 
     def col_of(letters: str) -> int:
@@ -457,32 +459,36 @@ def _list_changes(
         if not done:
             continue
         rewritten = set(done)
-        planned: set[tuple[int, int]] = set()
+        listed = listed_in.setdefault(sp.sheet, set())
+        planned: set[tuple[int, str]] = set()
         for cw in sp.cells:
-            col = col_of(cw.column)
-            planned.add((cw.row, col))
-            if (cw.row, cw.column) not in rewritten:
+            key = (cw.row, cw.column)
+            planned.add(key)
+            if key not in rewritten:
                 continue
-            old = old_at(sp.sheet, cw.row, col)
+            old = old_at(sp.sheet, cw.row, col_of(cw.column))
             if not _same(old, cw.value):
                 out.append(CellChange(sp.sheet, f"{cw.column}{cw.row}", None if old == "" else old, cw.value))
-                listed.add((sp.sheet, cw.row, cw.column))
-        owned = None if sp.owned_sheet else {col_of(c) for c in sp.owned_columns}
+                listed.add(key)
+        owned = None if sp.owned_sheet else set(sp.owned_columns)
         cleared: list[tuple[int, int, str, object]] = []
-        for row, letters in done:
-            col = col_of(letters)
-            if row < sp.clear_from_row or (row, col) in planned or (owned is not None and col not in owned):
+        for key in done:
+            row, letters = key
+            if row < sp.clear_from_row or key in planned or (owned is not None and letters not in owned):
                 continue
+            col = col_of(letters)
             old = old_at(sp.sheet, row, col)
             if old not in ("", None):
                 cleared.append((row, col, letters, old))
         for row, _col, letters, old in sorted(cleared, key=lambda t: (t[0], t[1])):
-            if (sp.sheet, row, letters) not in listed:
+            if (row, letters) not in listed:
                 out.append(CellChange(sp.sheet, f"{letters}{row}", old, None))
-                listed.add((sp.sheet, row, letters))
+                listed.add((row, letters))
     for sp in plan.sheets:
-        for row, col in summary.rewritten_cells.get(sp.sheet, ()):
-            if (sp.sheet, row, col) not in listed:
+        listed = listed_in.get(sp.sheet, set())
+        for key in summary.rewritten_cells.get(sp.sheet, ()):
+            if key not in listed:
+                row, col = key
                 old = old_at(sp.sheet, row, col_of(col))
                 old = None if old == "" else old
                 out.append(CellChange(sp.sheet, f"{col}{row}", old, old, kind=STYLE))

@@ -223,6 +223,12 @@ class SheetPatcher:
         row_search = self.row_re.search
         close_row = b"</" + self.p + b"row"
         n_close_row = len(close_row)
+        clear_from, header_row = self.clear_from, self.header_row
+        clears = self.owned or bool(self.clear_cols)
+        staff_fast = not self.owned and not self.spans  # as in _rebuild_row
+        fast = self._rebuild_row_fast
+        wants_get = self.wants.get
+        no_wants: dict[int, CellWrite] = {}
         while True:
             m = self._search(self.row_re, scan, sd_end) if masked else row_search(xml, scan, sd_end)
             if m is None:
@@ -259,10 +265,15 @@ class SheetPatcher:
                 pi += 1
             if pi < len(pending) and pending[pi] == r:
                 pi += 1
-            row_wants = self.wants.get(r, {})
-            clearing = r >= self.clear_from and (self.owned or bool(self.clear_cols))
+            row_wants = wants_get(r, no_wants)
+            clearing = r >= clear_from and clears
             new: bytes | None = None
-            if row_wants or clearing or (r == self.header_row and not self.owned):
+            if staff_fast and r != header_row and (row_wants or clearing):
+                # _rebuild_row's fast path, called directly (the common case of a staff sheet).
+                new = fast(r, m, content_end, row_wants, clearing)
+                if new is False:
+                    new = self._rebuild_row(r, m, content_end, row_wants, clearing, try_fast=False)
+            elif row_wants or clearing or (r == header_row and not self.owned):
                 new = self._rebuild_row(r, m, content_end, row_wants, clearing)
             if new is None and shifted and rm is None:
                 new = self._with_row_r(xml[m.start() : row_end], r)
@@ -366,11 +377,12 @@ class SheetPatcher:
         content_end: int,
         row_wants: dict[int, CellWrite],
         clearing: bool,
+        try_fast: bool = True,
     ) -> bytes | None:
         """New bytes of an existing row; None when unchanged, b"" when the row is dropped."""
         xml = self.xml
         is_header = r == self.header_row and not self.owned
-        if not self.owned and not is_header and not self.spans:
+        if try_fast and not self.owned and not is_header and not self.spans:
             fast = self._rebuild_row_fast(r, m, content_end, row_wants, clearing)
             if fast is not False:
                 return fast
