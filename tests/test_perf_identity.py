@@ -51,6 +51,11 @@ def _assert_same_patch(blob: bytes, plan: WritePlan, tables, tmp_path: Path) -> 
     old.write(tmp_path / "old.xlsx")
     new.write(tmp_path / "new.xlsx")
     assert (tmp_path / "new.xlsx").read_bytes() == (tmp_path / "old.xlsx").read_bytes()
+    # Worksheets deflated ahead in the background (the write path) give the same bytes.
+    ahead = prepare_patch(blob, plan, compress_ahead=True)
+    ahead.write(tmp_path / "ahead.xlsx")
+    assert (tmp_path / "ahead.xlsx").read_bytes() == (tmp_path / "old.xlsx").read_bytes()
+    assert asdict(ahead.summary) == asdict(old.summary)
     names = [s.sheet for s in plan.sheets]
     expected = ref_safe_write._list_changes(ref_safe_write._plan_grids(blob, plan, tables), plan, old.summary)
     # From the tables already read (the status and consolidation paths) ...

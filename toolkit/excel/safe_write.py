@@ -443,7 +443,9 @@ def _list_changes(
             return _table_value(tables.get(sheet), row, col)
 
     out: list[CellChange] = []
-    listed: set[tuple[str, int, str]] = set()
+    # Cells listed so far, per sheet, as (row, column letters). Plan letters are canonical
+    # (validated A..XFD) and so are the patcher's, so letters stand for columns in these sets.
+    listed_in: dict[str, set[tuple[int, str]]] = {}
     index: dict[str, int] = {}
 
     def col_of(letters: str) -> int:
@@ -457,32 +459,36 @@ def _list_changes(
         if not done:
             continue
         rewritten = set(done)
-        planned: set[tuple[int, int]] = set()
+        listed = listed_in.setdefault(sp.sheet, set())
+        planned: set[tuple[int, str]] = set()
         for cw in sp.cells:
-            col = col_of(cw.column)
-            planned.add((cw.row, col))
-            if (cw.row, cw.column) not in rewritten:
+            key = (cw.row, cw.column)
+            planned.add(key)
+            if key not in rewritten:
                 continue
-            old = old_at(sp.sheet, cw.row, col)
+            old = old_at(sp.sheet, cw.row, col_of(cw.column))
             if not _same(old, cw.value):
                 out.append(CellChange(sp.sheet, f"{cw.column}{cw.row}", None if old == "" else old, cw.value))
-                listed.add((sp.sheet, cw.row, cw.column))
-        owned = None if sp.owned_sheet else {col_of(c) for c in sp.owned_columns}
+                listed.add(key)
+        owned = None if sp.owned_sheet else set(sp.owned_columns)
         cleared: list[tuple[int, int, str, object]] = []
-        for row, letters in done:
-            col = col_of(letters)
-            if row < sp.clear_from_row or (row, col) in planned or (owned is not None and col not in owned):
+        for key in done:
+            row, letters = key
+            if row < sp.clear_from_row or key in planned or (owned is not None and letters not in owned):
                 continue
+            col = col_of(letters)
             old = old_at(sp.sheet, row, col)
             if old not in ("", None):
                 cleared.append((row, col, letters, old))
         for row, _col, letters, old in sorted(cleared, key=lambda t: (t[0], t[1])):
-            if (sp.sheet, row, letters) not in listed:
+            if (row, letters) not in listed:
                 out.append(CellChange(sp.sheet, f"{letters}{row}", old, None))
-                listed.add((sp.sheet, row, letters))
+                listed.add((row, letters))
     for sp in plan.sheets:
-        for row, col in summary.rewritten_cells.get(sp.sheet, ()):
-            if (sp.sheet, row, col) not in listed:
+        listed = listed_in.get(sp.sheet, set())
+        for key in summary.rewritten_cells.get(sp.sheet, ()):
+            if key not in listed:
+                row, col = key
                 old = old_at(sp.sheet, row, col_of(col))
                 old = None if old == "" else old
                 out.append(CellChange(sp.sheet, f"{col}{row}", old, old, kind=STYLE))
@@ -528,6 +534,12 @@ def _prune_backups(path: Path, backup_dir: Path, keep: int) -> None:
 
 # ----------------------------------------------------------------------------- verification
 def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePlan) -> None:
+    """Read the written copy back and compare it with the plan, independently of the patcher's records.
+
+    Zip CRCs of every member; every member the patch did not change byte-identical to the
+    original; every plan cell (and every cell the summary says was cleared) read back through
+    python-calamine, one sheet at a time (only the sheets of the plan), rows streamed.
+    """
     fail = "写入后的自检未通过，台账没有被修改（原文件保持不变）。"
     advice = "这通常是工具的缺陷：请把台账备份和这条消息发给维护人员。"
     try:
@@ -542,19 +554,116 @@ def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePla
     for name in prepared.untouched_members():
         if new_records.get(name) != old_records[name]:
             raise VerifyFailed(f"{fail}未改动的部件 {name} 与原文件不一致。{advice}")
-    grids = _grids(temp, [s.sheet for s in plan.sheets])
-    for sp in plan.sheets:
-        grid = grids[sp.sheet]
-        for cw in sp.cells:
-            got = _cell(grid, cw.row, column_index(cw.column))
-            if not _same(got, cw.value):
+    del old_records, new_records
+    from python_calamine import CalamineWorkbook
+
+    index: dict[str, int] = {}
+
+    def col_of(letters: str) -> int:
+        c = index.get(letters)
+        if c is None:
+            c = index[letters] = column_index(letters)
+        return c
+
+    wb = CalamineWorkbook.from_path(str(temp))
+    try:
+        names = set(wb.sheet_names)
+        for sp in plan.sheets:
+            # (row, column, order, planned value or _CLEARED): read back in row order, a failure
+            # reported for the first offending cell in the order of the plan (then cleared cells).
+            wanted = [(cw.row, col_of(cw.column), i, cw.value) for i, cw in enumerate(sp.cells)]
+            n = len(wanted)
+            wanted.extend(
+                (row, col_of(col), n + i, _CLEARED)
+                for i, (row, col) in enumerate(prepared.summary.cleared_cells.get(sp.sheet, ()))
+            )
+            wanted.sort(key=_by_row)
+            bad_at = _read_back(wb, sp.sheet if sp.sheet in names else None, wanted)
+            if bad_at is not None:
+                _order, row, col, planned, got = bad_at
+                ref = f"{column_letter(col)}{row}"
+                if planned is _CLEARED:
+                    raise VerifyFailed(f"{fail}工作表「{sp.sheet}」的 {ref} 应已清空，读回的是 {_show(got)}。{advice}")
                 raise VerifyFailed(
-                    f"{fail}工作表「{sp.sheet}」的 {cw.column}{cw.row} 应为 {_show(cw.value)}，读回的是 {_show(got)}。{advice}"
+                    f"{fail}工作表「{sp.sheet}」的 {ref} 应为 {_show(planned)}，读回的是 {_show(got)}。{advice}"
                 )
-        for row, col in prepared.summary.cleared_cells.get(sp.sheet, ()):
-            got = _cell(grid, row, column_index(col))
-            if got not in ("", None):
-                raise VerifyFailed(f"{fail}工作表「{sp.sheet}」的 {col}{row} 应已清空，读回的是 {_show(got)}。{advice}")
+    finally:
+        wb.close()
+
+
+_CLEARED = object()
+
+
+def _by_row(item: tuple) -> int:
+    return item[0]
+
+
+def _read_back(wb: object, name: str | None, wanted: list[tuple]) -> tuple | None:
+    """The first (in plan order) cell of ``wanted`` that does not read back as planned, or None.
+
+    ``wanted`` holds (row, column, order, planned value or ``_CLEARED``) sorted by row. The rows
+    are streamed (``iter_rows``: no whole-sheet grid in memory); python-calamine 0.9 yields them
+    from row 1, each starting at the sheet's first used column. Should a version yield another
+    shape (row count or width), the sheet is read again as a grid from A1.
+    """
+    if name is None or not wanted:
+        return _first_bad([], wanted)
+    sheet = wb.get_sheet_by_name(name)
+    start, end = sheet.start, sheet.end
+    if start is None or end is None:
+        return _first_bad([], wanted)
+    c0, width, height = start[1], end[1] - start[1] + 1, end[0] + 1
+    bad: list[tuple] = []
+    rows = sheet.iter_rows()
+    line: list = []
+    at = -1  # 0-based row index of ``line``: rows are yielded from row 1
+    exhausted = False
+    shape_ok = True
+    for row, col, order, planned in wanted:
+        target = row - 1
+        while at < target and not exhausted:
+            nxt = next(rows, None)
+            if nxt is None:
+                exhausted = True
+                break
+            at += 1
+            if len(nxt) != width:
+                shape_ok = False
+                break
+            line = nxt
+        if not shape_ok:
+            break
+        j = col - c0
+        got = line[j] if at == target and 0 <= j < width else ""  # below the last row: empty
+        if planned.__class__ is str and got.__class__ is str and got == planned:
+            continue  # the common case, decided as _same would
+        if not (got in ("", None) if planned is _CLEARED else _same(got, planned)):
+            bad.append((order, row, col, planned, got))
+    if shape_ok and not exhausted:
+        for nxt in rows:  # the rest: the shape must be exactly as expected
+            at += 1
+            if len(nxt) != width:
+                shape_ok = False
+                break
+    shape_ok = shape_ok and at + 1 == height
+    if shape_ok:
+        return min(bad, key=_by_order) if bad else None
+    grid = sheet.to_python(skip_empty_area=False)
+    return _first_bad(grid, wanted)
+
+
+def _by_order(item: tuple) -> int:
+    return item[0]
+
+
+def _first_bad(grid: list[list[object]], wanted: list[tuple]) -> tuple | None:
+    bad = None
+    for row, col, order, planned in wanted:
+        got = _cell(grid, row, col)
+        if not (got in ("", None) if planned is _CLEARED else _same(got, planned)):
+            if bad is None or order < bad[0]:
+                bad = (order, row, col, planned, got)
+    return bad
 
 
 # ----------------------------------------------------------------------------- the write
@@ -656,16 +765,20 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
                 f"台账「{ledger.name}」在工具读取之后被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
             )
         known = read_as[1]
-    prepared = prepare_patch(original, plan)  # every refusal happens here, in a dry run too
-    if known is not None:
-        changes = _list_changes(None, plan, prepared.summary, known)
-    else:
-        changes = _list_changes(_grids(original, [s.sheet for s in plan.sheets]), plan, prepared.summary)
+    # Every refusal happens here, in a dry run too. Changed worksheets are deflated in the
+    # background meanwhile (the second core) when the patch is going to be written.
+    prepared = prepare_patch(original, plan, compress_ahead=not dry_run)
+
+    def list_changes() -> tuple[CellChange, ...]:
+        if known is not None:
+            return _list_changes(None, plan, prepared.summary, known)
+        return _list_changes(_grids(original, [s.sheet for s in plan.sheets]), plan, prepared.summary)
+
     if dry_run:
-        return WriteResult(ledger, changes, written=False, dry_run=True, summary=prepared.summary)
+        return WriteResult(ledger, list_changes(), written=False, dry_run=True, summary=prepared.summary)
 
     if not prepared.changed:
-        return WriteResult(ledger, changes, written=False, summary=prepared.summary)
+        return WriteResult(ledger, list_changes(), written=False, summary=prepared.summary)
 
     _remove_stale_temps(ledger)
     backup = None
@@ -685,8 +798,12 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
                 step("mid-temp-write")
 
         prepared.write(temp, progress=progress, fsync=True)
+        prepared.release()  # the new sheet XML is on disk now: free it before the read-back
         step("after-temp-write")
         _verify(temp, original, prepared, plan)
+        # Listed after the read-back (not before the write): the list and the read-back's memory
+        # never coexist. Nothing here depends on the order.
+        changes = list_changes()
         step("after-verify")
         now_stat = ledger.stat()
         if (now_stat.st_size, now_stat.st_mtime_ns) != (before.st_size, before.st_mtime_ns):

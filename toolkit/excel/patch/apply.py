@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from toolkit.core.plan import WritePlan
 from toolkit.excel.patch.checks import check_sheet_name, sheet_areas, validate_plan
 from toolkit.excel.patch.errors import refuse
-from toolkit.excel.patch.package import Package, build_zip
+from toolkit.excel.patch.package import Package, build_zip, pack
 from toolkit.excel.patch.sharedstrings import SharedStrings
 from toolkit.excel.patch.sheetrows import SheetPatcher, new_sheet_xml
 from toolkit.excel.patch.styles import Styles
@@ -53,10 +54,21 @@ class PreparedPatch:
     # Tables (Ctrl+T) widened over new header columns, as "<sheet> <table> <new ref>" (not in the
     # summary: its fields are compared with the frozen pre-change patcher).
     tables_extended: tuple[str, ...] = ()
+    # Big replaced worksheets deflated ahead in a background thread (see prepare_patch).
+    _ahead: dict[str, _Packer] = field(default_factory=dict)
+    _released: bool = False
 
     @property
     def changed(self) -> bool:
         return self.summary.changed
+
+    def release(self) -> None:
+        """Drop the new contents of replaced members once written (the summary stays); no write after this."""
+        for name in self._replaced:
+            self._replaced[name] = b""
+        self._added = [(name, b"") for name, _ in self._added]
+        self._ahead = {}
+        self._released = True
 
     def untouched_members(self) -> list[str]:
         """Members copied as raw bytes (verification compares them with the source)."""
@@ -70,11 +82,16 @@ class PreparedPatch:
         ``progress(done, total)`` is called after each chunk (one per member, then the
         directory); ``fsync`` forces the bytes to disk before returning.
         """
+        if self._released:
+            raise RuntimeError("PreparedPatch.write after release()")
         wb_entry = self._pkg.by_name.get(self._pkg.wb_part)
         dos_time = struct.unpack("<HH", wb_entry.cd[12:16]) if wb_entry else (0, 0x21)
+        packed = {name: packer.result() for name, packer in self._ahead.items()}
         chunks = build_zip(
-            self._pkg.blob, self._pkg.entries, self._pkg.comment, self._replaced, self._removed, self._added, dos_time
-        )
+            self._pkg.blob, self._pkg.entries, self._pkg.comment, self._replaced, self._removed, self._added, dos_time,
+            packed,
+        )  # fmt: skip
+        del packed
         with open(dst, "wb") as fh:
             for i, chunk in enumerate(chunks):
                 fh.write(chunk)
@@ -86,11 +103,47 @@ class PreparedPatch:
                 os.fsync(fh.fileno())
 
 
-def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
+class _Packer:
+    """:func:`~toolkit.excel.patch.package.pack` of one member in a background thread.
+
+    zlib releases the GIL while it compresses, so a big worksheet is deflated on the second core
+    while the next sheets are patched and the changes are listed. The bytes are the same as
+    deflating at write time.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+        self._out: tuple[int, int, bytes] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="deflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._out = pack(self._data)
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+        finally:
+            self._data = None
+
+    def result(self) -> tuple[int, int, bytes]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
+
+
+# Worksheets at least this big are deflated ahead when asked (smaller ones are not worth a thread).
+AHEAD_MIN_BYTES = 256 * 1024
+
+
+def prepare_patch(src: str | Path | bytes, plan: WritePlan, *, compress_ahead: bool = False) -> PreparedPatch:
     """Check ``plan`` against the workbook at ``src`` and compute every changed member in memory.
 
     Raises :class:`PatchRefused` (nothing written anywhere) when the plan or the file cannot be
-    handled safely.
+    handled safely. ``compress_ahead`` starts deflating big changed worksheets in the background
+    at once (for a caller that will :meth:`~PreparedPatch.write`; the output is the same).
     """
     blob = src if isinstance(src, bytes) else Path(src).read_bytes()
     validate_plan(plan)
@@ -108,6 +161,7 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
     rewritten: dict[str, tuple[tuple[int, str], ...]] = {}
     removed_formula = False
     extended: list[str] = []
+    ahead: dict[str, _Packer] = {}
     taken = {e.name.lower() for e in pkg.entries}
     by_name = {s.name: s for s in pkg.sheets}
     for sp in plan.sheets:
@@ -137,7 +191,7 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
                     sp.sheet,
                 )
             part = pkg.member_name(info.part)
-            xml = pkg.read(part)
+            xml = pkg.read(part, keep=False)
             areas = sheet_areas(pkg, part)
             patcher = SheetPatcher(
                 sp.sheet, xml, sp, strings=strings, styles=styles, date1904=pkg.date1904,
@@ -146,10 +200,14 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
             new_xml = patcher.run()
             if new_xml is not xml and new_xml != xml:
                 replaced[part] = new_xml
+                if compress_ahead and len(new_xml) >= AHEAD_MIN_BYTES and pkg.by_name[part].method == 8:
+                    ahead[part] = _Packer(new_xml)
+            del xml, new_xml
             if any(a.kind == "table-header" for a in areas):
                 blocked = [*patcher.merges, *patcher.array_ranges, *(a.rng for a in areas if a.kind == "pivot")]
                 for done in extend_tables(pkg, part, patcher.wants, blocked, replaced):
                     extended.append(f"{sp.sheet} {done}")
+            patcher.drop_source()
         written += patcher.written
         cleared_n += len(patcher.cleared)
         if patcher.cleared:
@@ -189,7 +247,10 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan) -> PreparedPatch:
         cleared_cells=cleared,
         rewritten_cells=rewritten,
     )
-    return PreparedPatch(summary, pkg, replaced, removed, added, tuple(extended))
+    # A table widened over new columns replaces its part after the sheet was deflated ahead: never
+    # the sheet itself, but only parts still replaced by what was packed are taken.
+    ahead = {name: packer for name, packer in ahead.items() if name in replaced}
+    return PreparedPatch(summary, pkg, replaced, removed, added, tuple(extended), ahead)
 
 
 def apply_plan(src_path: str | Path, plan: WritePlan, dst_path: str | Path) -> PatchSummary:

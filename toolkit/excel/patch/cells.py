@@ -52,6 +52,14 @@ def column_of(letters: bytes) -> int:
     return col
 
 
+def letters_of(col: int) -> str:
+    """1 → ``"B"``; cached."""
+    letters = _LETTERS.get(col)
+    if letters is None:
+        letters = _LETTERS[col] = column_letter(col)
+    return letters
+
+
 def cell_ref(r: int, col: int) -> str:
     """(7, 1) → ``"B7"``; letters cached."""
     letters = _LETTERS.get(col)

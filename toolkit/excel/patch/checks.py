@@ -64,6 +64,8 @@ def validate_plan(plan: WritePlan) -> None:
         seen: set[tuple[int, str]] = set()
         columns_ok: dict[str, bool] = {}
         styles_ok: set[CellStyle] = set()
+        style_ids_ok: set[int] = set()  # id() of style objects already checked (the plan keeps them alive)
+        texts_ok: set[str] = set()  # texts already found valid (status texts repeat)
         for cw in sp.cells:
             ok = columns_ok.get(cw.column)
             if ok is None:
@@ -78,11 +80,20 @@ def validate_plan(plan: WritePlan) -> None:
                 raise refuse(f"写入计划有误：工作表「{sp.sheet}」的 {ref} 在计划中出现了两次。", sp.sheet, ref)
             seen.add(key)
             value = cw.value
-            if value is not None and (type(value) is not str or len(value) > MAX_TEXT or not _encodable(value)):
-                _validate_value(sp.sheet, f"{cw.column}{cw.row}", value)
-            if cw.style is not None and cw.style not in styles_ok:
-                _validate_style(sp.sheet, f"{cw.column}{cw.row}", cw.style)
-                styles_ok.add(cw.style)
+            if value is not None:
+                if type(value) is str:
+                    if value not in texts_ok:
+                        if len(value) > MAX_TEXT or not _encodable(value):
+                            _validate_value(sp.sheet, f"{cw.column}{cw.row}", value)
+                        texts_ok.add(value)
+                else:
+                    _validate_value(sp.sheet, f"{cw.column}{cw.row}", value)
+            style = cw.style
+            if style is not None and id(style) not in style_ids_ok:
+                if style not in styles_ok:
+                    _validate_style(sp.sheet, f"{cw.column}{cw.row}", style)
+                    styles_ok.add(style)
+                style_ids_ok.add(id(style))
 
 
 def _validate_value(sheet: str, ref: str, value: CellValue) -> None:

@@ -102,7 +102,7 @@ def member_records(blob: bytes) -> list[tuple[str, int, bytes]]:
 
 
 def inflate(blob: bytes, e: ZipEntry) -> bytes:
-    raw = blob[e.data_start : e.data_start + e.csize]
+    raw = memoryview(blob)[e.data_start : e.data_start + e.csize]
     if e.method == 8:
         d = zlib.decompressobj(-15)
         data = d.decompress(raw, e.usize + 1)
@@ -118,6 +118,11 @@ def deflate(data: bytes) -> bytes:
     return c.compress(data) + c.flush()
 
 
+def pack(data: bytes) -> tuple[int, int, bytes]:
+    """(CRC-32, size, deflated bytes) of a member's new content, as :func:`build_zip` stores it."""
+    return zlib.crc32(data), len(data), deflate(data)
+
+
 def build_zip(
     blob: bytes,
     entries: list[ZipEntry],
@@ -126,32 +131,40 @@ def build_zip(
     removed: set[str],
     added: list[tuple[str, bytes]],
     dos_time: tuple[int, int],
-) -> list[bytes]:
-    """Assemble the new package as a list of chunks (one per member, then the directory)."""
-    chunks: list[bytes] = []
+    packed: dict[str, tuple[int, int, bytes]] | None = None,
+) -> list[bytes | memoryview]:
+    """Assemble the new package as a list of chunks (one per member, then the directory).
+
+    ``packed`` holds :func:`pack` results computed ahead for some replaced (deflated) members;
+    their content in ``replaced`` is then not needed.
+    """
+    chunks: list[bytes | memoryview] = []
     cds: list[bytes] = []
     offset = 0
     for e in entries:
         if e.name in removed:
             continue
         if e.name in replaced:
-            data = replaced[e.name]
-            comp = deflate(data) if e.method == 8 else data
-            crc = zlib.crc32(data)
+            if packed and e.name in packed and e.method == 8:
+                crc, usize, comp = packed[e.name]
+            else:
+                data = replaced[e.name]
+                comp = deflate(data) if e.method == 8 else data
+                crc, usize = zlib.crc32(data), len(data)
             _sig, vneed, _fl, _m, ltime, ldate, *_r, lnlen, lelen = struct.unpack(
                 _LOCAL_FMT, blob[e.local_start : e.local_start + 30]
             )
             lname_extra = blob[e.local_start + 30 : e.local_start + 30 + lnlen + lelen]
             flags = e.flags & ~0x8
             header = struct.pack(
-                _LOCAL_FMT, b"PK\x03\x04", vneed, flags, e.method, ltime, ldate, crc, len(comp), len(data), lnlen, lelen
+                _LOCAL_FMT, b"PK\x03\x04", vneed, flags, e.method, ltime, ldate, crc, len(comp), usize, lnlen, lelen
             )
             chunk = header + lname_extra + comp
             rec = bytearray(e.cd)
             struct.pack_into("<H", rec, 8, flags)
-            struct.pack_into("<III", rec, 16, crc, len(comp), len(data))
+            struct.pack_into("<III", rec, 16, crc, len(comp), usize)
         else:
-            chunk = blob[e.local_start : e.local_end]
+            chunk = memoryview(blob)[e.local_start : e.local_end]  # no copy of the raw member
             rec = bytearray(e.cd)
         struct.pack_into("<I", rec, 42, offset)
         chunks.append(chunk)
@@ -260,13 +273,17 @@ class Package:
             kind = rel[0].rsplit("/", 1)[-1] if rel else "unknown"
             self.sheets.append(SheetInfo(node.get(b"name") or "", part, kind, node))
 
-    def read(self, name: str) -> bytes:
-        if name not in self._cache:
+    def read(self, name: str, *, keep: bool = True) -> bytes:
+        """A member's content; ``keep=False`` does not cache it (a worksheet, read once)."""
+        data = self._cache.get(name)
+        if data is None:
             e = self.by_name.get(name) or self.by_lower.get(name.lower())
             if e is None:
                 raise KeyError(name)
-            self._cache[name] = inflate(self.blob, e)
-        return self._cache[name]
+            data = inflate(self.blob, e)
+            if keep:
+                self._cache[name] = data
+        return data
 
     def has(self, name: str) -> bool:
         return name in self.by_name or name.lower() in self.by_lower

@@ -13,7 +13,7 @@ from bisect import bisect_right
 from datetime import date, datetime
 
 from toolkit.core.plan import CellValue, CellWrite, Formula, SheetPlan
-from toolkit.core.schema import column_index, column_letter
+from toolkit.core.schema import column_index
 from toolkit.excel.patch.cells import (
     MAX_COL,
     MAX_ROW,
@@ -22,6 +22,7 @@ from toolkit.excel.patch.cells import (
     column_of,
     excel_serial,
     formula_text,
+    letters_of,
     number_text,
     parse_range,
 )
@@ -81,8 +82,14 @@ class SheetPatcher:
         self.removed_formula = False
         self.header_values: dict[int, object] = {}
         self._st_cache: dict[bytes, tuple[int, bytes]] = {}
-        # (cell bytes after r="...", planned value) pairs found to need no rewrite (see _rebuild_row_fast).
-        self._same_cache: set[tuple] = set()
+        # Outcome per (cell bytes after r="...", planned value and style), see _rebuild_row_fast.
+        self._cell_cache: dict[tuple, tuple | None] = {}
+        self._needles: dict[int, bytes] = {}  # column → b'<c r="' + letters
+        self._style_canon: dict[int, int] = {}  # id(style) → number of its value
+        self._style_ids: dict[object, int] = {}
+        self._style_keep: list[object] = []
+        self._last_old: OldCell | None = None  # the cell last decoded by _write_cell/_clear_cell
+        self._blocked: list[tuple[int, int, int, int]] = []
         # Header rows of tables (ListObjects): a planned header equal in value is left as is.
         self._table_headers = [a.rng for a in areas if a.kind == "table-header"]
         self._parse_root()
@@ -198,17 +205,32 @@ class SheetPatcher:
         self.header_cols = set(index.values()) | self.clear_cols
         self.merges = self._merges()
         self.array_ranges = self._array_ranges()
+        self._blocked = [*self.array_ranges, *(a.rng for a in self.areas), *self.merges]
         self.extent: list[tuple[int, int]] = []
 
-        out: list[bytes] = []
+        # Unchanged stretches are kept as views of the source: the new XML is built in one join,
+        # without an intermediate copy of each stretch or of the whole body.
+        src = memoryview(xml)
+        out: list[bytes | memoryview] = []
         emitted = scan = self.sd_start
         prev_r = 0
         pending = sorted(self.wants)
         pi = 0
         shifted = False  # the next row without r would be numbered wrongly
         changed = False
+        sd_end = self.sd_end
+        masked = bool(self.spans)
+        row_search = self.row_re.search
+        close_row = b"</" + self.p + b"row"
+        n_close_row = len(close_row)
+        clear_from, header_row = self.clear_from, self.header_row
+        clears = self.owned or bool(self.clear_cols)
+        staff_fast = not self.owned and not self.spans  # as in _rebuild_row
+        fast = self._rebuild_row_fast
+        wants_get = self.wants.get
+        no_wants: dict[int, CellWrite] = {}
         while True:
-            m = self._search(self.row_re, scan, self.sd_end)
+            m = self._search(self.row_re, scan, sd_end) if masked else row_search(xml, scan, sd_end)
             if m is None:
                 break
             rm = _ROW_R_RE.search(m.group(1))
@@ -221,7 +243,12 @@ class SheetPatcher:
             if m.group(2):
                 content_end = row_end = m.end()
             else:
-                e = self._search(self.row_end_re, m.end(), self.sd_end)
+                # The row's end: a plain find of "</row>" when nothing is masked, else the regex.
+                i = -1 if masked else xml.find(close_row, m.end(), sd_end)
+                if i >= 0 and xml[i + n_close_row : i + n_close_row + 1] == b">":
+                    e = _Span(i, i + n_close_row + 1)
+                else:
+                    e = self._search(self.row_end_re, m.end(), sd_end)
                 if e is None:
                     raise refuse(
                         f"工作表「{self.name}」第 {r} 行的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。",
@@ -231,22 +258,27 @@ class SheetPatcher:
             while pi < len(pending) and pending[pi] < r:
                 new_row = self._new_row(pending[pi])
                 if new_row:
-                    out.append(xml[emitted : m.start()])
+                    out.append(src[emitted : m.start()])
                     out.append(new_row)
                     emitted = m.start()
                     changed = shifted = True
                 pi += 1
             if pi < len(pending) and pending[pi] == r:
                 pi += 1
-            row_wants = self.wants.get(r, {})
-            clearing = r >= self.clear_from and (self.owned or bool(self.clear_cols))
+            row_wants = wants_get(r, no_wants)
+            clearing = r >= clear_from and clears
             new: bytes | None = None
-            if row_wants or clearing or (r == self.header_row and not self.owned):
+            if staff_fast and r != header_row and (row_wants or clearing):
+                # _rebuild_row's fast path, called directly (the common case of a staff sheet).
+                new = fast(r, m, content_end, row_wants, clearing)
+                if new is False:
+                    new = self._rebuild_row(r, m, content_end, row_wants, clearing, try_fast=False)
+            elif row_wants or clearing or (r == header_row and not self.owned):
                 new = self._rebuild_row(r, m, content_end, row_wants, clearing)
             if new is None and shifted and rm is None:
                 new = self._with_row_r(xml[m.start() : row_end], r)
             if new is not None:
-                out.append(xml[emitted : m.start()])
+                out.append(src[emitted : m.start()])
                 out.append(new)
                 emitted = row_end
                 changed = True
@@ -256,7 +288,7 @@ class SheetPatcher:
         while pi < len(pending):
             new_row = self._new_row(pending[pi])
             if new_row:
-                out.append(xml[emitted : self.sd_end])
+                out.append(src[emitted : self.sd_end])
                 out.append(new_row)
                 emitted = self.sd_end
                 changed = True
@@ -272,16 +304,23 @@ class SheetPatcher:
             )
         if not changed:
             return xml
-        out.append(xml[emitted : self.sd_end])
-        body = b"".join(out)
+        out.append(src[emitted : self.sd_end])
         head = self._update_head(xml[: self.sd_match.start()])
         sd_head = xml[self.sd_match.start() : self.sd_match.end()]
         if self.sd_match.group(2):
             sd_head = sd_head[:-2].rstrip() + b">"
-            tail = b"</" + self.p + b"sheetData>" + xml[self.sd_close_end :]
+            tail: list[bytes | memoryview] = [b"</" + self.p + b"sheetData>", src[self.sd_close_end :]]
         else:
-            tail = xml[self.sd_end :]
-        return head + sd_head + body + tail
+            tail = [src[self.sd_end :]]
+        new = b"".join([head, sd_head, *out, *tail])
+        del out, tail
+        src.release()
+        return new
+
+    def drop_source(self) -> None:
+        """Forget the source XML (the results — counts, cleared cells, merges — stay)."""
+        self.xml = b""
+        self.sd_match = None
 
     def _with_row_r(self, row_xml: bytes, r: int) -> bytes:
         n = 1 + len(self.p) + 3
@@ -338,11 +377,12 @@ class SheetPatcher:
         content_end: int,
         row_wants: dict[int, CellWrite],
         clearing: bool,
+        try_fast: bool = True,
     ) -> bytes | None:
         """New bytes of an existing row; None when unchanged, b"" when the row is dropped."""
         xml = self.xml
         is_header = r == self.header_row and not self.owned
-        if not self.owned and not is_header and not self.spans:
+        if try_fast and not self.owned and not is_header and not self.spans:
             fast = self._rebuild_row_fast(r, m, content_end, row_wants, clearing)
             if fast is not False:
                 return fast
@@ -436,16 +476,32 @@ class SheetPatcher:
 
         Such a row needs no insertion, so its cells are located with plain ``bytes.find``;
         returns False when the general path is needed.
+
+        Cells are decided through a cache keyed on the cell's bytes after ``r="..."`` and what is
+        planned for it (see :func:`_cell_key`): the first cell with given bytes and plan goes
+        through :meth:`_write_cell`/:meth:`_clear_cell`, which record their outcome (left alone,
+        or the new bytes after ``r="..."`` plus the bookkeeping it did); later identical cells
+        replay that outcome. The outcome depends only on those bytes and that plan, except for
+        the position checks (array formulas, tables, pivot tables, merged ranges), so a cell in
+        such an area always takes the full path.
         """
         xml = self.xml
-        cols = set(row_wants)
         if clearing:
-            cols |= self.clear_cols
+            cols = row_wants.keys() | self.clear_cols
+            if len(cols) == len(row_wants):
+                cols = row_wants
+        else:
+            cols = row_wants
         found: list[tuple[int, int, int]] = []
-        lt_c = b"<" + self.p + b'c r="'
+        needles = self._needles
+        row_tail = b'%d"' % r
+        row_start = m.end()
         for col in cols:
-            needle = lt_c + cell_ref(r, col).encode() + b'"'
-            s = xml.find(needle, m.end(), content_end)
+            prefix = needles.get(col)
+            if prefix is None:
+                prefix = needles[col] = b"<" + self.p + b'c r="' + letters_of(col).encode()
+            needle = prefix + row_tail
+            s = xml.find(needle, row_start, content_end)
             if s < 0:
                 if col in row_wants:
                     return False  # a cell must be inserted
@@ -454,36 +510,84 @@ class SheetPatcher:
         if len(found) < len(cols):
             # A cell to clear was not found by its r: make sure it is really absent.
             return False
-        found.sort()
+        if len(found) > 1:
+            found.sort()
         parts: list[bytes] = []
-        last = m.end()
-        same = self._same_cache
+        last = row_start
+        cache = self._cell_cache
         close_c = self._close_c
+        n_close = len(close_c)
+        canon = self._style_canon
+        blocked = self._blocked
         for s, col, after_r in found:
             cw = row_wants.get(col)
-            # Fast path: a cell whose bytes after r="..." are known to hold exactly what is planned
-            # (decided once by the full path below for identical bytes) is left alone. The quick end
-            # found here is only used as a cache key: a wrong guess cannot equal a real cell's bytes.
+            # The quick end found here is only used as a cache key: a wrong guess cannot equal the
+            # bytes of a real cell, whose end was found by the full path.
+            key = None
             gt = xml.find(b">", after_r, content_end)
             if gt >= 0:
                 if xml[gt - 1] == 47:  # "/>"
                     qe = gt + 1
                 else:
                     qe = xml.find(close_c, gt, content_end)
-                    qe = qe + len(close_c) if qe >= 0 else -1
+                    qe = qe + n_close if qe >= 0 else -1
                 if qe >= 0:
-                    key = _same_key(xml[after_r:qe], cw)
-                    if key is not None and key in same:
-                        continue
+                    if cw is None:
+                        key = (xml[after_r:qe], None)
+                    else:
+                        value = cw.value
+                        if value.__class__ in _CACHEABLE:
+                            style = cw.style
+                            sid = canon.get(id(style))
+                            if sid is None:
+                                sid = self._canonical_style(style)
+                            key = (xml[after_r:qe], value.__class__, value, sid)
+                    if key is not None:
+                        hit = cache.get(key, _MISS)
+                        if hit is None:
+                            continue  # left alone
+                        if hit is not _MISS and not (blocked and self._is_blocked(r, col)):
+                            tail, d_count, formula_gone, wrote, cleared, extends = hit
+                            self.strings.count_delta += d_count
+                            if formula_gone:
+                                self.removed_formula = True
+                            letters = letters_of(col)
+                            if wrote:
+                                self.written += 1
+                            if cleared:
+                                self.cleared.append((r, letters))
+                            self.rewritten.append((r, letters))
+                            if extends:
+                                self.extent.append((r, col))
+                            parts.append(xml[last:s])
+                            parts.append(xml[s:after_r])
+                            parts.append(tail)
+                            last = qe
+                            continue
             e, attrs, hend = self._cell_extent(s, content_end, r)
+            before = (self.strings.count_delta, self.written, len(self.cleared), len(self.extent))
+            formula_before = self.removed_formula
+            self._last_old = None
             if cw is not None:
                 new = self._write_cell(r, col, cw, (s, e, attrs, hend))
             else:
                 new = self._clear_cell(r, col, (s, e, attrs, hend))
-            if new is None and not self._in_table_header(r, col):
-                key = _same_key(xml[after_r:e], cw)
-                if key is not None:
-                    same.add(key)
+            if key is not None and e == qe and not (blocked and self._is_blocked(r, col)):
+                old = self._last_old
+                # A shared-string index outside the table reads as nothing now but may name a
+                # string appended later: such a cell is never cached.
+                if old is not None and not (old.is_shared_ref and old.value is None):
+                    if new is None:
+                        cache[key] = None
+                    elif new.startswith(xml[s:after_r]):
+                        cache[key] = (
+                            new[after_r - s :],
+                            self.strings.count_delta - before[0],
+                            self.removed_formula and not formula_before,
+                            self.written - before[1],
+                            len(self.cleared) - before[2],
+                            len(self.extent) - before[3],
+                        )
             if new is not None:
                 parts.append(xml[last:s])
                 parts.append(new)
@@ -495,6 +599,22 @@ class SheetPatcher:
         if not _ROW_R_RE.search(m.group(1)):
             head = self._with_row_r(head, r)
         return head + b"".join(parts) + b"</" + self.p + b"row>"
+
+    def _canonical_style(self, style: object) -> int:
+        """A number per distinct style value (equal styles from different objects share it)."""
+        sid = self._style_ids.get(style)
+        if sid is None:
+            sid = self._style_ids[style] = len(self._style_ids)
+        self._style_canon[id(style)] = sid
+        self._style_keep.append(style)  # keeps id(style) from being reused while cached
+        return sid
+
+    def _is_blocked(self, r: int, col: int) -> bool:
+        """Is (r, col) in an array formula, a table header/totals row, a pivot table or a merged range?"""
+        for rng in self._blocked:
+            if rng[0] <= r <= rng[2] and rng[1] <= col <= rng[3]:
+                return True
+        return False
 
     def _new_row(self, r: int) -> bytes:
         row_wants = self.wants[r]
@@ -623,7 +743,7 @@ class SheetPatcher:
         value = cw.value
         if old_pos is not None:
             s, e, attrs, hend = old_pos
-            old = self._decode(s, e, attrs, hend)
+            old = self._last_old = self._decode(s, e, attrs, hend)
             base: int | None = old.style if (old.style or _S_ATTR_RE.search(attrs)) else None
         else:
             old, attrs, base = None, b"", None
@@ -648,7 +768,7 @@ class SheetPatcher:
             if old.has_f and not isinstance(value, Formula):
                 self.removed_formula = True
         self.written += 1
-        self.rewritten.append((r, column_letter(col)))
+        self.rewritten.append((r, letters_of(col)))
         if value is not None:
             self.extent.append((r, col))
         return self._cell_xml(r, col, style, value)
@@ -659,11 +779,11 @@ class SheetPatcher:
     def _clear_cell(self, r: int, col: int, old_pos: tuple[int, int, bytes, int]) -> bytes | None:
         """Empty a cell outside the plan (owned column: keep style; owned sheet: remove)."""
         s, e, attrs, hend = old_pos
-        old = self._decode(s, e, attrs, hend)
+        old = self._last_old = self._decode(s, e, attrs, hend)
         if not old.has_content:
             if not self.owned:
                 return None
-            self.rewritten.append((r, column_letter(col)))  # a formatted empty cell goes
+            self.rewritten.append((r, letters_of(col)))  # a formatted empty cell goes
             return b""
         check_touch(
             self.name, r, col, old, attrs, None, array_ranges=self.array_ranges, areas=self.areas, merges=self.merges
@@ -672,8 +792,8 @@ class SheetPatcher:
             self.strings.count_delta -= 1
         if old.has_f:
             self.removed_formula = True
-        self.cleared.append((r, column_letter(col)))
-        self.rewritten.append((r, column_letter(col)))
+        self.cleared.append((r, letters_of(col)))
+        self.rewritten.append((r, letters_of(col)))
         if self.owned:
             return b""
         sm = _S_ATTR_RE.search(attrs)
@@ -779,22 +899,24 @@ class SheetPatcher:
         return head
 
 
+# Plain values only are cached (by class too: 1, 1.0 and True are equal in Python but not in a cell).
 _CACHEABLE = (str, int, float, bool, date, datetime, type(None))
+_MISS = object()
 
 
-def _same_key(rest: bytes, cw: CellWrite | None) -> tuple | None:
-    """Key of the fast path's cache: the cell's bytes after ``r="..."`` and what is planned for it.
+class _Span:
+    """Start and end of a match found without a regex (the ``re.Match`` methods used)."""
 
-    ``cw`` None means "clear this cell (owned column)". Only plain values are keyed (their
-    class too: 1, 1.0 and True are equal in Python but not in a cell).
-    """
-    if cw is None:
-        return (rest, None)
-    value = cw.value
-    if value.__class__ not in _CACHEABLE:
-        return None
-    # The style by identity: the plan (and so every style object) outlives the patcher's cache.
-    return (rest, value.__class__, value, id(cw.style))
+    __slots__ = ("_start", "_end")
+
+    def __init__(self, start: int, end: int) -> None:
+        self._start, self._end = start, end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
 
 
 def render_cols(p: bytes, widths: dict[str, float]) -> bytes:

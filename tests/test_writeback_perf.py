@@ -1,0 +1,189 @@
+"""Issue 15 (status write-back): the patcher's per-cell outcome cache and the streamed read-back.
+
+The patcher decides a staff-sheet cell once per (bytes after ``r="..."``, planned value and style)
+and replays that outcome for later identical cells; the position checks (merged ranges, tables,
+array formulas, pivot tables) are never replayed. The read-back streams rows through
+python-calamine and must agree with a whole-grid read on any sheet layout.
+"""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+from fidelity_workbook import rewrite_members
+from python_calamine import CalamineWorkbook
+
+from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
+from toolkit.excel import safe_write
+from toolkit.excel.patch import PatchRefused, prepare_patch
+from toolkit.excel.safe_write import VerifyFailed, write_safely
+
+SHEET = "任务清单"
+RED = CellStyle(fill="FFC7CE", font_color="9C0006")
+
+
+def _staff_sheet(path: Path, rows: int, *, merge_row: int | None = None) -> Path:
+    """A:B staff columns, C:D owned columns whose cells are all alike (same bytes after r).
+
+    ``merge_row`` (1-based) gets C:D merged without changing its cells' bytes.
+    """
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet(SHEET)
+    ws.write_row(0, 0, ["编号", "措施", "【自动】状态", "【自动】天数"])
+    for r in range(1, rows + 1):
+        ws.write_row(r, 0, [f"1-{r}", "措施"])
+        ws.write(r, 2, "推进中")
+        ws.write(r, 3, 5)
+    wb.close()
+    if merge_row is not None:
+        merge = f'<mergeCells count="1"><mergeCell ref="C{merge_row}:D{merge_row}"/></mergeCells>'.encode()
+        rewrite_members(path, {"xl/worksheets/sheet1.xml": lambda x: x.replace(b"</sheetData>", b"</sheetData>" + merge)})
+    return path
+
+
+def _plan(rows: int, status: str = "已逾期", days: int = 7, style: CellStyle | None = None) -> WritePlan:
+    cells = []
+    for r in range(2, rows + 2):
+        # A new style object per cell (equal values): the cache must treat them as one style.
+        cells.append(CellWrite(r, "C", status, CellStyle(fill=style.fill, font_color=style.font_color) if style else None))
+        cells.append(CellWrite(r, "D", days, None))
+    return WritePlan([SheetPlan(SHEET, cells, owned_columns=("C", "D"), clear_from_row=2)])
+
+
+def _values(path: Path) -> list[list[object]]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+
+
+def test_cached_cell_outcome_is_replayed_for_identical_cells(tmp_path):
+    path = _staff_sheet(tmp_path / "l.xlsx", 50)
+    prepared = prepare_patch(path.read_bytes(), _plan(50, style=RED))
+    prepared.write(tmp_path / "out.xlsx")
+    grid = _values(tmp_path / "out.xlsx")
+    assert [row[2:4] for row in grid[1:]] == [["已逾期", 7.0]] * 50
+    assert prepared.summary.cells_written == 100
+    assert len(prepared.summary.rewritten_cells[SHEET]) == 100
+    # Every status cell got the same new style; the texts were appended once and counted per use.
+    assert prepared.summary.strings_added == 1 and prepared.summary.styles_added == 1
+    wb = openpyxl.load_workbook(tmp_path / "out.xlsx")
+    fills = {wb[SHEET].cell(r, 3).fill.fgColor.rgb for r in range(2, 52)}
+    assert fills == {"FFFFC7CE"}
+
+    def counts(p: Path) -> tuple[int, int]:
+        with zipfile.ZipFile(p) as zf:
+            sst = zf.read("xl/sharedStrings.xml").decode()
+        return int(sst.split(' count="')[1].split('"')[0]), int(sst.split('uniqueCount="')[1].split('"')[0])
+
+    (count0, unique0), (count1, unique1) = counts(path), counts(tmp_path / "out.xlsx")
+    # 50 references to 推进中 replaced by 50 to 已逾期: the count is unchanged, one string appended.
+    assert (count1, unique1) == (count0, unique0 + 1)
+
+
+def test_cached_cell_outcome_never_skips_the_merged_range_refusal(tmp_path):
+    """Cells identical to already decided ones still get the position checks (here: row 40 merged C:D)."""
+    path = _staff_sheet(tmp_path / "l.xlsx", 50, merge_row=41)
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml")
+    # D41 is byte-for-byte like the D cells decided before it (only r differs).
+    assert xml.split(b'<c r="D41"')[1].split(b"</c>")[0] == xml.split(b'<c r="D40"')[1].split(b"</c>")[0]
+    with pytest.raises(PatchRefused, match="D41"):
+        prepare_patch(path.read_bytes(), _plan(50))
+
+
+def test_second_run_leaves_every_cached_cell_alone(tmp_path):
+    path = _staff_sheet(tmp_path / "l.xlsx", 30)
+    plan = _plan(30, style=RED)
+    prepare_patch(path.read_bytes(), plan).write(tmp_path / "once.xlsx")
+    again = prepare_patch((tmp_path / "once.xlsx").read_bytes(), plan)
+    assert not again.changed and again.summary.cells_written == 0
+
+
+def _layout_workbook(path: Path, top: int, left: int, rows: int, cols: int, seed: int) -> list[list[object]]:
+    """A sheet whose used range starts at (top, left) (1-based); returns the values written."""
+    rnd = random.Random(seed)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    values = []
+    for i in range(rows):
+        line = []
+        for j in range(cols):
+            v = rnd.choice(["甲", "乙", 3, 2.5, None, True])
+            line.append(v)
+            if v is not None:
+                ws.cell(top + i, left + j, v)
+        values.append(line)
+    ws.cell(top, left, "首")  # the used range really starts at (top, left)
+    wb.create_sheet("空表")
+    wb.save(path)
+    return values
+
+
+@pytest.mark.parametrize(("top", "left"), [(1, 1), (3, 2), (7, 5)])
+def test_streamed_read_back_agrees_with_a_whole_grid_read(tmp_path, top, left):
+    """Used ranges not starting at A1; cells above, left of, inside and below the range; missing sheets."""
+    path = tmp_path / "w.xlsx"
+    _layout_workbook(path, top, left, rows=25, cols=6, seed=top * 10 + left)
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+    rnd = random.Random(top + left)
+    wanted = []
+    for order in range(300):
+        row, col = rnd.randint(1, top + 30), rnd.randint(0, left + 8)
+        truth = safe_write._cell(grid, row, col)
+        planned = truth if rnd.random() < 0.8 else "不同"
+        if rnd.random() < 0.1:
+            planned = safe_write._CLEARED
+        wanted.append((row, col, order, planned))
+    wanted.sort(key=lambda t: t[0])
+    wb = CalamineWorkbook.from_path(str(path))
+    streamed = safe_write._read_back(wb, SHEET, wanted)
+    assert streamed == safe_write._first_bad(grid, wanted)
+    assert safe_write._read_back(wb, None, wanted) == safe_write._first_bad([], wanted)
+    empty_wanted = [(2, 0, 0, "x")]
+    assert safe_write._read_back(wb, "空表", empty_wanted) == (0, 2, 0, "x", "")
+
+
+def test_read_back_reports_the_first_wrong_cell_in_plan_order(tmp_path):
+    path = _staff_sheet(tmp_path / "l.xlsx", 20)
+    plan = _plan(20)
+    prepared = prepare_patch(path.read_bytes(), plan)
+    temp = tmp_path / "t.xlsx"
+    prepared.write(temp)
+    safe_write._verify(temp, path.read_bytes(), prepared, plan)  # the right plan verifies
+    cells = list(plan.sheets[0].cells)
+    # Two wrong cells: the later row comes first in the plan, so it is the one reported.
+    cells[30] = CellWrite(cells[30].row, cells[30].column, "错一", None)
+    cells[4] = CellWrite(cells[4].row, cells[4].column, "错二", None)
+    cells.insert(0, cells.pop(30))
+    wrong = WritePlan([SheetPlan(SHEET, cells, owned_columns=("C", "D"), clear_from_row=2)])
+    with pytest.raises(VerifyFailed, match=f"{SHEET}」的 C17 应为 “错一”"):
+        safe_write._verify(temp, path.read_bytes(), prepared, wrong)
+
+
+def test_release_after_write_frees_contents_and_refuses_a_second_write(tmp_path):
+    path = _staff_sheet(tmp_path / "l.xlsx", 10)
+    prepared = prepare_patch(path.read_bytes(), _plan(10), compress_ahead=True)
+    prepared.write(tmp_path / "a.xlsx")
+    names = prepared.untouched_members()
+    prepared.release()
+    assert prepared.untouched_members() == names
+    assert all(data == b"" for data in prepared._replaced.values())
+    with pytest.raises(RuntimeError):
+        prepared.write(tmp_path / "b.xlsx")
+
+
+def test_write_safely_lists_changes_after_the_read_back(tmp_path):
+    """The change list is the same as a dry run's, though it is now computed after the read-back."""
+    path = _staff_sheet(tmp_path / "l.xlsx", 15)
+    plan = _plan(15, style=RED)
+    dry = write_safely(path, plan, dry_run=True)
+    done = write_safely(path, plan, keep_backups=0)
+    assert done.written
+    assert [(c.sheet, c.cell, c.old, c.new, c.kind) for c in done.changes] == [
+        (c.sheet, c.cell, c.old, c.new, c.kind) for c in dry.changes
+    ]
+    assert len(done.changes) == 30
