@@ -19,8 +19,15 @@ from toolkit.core.model import Table
 from toolkit.excel.read import UnreadableWorkbook, read_workbook
 from toolkit.excel.untrusted.precheck import FIX_BIG, Limits, RejectedFile, precheck, reject
 
-__all__ = ["WorkerStartError", "iter_read_untrusted", "read_many_untrusted", "read_untrusted",
-           "stream_read_untrusted"]
+__all__ = [
+    "ReadStream",
+    "WorkerStartError",
+    "iter_read_untrusted",
+    "read_many_untrusted",
+    "read_untrusted",
+    "start_read_stream",
+    "stream_read_untrusted",
+]
 
 
 # Workers are plain `python -c` subprocesses speaking length-prefixed pickles over their
@@ -100,7 +107,10 @@ def _worker_loop(cfg: dict[str, Any]) -> None:
             if limits is not None:
                 precheck(path, **limits)
             tables = read_workbook(path, sheets=sheets)
-            payload: Any = tables if post is None else (tables, _post_hook(post)(path, tuple(tables)))
+            payload: Any = tables
+            if post is not None:
+                spec, with_tables = post if isinstance(post, tuple) else (post, False)
+                payload = (tables, _post_hook(spec)(path, tables if with_tables else tuple(tables)))
             result: tuple[Any, ...] = (job_id, True, payload)
         except UnreadableWorkbook as exc:
             result = (job_id, False, (exc.reason, exc.code))
@@ -244,13 +254,17 @@ def iter_read_untrusted(
     limits: Limits | None = None,
     check: bool = True,
     post: str | None = None,
+    post_tables: bool = False,
+    cancel: Any = None,
 ) -> Iterator[tuple[Any, Any]]:
     """Yield ``(path, tables | RejectedFile)`` pairs as the workers finish (same rules as :func:`read_many_untrusted`).
 
     ``post`` (``"package.module:function"``) is called in the worker as ``function(path, sheet
-    names)`` after a successful read, under the same limits; the pair's value is then
-    ``(tables, what it returned)``. The timeouts run while the generator is suspended: consume
-    it promptly (:func:`stream_read_untrusted` does so in a thread).
+    names)`` (``function(path, tables)`` with ``post_tables``) after a successful read, under the
+    same limits; the pair's value is then ``(tables, what it returned)``. The timeouts run while
+    the generator is suspended: consume it promptly (:func:`stream_read_untrusted` does so in a
+    thread). ``cancel`` (a :class:`threading.Event`): once set, the generator ends within a tenth
+    of a second and the workers are stopped, files still being read or not.
     """
     todo = list(dict.fromkeys(paths))
     ready: dict[Any, Any] = {}
@@ -263,6 +277,7 @@ def iter_read_untrusted(
     idle: list[_Worker] = []
     start_failures = 0
     job_ids = 0
+    hook = (post, True) if post is not None and post_tables else post
 
     def next_path() -> Any:
         return pending.pop() if pending else None
@@ -309,12 +324,16 @@ def iter_read_untrusted(
                 job_ids += 1
                 w.job = (job_ids, p)
                 w.deadline = time.monotonic() + timeout + (0 if w.ready else 30.0)
-                if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None, post)):
+                if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None, hook)):
                     retire(w, p, reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)))
             busy = [w for w in pool if w.job is not None]
             if not busy:
                 break
             wait_for = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            if cancel is not None:
+                if cancel.is_set():
+                    return
+                wait_for = min(wait_for, 0.1)
             try:
                 w, msg = events.get(timeout=wait_for)
             except queue.Empty:
@@ -360,45 +379,43 @@ def iter_read_untrusted(
 _ERROR, _DONE = object(), object()  # markers on the reader thread's queue
 
 
-def stream_read_untrusted(
-    paths: Iterable[str | os.PathLike[str]], **options: Any
-) -> Iterator[tuple[Any, Any]]:
-    """:func:`iter_read_untrusted` run by a thread, yielded in the order of ``paths``.
+class ReadStream:
+    """Reads already running in a thread (see :func:`start_read_stream`); iterate for the answers in order.
 
-    One pool of worker processes serves every path for the whole run, and the thread keeps
-    them busy while the caller checks the files already read (so the time and memory limits
-    per file are those of the workers, never stretched by the caller). Raises
-    :class:`WorkerStartError` like :func:`read_many_untrusted`.
+    Iterating yields ``(path, tables | RejectedFile)`` in the order of the paths given; ``close()``
+    (or leaving a ``with`` block) stops the workers, also when the caller gives up early.
     """
-    import threading
 
-    todo = list(dict.fromkeys(paths))
-    results: queue.Queue[Any] = queue.Queue()
-    stop = threading.Event()
+    def __init__(self, paths: Iterable[str | os.PathLike[str]], **options: Any) -> None:
+        import threading
 
-    def pump() -> None:
-        gen = iter_read_untrusted(todo, **options)
+        self.paths = list(dict.fromkeys(paths))
+        self._results: queue.Queue[Any] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, args=(options,), name="county-read", daemon=True)
+        self._thread.start()
+
+    def _pump(self, options: dict[str, Any]) -> None:
+        gen = iter_read_untrusted(self.paths, cancel=self._stop, **options)
         try:
             for item in gen:
-                results.put(item)
-                if stop.is_set():
+                self._results.put(item)
+                if self._stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            results.put((_ERROR, exc))
+            self._results.put((_ERROR, exc))
         finally:
             gen.close()
-            results.put((_DONE, None))
+            self._results.put((_DONE, None))
 
-    thread = threading.Thread(target=pump, name="county-read", daemon=True)
-    thread.start()
-    got: dict[Any, Any] = {}
-    finished = False
-    try:
-        for p in todo:
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        got: dict[Any, Any] = {}
+        finished = False
+        for p in self.paths:
             while p not in got:
                 if finished:
                     raise RuntimeError("reader thread ended early")  # not reached: every path is answered
-                key, value = results.get()
+                key, value = self._results.get()
                 if key is _ERROR:
                     raise value
                 if key is _DONE:
@@ -406,9 +423,42 @@ def stream_read_untrusted(
                     continue
                 got[key] = value
             yield p, got.pop(p)
-    finally:
-        stop.set()
-        thread.join()
+
+    def close(self) -> None:
+        """Stop the workers (those still reading are killed) and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> ReadStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def start_read_stream(paths: Iterable[str | os.PathLike[str]], **options: Any) -> ReadStream:
+    """Start reading ``paths`` now (options as :func:`iter_read_untrusted`), before the caller needs them.
+
+    One pool of worker processes serves every path for the whole run; a thread keeps the workers
+    busy, so the reads overlap whatever the caller does meanwhile (reading the master ledger,
+    checking the files already answered). The time and memory limits per file are those of the
+    workers, never stretched by the caller. Iterating raises :class:`WorkerStartError` like
+    :func:`read_many_untrusted`.
+    """
+    return ReadStream(paths, **options)
+
+
+def stream_read_untrusted(paths: Iterable[str | os.PathLike[str]], **options: Any) -> Iterator[tuple[Any, Any]]:
+    """:func:`iter_read_untrusted` run by a thread, yielded in the order of ``paths``.
+
+    One pool of worker processes serves every path for the whole run, and the thread keeps them
+    busy while the caller checks the files already read (so the time and memory limits per file
+    are those of the workers, never stretched by the caller). Raises :class:`WorkerStartError`
+    like :func:`read_many_untrusted`. (The reads start at the first ``next()``; use
+    :func:`start_read_stream` to start them at once.)
+    """
+    with ReadStream(paths, **options) as stream:
+        yield from stream
 
 
 def _crash_reason(w: _Worker, memory_mb: int) -> str:
