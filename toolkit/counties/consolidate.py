@@ -374,7 +374,7 @@ def _format_problem(path: Path) -> tuple[str, str] | None:
 
 # Run in each reader worker after its read: the file's last-saved time and formula cells, and the
 # part of the check that needs no master (metadata, read-only hash, normalised values).
-PREPARE_IN_WORKER = "toolkit.counties.returns:prepare_return"
+PREPARE_IN_WORKER = "toolkit.counties.returns:prepare_in_worker"
 
 
 class InboxReads:

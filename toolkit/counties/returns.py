@@ -19,7 +19,7 @@ import copy
 import re
 import zipfile
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from toolkit.counties.metadata import (
     TemplateMeta,
     china_time,
     county_value,
+    find_meta_table,
     foreign_reason,
     issued_hash,
     master_values,
@@ -252,7 +253,8 @@ def probe_zip(path: Path, sheets: tuple[str, ...]) -> ZipProbe:
                 if name not in sheets or rid not in targets:
                     continue
                 data = _read_part(zf, targets[rid])
-                if data and _F_RE.search(data):
+                # A formula is "<f" or "<x:f": bytes.find before the regex (most sheets have none).
+                if data and (b"<f" in data or b":f" in data) and _F_RE.search(data):
                     probe.formulas[name] = _formula_cells(data)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError, RuntimeError):
         return probe
@@ -338,10 +340,11 @@ def prepare_return(path: str | Path, tables: dict[str, Table]) -> Prepared:
         meta = parse_meta(tables)
     except MetadataError as exc:
         return Prepared(ZipProbe(), meta_error=(exc.code, exc.message, exc.county, exc.period))  # probe not needed
-    probe = probe_zip(path, tuple(tables))  # every sheet: the data sheet may have been renamed
-    prep = Prepared(probe, meta)
     scratch = ReturnCheck(path)
     data = _data_table(scratch, tables, meta)
+    # The formulas of the one sheet check_return looks at (the data sheet, perhaps renamed).
+    probe = probe_zip(path, (data.name,) if data is not None else ())
+    prep = Prepared(probe, meta)
     rows = _data_rows(scratch, data, meta) if data is not None else None
     if not rows:
         return prep
@@ -364,6 +367,17 @@ def prepare_return(path: str | Path, tables: dict[str, Table]) -> Prepared:
         out.append(values)
     prep.values = out
     return prep
+
+
+def prepare_in_worker(path: str, tables: dict[str, Table]) -> tuple[dict[str, Table], Prepared]:
+    """The reader worker's answer for a county file: its tables (the metadata sheet cut to its
+    first row once parsed: nothing else of it is looked at again) and :func:`prepare_return`."""
+    prep = prepare_return(path, tables)
+    meta_table = find_meta_table(tables) if prep.meta is not None else None
+    if meta_table is not None and prep.meta is not None and meta_table.name != prep.meta.data_sheet:
+        # _data_table tells the metadata sheet from a renamed data sheet by name or by its first row.
+        tables = {n: replace(t, rows=t.rows[:1]) if t is meta_table else t for n, t in tables.items()}
+    return tables, prep
 
 
 # --------------------------------------------------------------------------------------
@@ -838,6 +852,7 @@ __all__ = [
     "probe_zip",
     "Prepared",
     "prepare_return",
+    "prepare_in_worker",
     "submission_time",
     "check_return",
     "BLANK",

@@ -109,8 +109,10 @@ def _worker_loop(cfg: dict[str, Any]) -> None:
             tables = read_workbook(path, sheets=sheets)
             payload: Any = tables
             if post is not None:
-                spec, with_tables = post if isinstance(post, tuple) else (post, False)
-                payload = (tables, _post_hook(spec)(path, tables if with_tables else tuple(tables)))
+                if isinstance(post, tuple):  # post_tables: the function's answer is the whole payload
+                    payload = _post_hook(post[0])(path, tables)
+                else:
+                    payload = (tables, _post_hook(post)(path, tuple(tables)))
             result: tuple[Any, ...] = (job_id, True, payload)
         except UnreadableWorkbook as exc:
             result = (job_id, False, (exc.reason, exc.code))
@@ -260,8 +262,10 @@ def iter_read_untrusted(
     """Yield ``(path, tables | RejectedFile)`` pairs as the workers finish (same rules as :func:`read_many_untrusted`).
 
     ``post`` (``"package.module:function"``) is called in the worker as ``function(path, sheet
-    names)`` (``function(path, tables)`` with ``post_tables``) after a successful read, under the
-    same limits; the pair's value is then ``(tables, what it returned)``. The timeouts run while
+    names)`` after a successful read, under the same limits; the pair's value is then ``(tables,
+    what it returned)``. With ``post_tables`` it is called as ``function(path, tables)`` and what it
+    returns is the pair's value (it may leave out what the caller does not need, so that less is
+    sent back). The timeouts run while
     the generator is suspended: consume it promptly (:func:`stream_read_untrusted` does so in a
     thread). ``cancel`` (a :class:`threading.Event`): once set, the generator ends within a tenth
     of a second and the workers are stopped, files still being read or not.
