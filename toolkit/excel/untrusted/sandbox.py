@@ -171,7 +171,7 @@ class _Worker:
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
         )
         self.ready = False
-        self.job: tuple[int, Any] | None = None
+        self.jobs: list[tuple[int, Any]] = []  # sent, unanswered: the first is being read
         self.deadline = 0.0
         self.dead = False
         cfg = {"path": [p for p in sys.path if isinstance(p, str)], "memory_mb": memory_mb}
@@ -271,28 +271,26 @@ def iter_read_untrusted(
     of a second and the workers are stopped, files still being read or not.
     """
     todo = list(dict.fromkeys(paths))
-    ready: dict[Any, Any] = {}
+    results: dict[Any, Any] = {}
     wanted = None if sheets is None else [sheets] if isinstance(sheets, str) else list(sheets)
     lim = limits or Limits()
-    results = ready
     pending = list(reversed(todo))
     events: queue.Queue[Any] = queue.Queue()
     pool: list[_Worker] = []
-    idle: list[_Worker] = []
     start_failures = 0
     job_ids = 0
     hook = (post, True) if post is not None and post_tables else post
+    # Each worker holds its next job in its pipe while it reads the current one, so that it never
+    # waits for this thread (which may wait for the interpreter lock while the caller computes).
+    depth = 2
 
-    def next_path() -> Any:
-        return pending.pop() if pending else None
-
-    def retire(w: _Worker, p: Any, reason: RejectedFile | None) -> None:
+    def retire(w: _Worker, reason: RejectedFile | None) -> None:
+        """Stop a worker; its current file gets ``reason``, files queued behind it go back to pending."""
         nonlocal start_failures
         w.stop(force=True)
         if w in pool:
             pool.remove(w)
-        if w in idle:
-            idle.remove(w)
+        jobs, w.jobs = w.jobs, []
         if not w.ready:
             start_failures += 1
             if start_failures >= 3:
@@ -300,37 +298,37 @@ def iter_read_untrusted(
                     "无法启动读取文件的后台进程（连续 3 次失败）：请检查 Python 环境和 toolkit 的安装，"
                     f"或调大内存上限（当前 {memory_mb} MB）后重试。"
                 )
-            if p is not None:
-                pending.append(p)  # not the file's fault: try it again on a fresh worker
+            pending.extend(p for _, p in reversed(jobs))  # not the files' fault: again on a fresh worker
             return
-        if p is not None and reason is not None:
-            results[p] = reason
+        if jobs and reason is not None:
+            results[jobs[0][1]] = reason
+            jobs = jobs[1:]
+        pending.extend(p for _, p in reversed(jobs))  # never started: not the files' fault
 
-    def flush() -> Iterator[tuple[Any, Any]]:
-        while ready:
-            p = next(iter(ready))
-            yield p, ready.pop(p)
+    def crashed(w: _Worker) -> RejectedFile | None:
+        return reject(os.fspath(w.jobs[0][1]), "crashed", _crash_reason(w, memory_mb)) if w.jobs else None
 
     try:
         while True:
-            yield from flush()
+            while results:
+                p = next(iter(results))
+                yield p, results.pop(p)
             while pending:
-                if not idle and len(pool) < max(1, workers):
+                w = min((w for w in pool if len(w.jobs) < depth), key=lambda w: len(w.jobs), default=None)
+                if (w is None or w.jobs) and len(pool) < max(1, workers):
                     w = _Worker(events, memory_mb)
                     pool.append(w)
-                    idle.append(w)
-                if not idle:
+                if w is None:
                     break
-                p = next_path()
-                if p is None:
-                    break
-                w = idle.pop()
+                p = pending.pop()
                 job_ids += 1
-                w.job = (job_ids, p)
-                w.deadline = time.monotonic() + timeout + (0 if w.ready else 30.0)
+                if not w.jobs:
+                    w.deadline = time.monotonic() + timeout + (0 if w.ready else 30.0)
+                w.jobs.append((job_ids, p))
                 if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None, hook)):
-                    retire(w, p, reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)))
-            busy = [w for w in pool if w.job is not None]
+                    w.stop(force=True)  # it died: blame the file it was reading, as when its pipe closes
+                    retire(w, crashed(w))
+            busy = [w for w in pool if w.jobs]
             if not busy:
                 break
             wait_for = max(0.0, min(w.deadline for w in busy) - time.monotonic())
@@ -344,40 +342,36 @@ def iter_read_untrusted(
                 w, msg = None, None
             if w is not None and not w.dead:
                 if msg is None:  # the worker died
-                    p = w.job[1] if w.job else None
                     w.stop(force=True)
-                    retire(
-                        w, p, reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)) if p is not None else None
-                    )
+                    retire(w, crashed(w))
                 elif msg[0] == "ready":
                     w.ready = True
-                    if w.job is not None:
+                    if w.jobs:
                         w.deadline = min(w.deadline, time.monotonic() + timeout)
-                elif w.job is not None and msg[0] == w.job[0]:
-                    p = w.job[1]
+                elif w.jobs and msg[0] == w.jobs[0][0]:
+                    p = w.jobs.pop(0)[1]
                     _, ok, payload = msg
                     results[p] = payload if ok else reject(os.fspath(p), payload[1], payload[0])
-                    w.job = None
-                    idle.append(w)
+                    w.deadline = time.monotonic() + timeout  # the next job, already queued, starts now
             now = time.monotonic()
-            for w in [w for w in pool if w.job is not None and now >= w.deadline]:
-                p = w.job[1]
+            for w in [w for w in pool if w.jobs and now >= w.deadline]:
                 if w.ready:
                     retire(
                         w,
-                        p,
                         reject(
-                            os.fspath(p),
+                            os.fspath(w.jobs[0][1]),
                             "timeout",
                             f"读取文件超过 {timeout:g} 秒仍未完成，文件可能过大或结构异常：{FIX_BIG}。",
                         ),
                     )
                 else:
-                    retire(w, p, None)
-        yield from flush()
+                    retire(w, None)
+        while results:
+            p = next(iter(results))
+            yield p, results.pop(p)
     finally:
         for w in pool:
-            w.stop(force=w.job is not None)
+            w.stop(force=bool(w.jobs))
 
 
 _ERROR, _DONE = object(), object()  # markers on the reader thread's queue
