@@ -236,3 +236,61 @@ def test_read_stream_closed_early_stops_its_thread_and_workers(issued, tmp_path)
     assert first[0] == paths[0] and not isinstance(first[1], Exception)
     stream.close()
     assert not stream._thread.is_alive()
+
+
+def test_consolidate_job_reads_the_master_once_and_writes_what_a_direct_run_writes(issued, tmp_path, monkeypatch):
+    from toolkit.excel import ledger_file
+    from toolkit.jobs.counties import run_consolidate
+    from toolkit.jobs.sources import FileLedger
+
+    master, templates = issued
+    inbox = tmp_path / "收件"
+    inbox.mkdir()
+    _ret(templates, inbox, "连州市", "连州市.xlsx", {"1-3": {"progress": "新进展"}})
+    _ret(
+        templates,
+        inbox,
+        "清新区",
+        "清新区.xlsx",
+        {"2-3": {"state": "已完成", "completed_on": "3月2日", "evidence": "e"}},
+    )
+    a, b = tmp_path / "a" / "台账.xlsx", tmp_path / "b" / "台账.xlsx"
+    for dst in (a, b):
+        dst.parent.mkdir()
+        shutil.copy2(master, dst)
+    reads: list[Path] = []
+    real = ledger_file.read_ledger_tables
+
+    def counting(path, *args, **kw):
+        reads.append(Path(path))
+        return real(path, *args, **kw)
+
+    monkeypatch.setattr(ledger_file, "read_ledger_tables", counting)
+    monkeypatch.setattr(consolidate_module, "read_ledger_tables", counting)
+    job = run_consolidate(
+        FileLedger(a), inbox=inbox, today=TODAY, period="2025-03", now=NOW, report_dir=tmp_path / "ra"
+    )
+    assert reads == [a]  # the job's read serves the consolidation too
+    assert job.details.written.written
+    direct = consolidate_folder(b, inbox, today=TODAY, period="2025-03", now=NOW, report_dir=tmp_path / "rb")
+    assert reads == [a, b]
+    assert a.read_bytes() == b.read_bytes() and job.details.files == direct.files
+
+
+def test_master_saved_after_the_job_read_it_is_not_overwritten(issued, tmp_path):
+    from toolkit.jobs.sources import FileLedger
+
+    master, templates = issued
+    inbox = tmp_path / "收件"
+    inbox.mkdir()
+    _ret(templates, inbox, "连州市", "连州市.xlsx", {"1-3": {"progress": "新进展"}})
+    path = tmp_path / "台账.xlsx"
+    shutil.copy2(master, path)
+    source = FileLedger(path)
+    tables = source.tables
+    stat = source._stat
+    saved = path.read_bytes()
+    os.utime(path, ns=(stat[1] + 5_000_000_000, stat[1] + 5_000_000_000))  # someone saved it meanwhile
+    with pytest.raises(ToolkitError) as info:
+        consolidate_folder(path, inbox, today=TODAY, now=NOW, report_dir=tmp_path / "报告", read_as=(stat, tables))
+    assert path.read_bytes() == saved and "被修改" in str(info.value)

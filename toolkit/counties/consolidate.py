@@ -113,6 +113,7 @@ def consolidate_folder(
     report_dir: str | Path | None = None,
     backup_dir: str | Path | None = None,
     workers: int = 2,
+    read_as: tuple[tuple[int, int], dict[str, Table]] | None = None,
 ) -> ConsolidationResult:
     """Consolidate the county returns in ``inbox_dir`` into the master ledger at ``ledger_path``.
 
@@ -123,6 +124,8 @@ def consolidate_folder(
     is called as files are checked. ``dry_run`` computes everything and lists the changes but
     writes nothing (neither the ledger nor the report). ``result.plan`` is what is (or, in a dry
     run, would be) written: the whole merge when a file was accepted, else only 县区's states.
+    ``read_as`` = ((size, mtime_ns), tables): the master as the caller already read it (the job
+    layer), so that it is not read a second time; the write is refused if the file changed since.
     Raises
     :class:`~toolkit.core.errors.ToolkitError` (Chinese message) when the ledger cannot be read or
     written (e.g. it is open in Excel); a bad county file never raises.
@@ -149,6 +152,7 @@ def consolidate_folder(
             progress=progress,
             deadline=deadline,
             backup_dir=backup_dir,
+            read_as=read_as,
         )
 
 
@@ -166,13 +170,17 @@ def _consolidate(
     progress: Progress | None,
     deadline: date | None,
     backup_dir: str | Path | None,
+    read_as: tuple[tuple[int, int], dict[str, Table]] | None,
 ) -> ConsolidationResult:
-    try:
-        st = ledger_path.stat()
-    except OSError:
-        st = None  # read_ledger_tables says what is wrong
-    tables = read_ledger_tables(ledger_path)
-    read_as = ((st.st_size, st.st_mtime_ns), tables) if st is not None else None
+    if read_as is not None:
+        tables = read_as[1]
+    else:
+        try:
+            st = ledger_path.stat()
+        except OSError:
+            st = None  # read_ledger_tables says what is wrong
+        tables = read_ledger_tables(ledger_path)
+        read_as = ((st.st_size, st.st_mtime_ns), tables) if st is not None else None
     ledger, intake_issues = load_ledger(tables, source=ledger_path.name)
     if S.SHEET_TASKS not in ledger.layout.header_rows:
         raise ToolkitError(
