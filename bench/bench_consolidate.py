@@ -4,17 +4,18 @@
 changed per return. Each measurement runs in a fresh subprocess (imports included, as a user
 would wait for them); the master is copied fresh before every consolidation run.
 
-Run: python bench/bench_consolidate.py [--counties 200] [--rows 200] [--repeat 3]
+Run: python bench/bench_consolidate.py [--counties 200] [--rows 200] [--repeat 3] (or --quick)
 Prints medians and ratios; asserts nothing.
 
 Modes measured:
 - bare:    calamine opens each county file and reads every sheet to Python values;
 - bare+m:  the same plus the master ledger (what consolidation must read at least);
-- intake:  the returns phase only: pre-check, isolated worker reads, metadata/structure/value checks;
+- intake:  the returns phase only, after the master is read (no overlap with it, unlike full):
+           pre-check, isolated worker reads, metadata/structure/value checks;
 - status:  for comparison, the plain status write-back of the same master (zhenggai status):
            what any run that rewrites a 40,000-task ledger costs;
-- full:    consolidate_folder: master read + check, intake, merge, status, ONE lossless write
-           (backup, verify), report workbook.
+- full:    consolidate_folder: the workers read the county files while the master is read and
+           checked; merge, status, ONE lossless write (backup, verify), report workbook.
 """
 
 from __future__ import annotations
@@ -157,8 +158,11 @@ def main() -> None:
     ap.add_argument("--counties", type=int, default=200)
     ap.add_argument("--rows", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="50 files x 200 rows, one run of each mode")
     ap.add_argument("--child", nargs=3)
     args = ap.parse_args()
+    if args.quick:
+        args.counties, args.rows, args.repeat = 50, 200, 1
     if args.child:
         _child(*args.child)
         return

@@ -453,3 +453,17 @@ def test_no_worker_can_start_under_an_impossible_memory_limit(county: Path) -> N
     pytest.importorskip("resource")  # RLIMIT_AS: Linux/macOS only
     with pytest.raises(WorkerStartError, match="无法启动"):
         read_many_untrusted([county], memory_mb=1)
+
+
+def test_files_queued_behind_a_crashing_file_are_read_by_the_replacement_worker(county: Path, tmp_path: Path) -> None:
+    # Each worker holds its next file in its pipe while it reads the current one: when it dies,
+    # only the file it was reading is rejected; the queued ones go to a fresh worker.
+    far = write_xlsx(tmp_path / "far.xlsx", sheet_xml(A1 + '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'))
+    copies = []
+    for k in range(3):
+        copies.append(tmp_path / f"copy{k}.xlsx")
+        copies[-1].write_bytes(county.read_bytes())
+    results = read_many_untrusted([far, *copies], workers=1, check=False)
+    assert list(results) == [far, *copies]
+    assert isinstance(results[far], RejectedFile) and results[far].code == "crashed"
+    assert all(results[c]["任务清单"].rows[200] == [200, "措施200", "推进中"] for c in copies)

@@ -19,7 +19,7 @@ import copy
 import re
 import zipfile
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from toolkit.counties.metadata import (
     TemplateMeta,
     china_time,
     county_value,
+    find_meta_table,
     foreign_reason,
     issued_hash,
     master_values,
@@ -252,7 +253,8 @@ def probe_zip(path: Path, sheets: tuple[str, ...]) -> ZipProbe:
                 if name not in sheets or rid not in targets:
                     continue
                 data = _read_part(zf, targets[rid])
-                if data and _F_RE.search(data):
+                # A formula is "<f" or "<x:f": bytes.find before the regex (most sheets have none).
+                if data and (b"<f" in data or b":f" in data) and _F_RE.search(data):
                     probe.formulas[name] = _formula_cells(data)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError, RuntimeError):
         return probe
@@ -307,20 +309,109 @@ def submission_time(path: Path, probe: ZipProbe, meta: TemplateMeta | None) -> t
 
 
 # --------------------------------------------------------------------------------------
+# The part of the check that needs no master: done in the reader worker
+
+
+@dataclass
+class Prepared:
+    """What a reader worker learnt from a file's tables alone, so the run's own process need not.
+
+    Exactly what :func:`check_return` would otherwise compute itself from the same tables (the
+    same functions on the same values): the zip probe, the parsed metadata (or why it is not
+    usable), the hash of the read-only cells of the data rows, and per data row the normalised
+    editable values of a row that raises nothing on its own (no formula, no error value, the
+    完成日期 blank or a real date; else None and the row is done in the run's process).
+    """
+
+    probe: ZipProbe
+    meta: TemplateMeta | None = None
+    meta_error: tuple[str, str, str, str] | None = None  # MetadataError (code, message, county, period)
+    readonly_hash: str | None = None
+    values: list[dict[str, str] | None] | None = None
+
+
+_NO_NOTE_DATES = (type(None), date, datetime)  # completed_on values parsed alike whatever the reference year
+
+
+def prepare_return(path: str | Path, tables: dict[str, Table]) -> Prepared:
+    """Run in the reader worker after its read: the master-independent part of :func:`check_return`."""
+    path = Path(path)
+    try:
+        meta = parse_meta(tables)
+    except MetadataError as exc:
+        return Prepared(ZipProbe(), meta_error=(exc.code, exc.message, exc.county, exc.period))  # probe not needed
+    scratch = ReturnCheck(path)
+    data = _data_table(scratch, tables, meta)
+    # The formulas of the one sheet check_return looks at (the data sheet, perhaps renamed).
+    probe = probe_zip(path, (data.name,) if data is not None else ())
+    prep = Prepared(probe, meta)
+    rows = _data_rows(scratch, data, meta) if data is not None else None
+    if not rows:
+        return prep
+    prep.readonly_hash = readonly_table_hash([cells for _, cells in rows])
+    formulas = probe.formulas.get(data.name, set())
+    editable = [(c.key, j, LETTERS[c.key]) for j, c in enumerate(COLUMNS) if c.editable]
+    out: list[dict[str, str] | None] = []
+    for r, cells in rows:
+        values: dict[str, str] | None = {}
+        for key, j, letter in editable:
+            v = cells[j]
+            if (
+                type(v) is CellError
+                or (formulas and f"{letter}{r}" in formulas)
+                or (key == "completed_on" and type(v) not in _NO_NOTE_DATES)
+            ):
+                values = None
+                break
+            values[key] = county_value(key, v) if key != "completed_on" else _date_value(v, None)
+        out.append(values)
+    prep.values = out
+    return prep
+
+
+def prepare_in_worker(path: str, tables: dict[str, Table]) -> tuple[dict[str, Table], Prepared]:
+    """The reader worker's answer for a county file: its tables (the metadata sheet cut to its
+    first row once parsed: nothing else of it is looked at again) and :func:`prepare_return`."""
+    prep = prepare_return(path, tables)
+    meta_table = find_meta_table(tables) if prep.meta is not None else None
+    if meta_table is not None and prep.meta is not None and meta_table.name != prep.meta.data_sheet:
+        # _data_table tells the metadata sheet from a renamed data sheet by name or by its first row.
+        tables = {n: replace(t, rows=t.rows[:1]) if t is meta_table else t for n, t in tables.items()}
+    return tables, prep
+
+
+# --------------------------------------------------------------------------------------
 # Checking one file
 
 
 def check_return(
-    path: Path, tables: dict[str, Table], ctx: MasterContext, *, probe: ZipProbe | None = None, display: str = ""
+    path: Path,
+    tables: dict[str, Table],
+    ctx: MasterContext,
+    *,
+    probe: ZipProbe | None = None,
+    display: str = "",
+    prepared: Prepared | None = None,
 ) -> ReturnCheck:
     """Check one returned workbook (already read by the guard) against the master; never raises.
 
     ``display`` names the file in messages (its path inside the inbox); default its file name.
+    ``prepared``: what :func:`prepare_return` computed from these tables in the reader worker
+    (the outcome is the same with or without it).
     """
     out = ReturnCheck(path, display=display)
     out.name_hint = next((c for c in sorted(ctx.counties, key=len, reverse=True) if c in path.name), "")
+    if prepared is not None:
+        probe = prepared.probe
     try:
-        meta = parse_meta(tables)
+        if prepared is None:
+            meta = parse_meta(tables)
+        elif prepared.meta_error is not None:
+            code, message, county, period = prepared.meta_error
+            raise MetadataError(code, message, county=county, period=period)
+        else:
+            assert prepared.meta is not None
+            meta = prepared.meta
     except MetadataError as exc:
         # Only a well-formed old/new template names its county credibly (a broken seal does not).
         if exc.code in ("old-template", "newer-template") and exc.county in ctx.counties:
@@ -356,10 +447,13 @@ def check_return(
     rows = _data_rows(out, data, meta)
     if rows is None or not _structure_ok(out, rows, meta, ctx):
         return out.finish()
-    _check_readonly(out, rows, meta, data.name)
+    _check_readonly(out, rows, meta, data.name, prepared.readonly_hash if prepared is not None else None)
     if out.errors:
         return out.finish()
-    _check_editable(out, rows, meta, ctx, data.name, probe.formulas.get(data.name, set()))
+    pre_values = prepared.values if prepared is not None and prepared.values is not None else None
+    if pre_values is not None and len(pre_values) != len(rows):
+        pre_values = None  # not reached: the worker found the same rows
+    _check_editable(out, rows, meta, ctx, data.name, probe.formulas.get(data.name, set()), pre_values)
     return out.finish()
 
 
@@ -502,8 +596,12 @@ def _structure_ok(out: ReturnCheck, rows: list[tuple[int, list[Any]]], meta: Tem
     return False
 
 
-def _check_readonly(out: ReturnCheck, rows: list[tuple[int, list[Any]]], meta: TemplateMeta, sheet: str) -> None:
-    if readonly_table_hash([cells for _, cells in rows]) == meta.readonly_all:
+def _check_readonly(
+    out: ReturnCheck, rows: list[tuple[int, list[Any]]], meta: TemplateMeta, sheet: str, table_hash: str | None = None
+) -> None:
+    if table_hash is None:
+        table_hash = readonly_table_hash([cells for _, cells in rows])
+    if table_hash == meta.readonly_all:
         return  # every read-only cell as issued (the common case: one hash for the whole file)
     for (r, cells), rec in zip(rows, meta.rows):
         values = {c.key: cells[j] for j, c in enumerate(READONLY_COLUMNS)}
@@ -539,37 +637,23 @@ def _check_editable(
     ctx: MasterContext,
     sheet: str,
     formulas: set[str],
+    pre_values: list[dict[str, str] | None] | None = None,
 ) -> None:
-    """Compare the editable cells with the issued and current master values; validate what changed."""
+    """Compare the editable cells with the issued and current master values; validate what changed.
+
+    ``pre_values``: per row, the normalised values :func:`prepare_return` found (None for a row
+    it left to this function), the same as computed here.
+    """
     reference = year_reference(ctx.ledger.settings)  # year-less dates: the ledger's one rule
     editable = [(c, j) for j, c in enumerate(COLUMNS) if c.editable]
     merged: list[tuple[Task, set[str]]] = []
-    for (r, cells), rec in zip(rows, meta.rows):
-        values: dict[str, str] = {}
-        raw: dict[str, Any] = {}
-        bad = False
-        for col, j in editable:
-            v = cells[j]
-            if formulas and f"{LETTERS[col.key]}{r}" in formulas:
-                out.reject(
-                    "formula-in-cell",
-                    f"“{col.header}”单元格含有公式：报送表只接受直接填写的内容，请删除公式、直接填写文字或日期。",
-                    Location(out.name, sheet, r, LETTERS[col.key], col.header),
-                )
-                bad = True
-                continue
-            if type(v) is CellError:
-                out.reject(
-                    "excel-error",
-                    f"“{col.header}”单元格是 Excel 错误值 {v.code}：请改为直接填写内容。",
-                    Location(out.name, sheet, r, LETTERS[col.key], col.header),
-                )
-                bad = True
-                continue
-            raw[col.key] = v
-            values[col.key] = county_value(col.key, v) if col.key != "completed_on" else _date_value(v, reference)
-            if col.key == "completed_on" and (note := parse_staff_date(v, reference=reference).note):
-                out.warn("date-assumed", f"完成日期：{note}", Location(out.name, sheet, r, LETTERS[col.key], "完成日期"))
+    tasks = ctx.tasks
+    for i, ((r, cells), rec) in enumerate(zip(rows, meta.rows)):
+        pre = pre_values[i] if pre_values is not None else None
+        if pre is not None:  # a clean row, normalised by the worker: nothing to report about its cells
+            values, raw, bad = pre, None, False
+        else:
+            values, raw, bad = _row_values(out, r, cells, editable, formulas, reference, sheet)
         out.values[rec.task_id] = values
         if values.get("filler") and not out.filler:
             out.filler = values["filler"]
@@ -583,11 +667,16 @@ def _check_editable(
             )
         if bad:
             continue
-        task = ctx.tasks.get(rec.task_id)
-        if task is not None and task.unit == meta.county and task.signed_off_on is None:
-            now = master_values(task)
-            if all(values[k] == now[k] for k in MASTER_FIELDS):
-                continue  # nothing to write, nothing to conflict with (the common case: no hashing)
+        task = tasks.get(rec.task_id)
+        if (
+            task is not None
+            and task.unit == meta.county
+            and task.signed_off_on is None
+            and _same_as_master(values, task)
+        ):
+            continue  # nothing to write, nothing to conflict with (the common case: no hashing)
+        if raw is None:
+            raw = {col.key: cells[j] for col, j in editable}
         issued = rec.issued
         changed = [k for k in MASTER_FIELDS if issued_hash(k, values[k]) != issued[k]]
         if not changed:
@@ -663,7 +752,55 @@ def _check_editable(
         )
 
 
-def _date_value(raw: Any, reference: date) -> str:
+def _row_values(
+    out: ReturnCheck,
+    r: int,
+    cells: list[Any],
+    editable: list[tuple[Any, int]],
+    formulas: set[str],
+    reference: date | None,
+    sheet: str,
+) -> tuple[dict[str, str], dict[str, Any], bool]:
+    """A row's normalised editable values, the raw cells behind them, and whether a cell was refused."""
+    values: dict[str, str] = {}
+    raw: dict[str, Any] = {}
+    bad = False
+    for col, j in editable:
+        v = cells[j]
+        if formulas and f"{LETTERS[col.key]}{r}" in formulas:
+            out.reject(
+                "formula-in-cell",
+                f"“{col.header}”单元格含有公式：报送表只接受直接填写的内容，请删除公式、直接填写文字或日期。",
+                Location(out.name, sheet, r, LETTERS[col.key], col.header),
+            )
+            bad = True
+            continue
+        if type(v) is CellError:
+            out.reject(
+                "excel-error",
+                f"“{col.header}”单元格是 Excel 错误值 {v.code}：请改为直接填写内容。",
+                Location(out.name, sheet, r, LETTERS[col.key], col.header),
+            )
+            bad = True
+            continue
+        raw[col.key] = v
+        values[col.key] = county_value(col.key, v) if col.key != "completed_on" else _date_value(v, reference)
+        if col.key == "completed_on" and (note := parse_staff_date(v, reference=reference).note):
+            out.warn("date-assumed", f"完成日期：{note}", Location(out.name, sheet, r, LETTERS[col.key], "完成日期"))
+    return values, raw, bad
+
+
+def _same_as_master(values: dict[str, str], task: Task) -> bool:
+    """Whether every master field of a row equals the task's (``master_values``, without building it)."""
+    return (
+        values["state"] == (task.state or task.state_text)
+        and values["progress"] == task.progress
+        and values["evidence"] == task.evidence
+        and values["completed_on"] == (task.completed_on.isoformat() if task.completed_on else "")
+    )
+
+
+def _date_value(raw: Any, reference: date | None) -> str:
     if raw is None:
         return ""
     parsed = parse_staff_date(raw, reference=reference)
@@ -713,6 +850,9 @@ __all__ = [
     "MasterContext",
     "ZipProbe",
     "probe_zip",
+    "Prepared",
+    "prepare_return",
+    "prepare_in_worker",
     "submission_time",
     "check_return",
     "BLANK",

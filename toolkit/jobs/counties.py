@@ -90,7 +90,7 @@ def run_consolidate(
         source.require_writable()
         outcome = consolidate_folder(source.path, box, period=chosen, dry_run=dry_run, today=first.today,
                                      deadline=deadline, progress=progress, report_dir=reports, now=now,
-                                     backup_dir=source.backup_dir)
+                                     backup_dir=source.backup_dir, read_as=(source._stat, source.tables))
         w = outcome.written
         job.write_attempted = not dry_run
         job.changes = list(getattr(w, "changes", ()) or ())

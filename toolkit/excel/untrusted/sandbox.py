@@ -19,8 +19,15 @@ from toolkit.core.model import Table
 from toolkit.excel.read import UnreadableWorkbook, read_workbook
 from toolkit.excel.untrusted.precheck import FIX_BIG, Limits, RejectedFile, precheck, reject
 
-__all__ = ["WorkerStartError", "iter_read_untrusted", "read_many_untrusted", "read_untrusted",
-           "stream_read_untrusted"]
+__all__ = [
+    "ReadStream",
+    "WorkerStartError",
+    "iter_read_untrusted",
+    "read_many_untrusted",
+    "read_untrusted",
+    "start_read_stream",
+    "stream_read_untrusted",
+]
 
 
 # Workers are plain `python -c` subprocesses speaking length-prefixed pickles over their
@@ -100,7 +107,12 @@ def _worker_loop(cfg: dict[str, Any]) -> None:
             if limits is not None:
                 precheck(path, **limits)
             tables = read_workbook(path, sheets=sheets)
-            payload: Any = tables if post is None else (tables, _post_hook(post)(path, tuple(tables)))
+            payload: Any = tables
+            if post is not None:
+                if isinstance(post, tuple):  # post_tables: the function's answer is the whole payload
+                    payload = _post_hook(post[0])(path, tables)
+                else:
+                    payload = (tables, _post_hook(post)(path, tuple(tables)))
             result: tuple[Any, ...] = (job_id, True, payload)
         except UnreadableWorkbook as exc:
             result = (job_id, False, (exc.reason, exc.code))
@@ -159,7 +171,7 @@ class _Worker:
             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
         )
         self.ready = False
-        self.job: tuple[int, Any] | None = None
+        self.jobs: list[tuple[int, Any]] = []  # sent, unanswered: the first is being read
         self.deadline = 0.0
         self.dead = False
         cfg = {"path": [p for p in sys.path if isinstance(p, str)], "memory_mb": memory_mb}
@@ -244,36 +256,41 @@ def iter_read_untrusted(
     limits: Limits | None = None,
     check: bool = True,
     post: str | None = None,
+    post_tables: bool = False,
+    cancel: Any = None,
 ) -> Iterator[tuple[Any, Any]]:
     """Yield ``(path, tables | RejectedFile)`` pairs as the workers finish (same rules as :func:`read_many_untrusted`).
 
     ``post`` (``"package.module:function"``) is called in the worker as ``function(path, sheet
-    names)`` after a successful read, under the same limits; the pair's value is then
-    ``(tables, what it returned)``. The timeouts run while the generator is suspended: consume
-    it promptly (:func:`stream_read_untrusted` does so in a thread).
+    names)`` after a successful read, under the same limits; the pair's value is then ``(tables,
+    what it returned)``. With ``post_tables`` it is called as ``function(path, tables)`` and what it
+    returns is the pair's value (it may leave out what the caller does not need, so that less is
+    sent back). The timeouts run while
+    the generator is suspended: consume it promptly (:func:`stream_read_untrusted` does so in a
+    thread). ``cancel`` (a :class:`threading.Event`): once set, the generator ends within a tenth
+    of a second and the workers are stopped, files still being read or not.
     """
     todo = list(dict.fromkeys(paths))
-    ready: dict[Any, Any] = {}
+    results: dict[Any, Any] = {}
     wanted = None if sheets is None else [sheets] if isinstance(sheets, str) else list(sheets)
     lim = limits or Limits()
-    results = ready
     pending = list(reversed(todo))
     events: queue.Queue[Any] = queue.Queue()
     pool: list[_Worker] = []
-    idle: list[_Worker] = []
     start_failures = 0
     job_ids = 0
+    hook = (post, True) if post is not None and post_tables else post
+    # Each worker holds its next job in its pipe while it reads the current one, so that it never
+    # waits for this thread (which may wait for the interpreter lock while the caller computes).
+    depth = 2
 
-    def next_path() -> Any:
-        return pending.pop() if pending else None
-
-    def retire(w: _Worker, p: Any, reason: RejectedFile | None) -> None:
+    def retire(w: _Worker, reason: RejectedFile | None) -> None:
+        """Stop a worker; its current file gets ``reason``, files queued behind it go back to pending."""
         nonlocal start_failures
         w.stop(force=True)
         if w in pool:
             pool.remove(w)
-        if w in idle:
-            idle.remove(w)
+        jobs, w.jobs = w.jobs, []
         if not w.ready:
             start_failures += 1
             if start_failures >= 3:
@@ -281,124 +298,122 @@ def iter_read_untrusted(
                     "无法启动读取文件的后台进程（连续 3 次失败）：请检查 Python 环境和 toolkit 的安装，"
                     f"或调大内存上限（当前 {memory_mb} MB）后重试。"
                 )
-            if p is not None:
-                pending.append(p)  # not the file's fault: try it again on a fresh worker
+            pending.extend(p for _, p in reversed(jobs))  # not the files' fault: again on a fresh worker
             return
-        if p is not None and reason is not None:
-            results[p] = reason
+        if jobs and reason is not None:
+            results[jobs[0][1]] = reason
+            jobs = jobs[1:]
+        pending.extend(p for _, p in reversed(jobs))  # never started: not the files' fault
 
-    def flush() -> Iterator[tuple[Any, Any]]:
-        while ready:
-            p = next(iter(ready))
-            yield p, ready.pop(p)
+    def crashed(w: _Worker) -> RejectedFile | None:
+        return reject(os.fspath(w.jobs[0][1]), "crashed", _crash_reason(w, memory_mb)) if w.jobs else None
 
     try:
         while True:
-            yield from flush()
+            while results:
+                p = next(iter(results))
+                yield p, results.pop(p)
             while pending:
-                if not idle and len(pool) < max(1, workers):
+                w = min((w for w in pool if len(w.jobs) < depth), key=lambda w: len(w.jobs), default=None)
+                if (w is None or w.jobs) and len(pool) < max(1, workers):
                     w = _Worker(events, memory_mb)
                     pool.append(w)
-                    idle.append(w)
-                if not idle:
+                if w is None:
                     break
-                p = next_path()
-                if p is None:
-                    break
-                w = idle.pop()
+                p = pending.pop()
                 job_ids += 1
-                w.job = (job_ids, p)
-                w.deadline = time.monotonic() + timeout + (0 if w.ready else 30.0)
-                if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None, post)):
-                    retire(w, p, reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)))
-            busy = [w for w in pool if w.job is not None]
+                if not w.jobs:
+                    w.deadline = time.monotonic() + timeout + (0 if w.ready else 30.0)
+                w.jobs.append((job_ids, p))
+                if not w.send((job_ids, os.fspath(p), wanted, asdict(lim) if check else None, hook)):
+                    w.stop(force=True)  # it died: blame the file it was reading, as when its pipe closes
+                    retire(w, crashed(w))
+            busy = [w for w in pool if w.jobs]
             if not busy:
                 break
             wait_for = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            if cancel is not None:
+                if cancel.is_set():
+                    return
+                wait_for = min(wait_for, 0.1)
             try:
                 w, msg = events.get(timeout=wait_for)
             except queue.Empty:
                 w, msg = None, None
             if w is not None and not w.dead:
                 if msg is None:  # the worker died
-                    p = w.job[1] if w.job else None
                     w.stop(force=True)
-                    retire(
-                        w, p, reject(os.fspath(p), "crashed", _crash_reason(w, memory_mb)) if p is not None else None
-                    )
+                    retire(w, crashed(w))
                 elif msg[0] == "ready":
                     w.ready = True
-                    if w.job is not None:
+                    if w.jobs:
                         w.deadline = min(w.deadline, time.monotonic() + timeout)
-                elif w.job is not None and msg[0] == w.job[0]:
-                    p = w.job[1]
+                elif w.jobs and msg[0] == w.jobs[0][0]:
+                    p = w.jobs.pop(0)[1]
                     _, ok, payload = msg
                     results[p] = payload if ok else reject(os.fspath(p), payload[1], payload[0])
-                    w.job = None
-                    idle.append(w)
+                    w.deadline = time.monotonic() + timeout  # the next job, already queued, starts now
             now = time.monotonic()
-            for w in [w for w in pool if w.job is not None and now >= w.deadline]:
-                p = w.job[1]
+            for w in [w for w in pool if w.jobs and now >= w.deadline]:
                 if w.ready:
                     retire(
                         w,
-                        p,
                         reject(
-                            os.fspath(p),
+                            os.fspath(w.jobs[0][1]),
                             "timeout",
                             f"读取文件超过 {timeout:g} 秒仍未完成，文件可能过大或结构异常：{FIX_BIG}。",
                         ),
                     )
                 else:
-                    retire(w, p, None)
-        yield from flush()
+                    retire(w, None)
+        while results:
+            p = next(iter(results))
+            yield p, results.pop(p)
     finally:
         for w in pool:
-            w.stop(force=w.job is not None)
+            w.stop(force=bool(w.jobs))
 
 
 _ERROR, _DONE = object(), object()  # markers on the reader thread's queue
 
 
-def stream_read_untrusted(
-    paths: Iterable[str | os.PathLike[str]], **options: Any
-) -> Iterator[tuple[Any, Any]]:
-    """:func:`iter_read_untrusted` run by a thread, yielded in the order of ``paths``.
+class ReadStream:
+    """Reads already running in a thread (see :func:`start_read_stream`); iterate for the answers in order.
 
-    One pool of worker processes serves every path for the whole run, and the thread keeps
-    them busy while the caller checks the files already read (so the time and memory limits
-    per file are those of the workers, never stretched by the caller). Raises
-    :class:`WorkerStartError` like :func:`read_many_untrusted`.
+    Iterating yields ``(path, tables | RejectedFile)`` in the order of the paths given; ``close()``
+    (or leaving a ``with`` block) stops the workers, also when the caller gives up early.
     """
-    import threading
 
-    todo = list(dict.fromkeys(paths))
-    results: queue.Queue[Any] = queue.Queue()
-    stop = threading.Event()
+    def __init__(self, paths: Iterable[str | os.PathLike[str]], **options: Any) -> None:
+        import threading
 
-    def pump() -> None:
-        gen = iter_read_untrusted(todo, **options)
+        self.paths = list(dict.fromkeys(paths))
+        self._results: queue.Queue[Any] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, args=(options,), name="county-read", daemon=True)
+        self._thread.start()
+
+    def _pump(self, options: dict[str, Any]) -> None:
+        gen = iter_read_untrusted(self.paths, cancel=self._stop, **options)
         try:
             for item in gen:
-                results.put(item)
-                if stop.is_set():
+                self._results.put(item)
+                if self._stop.is_set():
                     break
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            results.put((_ERROR, exc))
+            self._results.put((_ERROR, exc))
         finally:
             gen.close()
-            results.put((_DONE, None))
+            self._results.put((_DONE, None))
 
-    thread = threading.Thread(target=pump, name="county-read", daemon=True)
-    thread.start()
-    got: dict[Any, Any] = {}
-    finished = False
-    try:
-        for p in todo:
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        got: dict[Any, Any] = {}
+        finished = False
+        for p in self.paths:
             while p not in got:
                 if finished:
                     raise RuntimeError("reader thread ended early")  # not reached: every path is answered
-                key, value = results.get()
+                key, value = self._results.get()
                 if key is _ERROR:
                     raise value
                 if key is _DONE:
@@ -406,9 +421,42 @@ def stream_read_untrusted(
                     continue
                 got[key] = value
             yield p, got.pop(p)
-    finally:
-        stop.set()
-        thread.join()
+
+    def close(self) -> None:
+        """Stop the workers (those still reading are killed) and wait for the thread."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> ReadStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def start_read_stream(paths: Iterable[str | os.PathLike[str]], **options: Any) -> ReadStream:
+    """Start reading ``paths`` now (options as :func:`iter_read_untrusted`), before the caller needs them.
+
+    One pool of worker processes serves every path for the whole run; a thread keeps the workers
+    busy, so the reads overlap whatever the caller does meanwhile (reading the master ledger,
+    checking the files already answered). The time and memory limits per file are those of the
+    workers, never stretched by the caller. Iterating raises :class:`WorkerStartError` like
+    :func:`read_many_untrusted`.
+    """
+    return ReadStream(paths, **options)
+
+
+def stream_read_untrusted(paths: Iterable[str | os.PathLike[str]], **options: Any) -> Iterator[tuple[Any, Any]]:
+    """:func:`iter_read_untrusted` run by a thread, yielded in the order of ``paths``.
+
+    One pool of worker processes serves every path for the whole run, and the thread keeps them
+    busy while the caller checks the files already read (so the time and memory limits per file
+    are those of the workers, never stretched by the caller). Raises :class:`WorkerStartError`
+    like :func:`read_many_untrusted`. (The reads start at the first ``next()``; use
+    :func:`start_read_stream` to start them at once.)
+    """
+    with ReadStream(paths, **options) as stream:
+        yield from stream
 
 
 def _crash_reason(w: _Worker, memory_mb: int) -> str:
