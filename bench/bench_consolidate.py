@@ -14,7 +14,7 @@ Modes measured:
            pre-check, isolated worker reads, metadata/structure/value checks;
 - status:  for comparison, the plain status write-back of the same master (zhenggai status):
            what any run that rewrites a 40,000-task ledger costs;
-- full:    consolidate_folder: the workers read the county files while the master is read and
+- full:    the consolidate job (run_consolidate on the master file), which calls consolidate_folder: the workers read the county files while the master is read and
            checked; merge, status, ONE lossless write (backup, verify), report workbook.
 """
 
@@ -74,17 +74,20 @@ def _child(mode: str, folder: str, master: str) -> None:
         _, written = update_status_file(master, today=TODAY, backup_dir=str(Path(master).parent / "bk"))
         extra = {"cells": len(written.changes)}
     else:
-        from toolkit.counties.consolidate import consolidate_folder
+        from toolkit.jobs.counties import run_consolidate
+        from toolkit.jobs.sources import FileLedger
 
-        result = consolidate_folder(
-            master,
-            folder,
+        # The job staff run (CLI, button, launcher): 基本信息 read first, the county reads started, the
+        # master read once while they run, one lossless write.
+        job = run_consolidate(
+            FileLedger(master, backup_dir=str(Path(master).parent / "bk")),
+            inbox=folder,
             today=TODAY,
             now=datetime(2025, 4, 7, 10),
             period="2025-03",
             report_dir=str(Path(master).parent / "report"),
-            backup_dir=str(Path(master).parent / "bk"),
         )
+        result = job.details
         assert result.written is not None and result.written.written and len(result.accepted) == len(files)
         extra = {"changes": len(result.changes), "cells": len(result.written.changes)}
     elapsed = time.perf_counter() - t0

@@ -262,15 +262,25 @@ def test_consolidate_job_reads_the_master_once_and_writes_what_a_direct_run_writ
     real = ledger_file.read_ledger_tables
 
     def counting(path, *args, **kw):
-        reads.append(Path(path))
+        if kw.get("sheets") is None:  # whole-workbook reads (the job reads 基本信息 alone first)
+            reads.append(Path(path))
         return real(path, *args, **kw)
 
+    prechecks: list[Path] = []
+    real_precheck = ledger_file.precheck_ledger
+
+    def counting_precheck(path):
+        prechecks.append(Path(path))
+        return real_precheck(path)
+
     monkeypatch.setattr(ledger_file, "read_ledger_tables", counting)
+    monkeypatch.setattr(ledger_file, "precheck_ledger", counting_precheck)
     monkeypatch.setattr(consolidate_module, "read_ledger_tables", counting)
     job = run_consolidate(
         FileLedger(a), inbox=inbox, today=TODAY, period="2025-03", now=NOW, report_dir=tmp_path / "ra"
     )
     assert reads == [a]  # the job's read serves the consolidation too
+    assert prechecks == [a]  # one pre-check serves the 基本信息 read and the whole read
     assert job.details.written.written
     direct = consolidate_folder(b, inbox, today=TODAY, period="2025-03", now=NOW, report_dir=tmp_path / "rb")
     assert reads == [a, b]
@@ -294,3 +304,24 @@ def test_master_saved_after_the_job_read_it_is_not_overwritten(issued, tmp_path)
     with pytest.raises(ToolkitError) as info:
         consolidate_folder(path, inbox, today=TODAY, now=NOW, report_dir=tmp_path / "报告", read_as=(stat, tables))
     assert path.read_bytes() == saved and "被修改" in str(info.value)
+
+
+def test_consolidate_job_refuses_an_implausible_today_before_writing(issued, tmp_path):
+    """The job reads the master while the county files are read; an explicit as-of date decades away is still
+    refused (exit 2) before anything is written: ledger bytes unchanged, no report folder."""
+    from datetime import date
+
+    from toolkit.jobs.counties import run_consolidate
+    from toolkit.jobs.sources import FileLedger
+
+    master, templates = issued
+    inbox = tmp_path / "收件"
+    inbox.mkdir()
+    _ret(templates, inbox, "连州市", "连州市.xlsx", {"1-3": {"progress": "新进展"}})
+    path = tmp_path / "台账.xlsx"
+    shutil.copy2(master, path)
+    before = path.read_bytes()
+    with pytest.raises(ToolkitError, match="统计日期 1990-01-01"):
+        run_consolidate(FileLedger(path), inbox=inbox, today=date(1990, 1, 1), period="2025-03", now=NOW,
+                        report_dir=tmp_path / "报告")
+    assert path.read_bytes() == before and not (tmp_path / "报告").exists()

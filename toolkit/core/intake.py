@@ -42,6 +42,11 @@ TRUE_WORDS = {"是", "true", "yes", "y", "1", "√", "按工作日", "工作日"
 FALSE_WORDS = {"否", "false", "no", "n", "0", "×", "按自然日", "自然日", "不"}
 
 
+def is_sheet(name: str, canonical: str) -> bool:
+    """``name`` is the ledger sheet ``canonical`` (its name or a synonym, as normalised)."""
+    return S.normalize_header(name) in {S.normalize_header(n) for n in S.SHEET_SYNONYMS.get(canonical, (canonical,))}
+
+
 def find_sheet(tables: dict[str, Table], canonical: str) -> str | None:
     """The actual name of a ledger sheet, matching its canonical name or a synonym."""
     wanted = {S.normalize_header(n) for n in S.SHEET_SYNONYMS.get(canonical, (canonical,))}

@@ -14,17 +14,35 @@ FORMAT_NAMES = {"xls": "旧版 Excel 97-2003 工作簿（.xls）", "xlsb": "Exce
                 "ods": "OpenDocument 表格（.ods，WPS/LibreOffice 常用）"}
 
 
-def read_ledger_tables(path: str | Path) -> dict[str, Table]:
-    """Read a ledger workbook (trusted: the staff's own file) into tables; ToolkitError when it cannot be read."""
-    from toolkit.excel.read import UnreadableWorkbook, read_workbook
+def precheck_ledger(path: str | Path):
+    """The structural pre-check of a ledger workbook (FileFacts); ToolkitError when it cannot be read.
+
+    Even the staff's own file gets it (a few ms for a normal ledger): one stray cell at XFD1048576
+    would otherwise make the reader abort the whole process. Its limits are wider than for county
+    files: only what would exhaust memory is refused.
+    """
+    from toolkit.excel.read import UnreadableWorkbook
     from toolkit.excel.untrusted import precheck
 
     try:
-        # Even the staff's own file gets the structural pre-check (a few ms for a normal ledger):
-        # one stray cell at XFD1048576 would otherwise make the reader abort the whole process.
-        # Its limits are wider than for county files: only what would exhaust memory is refused.
-        facts = precheck(path, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
-        return read_workbook(path, error_parts=facts.error_parts if facts.format in ("xlsx", "xlsm") else None)
+        return precheck(path, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+
+
+def read_ledger_tables(path: str | Path, *, facts=None, sheets=None) -> dict[str, Table]:  # noqa: ANN001
+    """Read a ledger workbook (trusted: the staff's own file) into tables; ToolkitError when it cannot be read.
+
+    ``facts``: this file's pre-check already done (:func:`precheck_ledger`), else it is done here.
+    ``sheets``: names or a test on a name, to read only those sheets (see read_workbook).
+    """
+    from toolkit.excel.read import UnreadableWorkbook, read_workbook
+
+    if facts is None:
+        facts = precheck_ledger(path)
+    try:
+        return read_workbook(path, sheets=sheets,
+                             error_parts=facts.error_parts if facts.format in ("xlsx", "xlsm") else None)
     except UnreadableWorkbook as exc:
         raise ToolkitError(str(exc)) from exc
 

@@ -26,7 +26,7 @@ import os
 import re
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date as date_type
 from pathlib import Path, PurePosixPath
@@ -510,11 +510,11 @@ def list_sheets(path: str | os.PathLike[str]) -> list[str]:
     return [s.name for s in describe_sheets(path)]
 
 
-def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None = None,
+def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | Callable[[str], bool] | None = None,
                   error_parts: set[str] | None = None) -> dict[str, Table]:
     """Read a workbook: sheet name → :class:`Table`, in workbook order.
 
-    ``sheets`` limits the read to those names (faster: other sheets are not parsed); names
+    ``sheets`` (names, or a test on a name) limits the read to those sheets (faster: other sheets are not parsed); names
     not in the workbook are left out of the result, so the caller reports a missing sheet in
     its own words. Chart sheets are never returned (they hold no cells). ``error_parts`` (from
     :attr:`FileFacts.error_parts` of a pre-check of this file) names the sheet parts that can hold
@@ -525,12 +525,16 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | None 
     from outside.
     """
     fmt, zf = _detect(path, keep_zip=True)
-    wanted = None if sheets is None else {sheets} if isinstance(sheets, str) else set(sheets)
+    if callable(sheets):
+        keep = sheets
+    else:
+        names = None if sheets is None else {sheets} if isinstance(sheets, str) else set(sheets)
+        keep = None if names is None else names.__contains__
     out: dict[str, Table] = {}
     current: str | None = None
     try:
         with _open(path, fmt) as wb:
-            metas = [m for m in wb.sheets_metadata if wanted is None or m.name in wanted]
+            metas = [m for m in wb.sheets_metadata if keep is None or keep(m.name)]
             metas = [m for m in metas if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
             errors: dict[str, list[tuple[int, int, str]]] = {}
             memo: dict[Any, Any] = {}  # one object per repeated short text or date (see _to_table)

@@ -22,8 +22,6 @@ stray temporary file that the next run removes once it is older than ten minutes
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import re
 import secrets
@@ -31,7 +29,7 @@ import shutil
 import stat
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -693,24 +691,6 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the patch is computed, written and verified.
-
-    The patch and the verification allocate hundreds of thousands of small objects and free
-    them in bulk without cycles; collections triggered by the allocation count only rescan the
-    tables already read (measured at 100k tasks: the collector's passes grew faster than the
-    ledger). Reference counting still frees everything as usual.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def write_safely(
     path: str | Path,
     plan: WritePlan,
@@ -738,8 +718,7 @@ def write_safely(
     Raises :class:`LedgerReadOnly`, :class:`WorkbookLocked`, :class:`PatchRefused` or
     :class:`VerifyFailed`; in every such case the ledger is unchanged.
     """
-    with _gc_paused():
-        return _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as)
+    return _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as)
 
 
 def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as) -> WriteResult:  # noqa: ANN001

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from toolkit.core.check import CheckResult
 from toolkit.core.errors import ToolkitError
+from toolkit.core.model import Ledger
 from toolkit.core.plan import WritePlan
 from toolkit.jobs.gcpause import bulk_job
 from toolkit.jobs.result import JobResult
@@ -19,10 +20,16 @@ def checked(source: LedgerSource, today: date | None, *, explicit_today: bool | 
     """Read and check the ledger; refuse (exit 2) an as-of date the core finds implausible when it was given explicitly."""
     result = source.check(today)
     if today is not None if explicit_today is None else explicit_today:
-        bad = [i for i in result.report.errors if i.code == AS_OF_IMPLAUSIBLE]
-        if bad:
-            raise ToolkitError(bad[0].message)
+        refuse_implausible_as_of(result.ledger, result.today)
     return result
+
+
+def refuse_implausible_as_of(ledger: Ledger, day: date) -> None:
+    """ToolkitError (exit 2) when ``day``, given explicitly, lies implausibly far from the round (core rule)."""
+    from toolkit.core.check import rule_as_of_plausible
+
+    for issue in rule_as_of_plausible(ledger, day):
+        raise ToolkitError(issue.message)
 
 
 def write_blockers(result: CheckResult) -> list[str]:

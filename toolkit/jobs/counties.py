@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.core.errors import ToolkitError
-from toolkit.jobs.check import checked, record_write
+from toolkit.jobs.check import checked, record_write, refuse_implausible_as_of
 from toolkit.jobs.gcpause import bulk_job
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.settings import COUNTY_TEMPLATE_DIR, resolve_inbox, resolve_period
@@ -72,25 +72,40 @@ def run_consolidate(
     The ledger gets one write: statuses, 统计, the 县区 sheet for this period, 变更记录 and 月度进展.
     A report workbook goes to 县区报送汇总 beside the ledger (not in a dry run).
     """
-    from toolkit.counties.consolidate import REPORT_DIR_NAME, consolidate_folder
+    from toolkit.core.check import resolve_today
+    from toolkit.core.intake import load_ledger
+    from toolkit.counties.consolidate import REPORT_DIR_NAME, MasterRead, consolidate_folder
 
     job = JobResult("consolidate", "汇总县区报送", dry_run=dry_run)
-    first = checked(source, today)
-    job.ledger, job.today = source.path, first.today
+    job.ledger = source.path
     folder = source.folder
-    box = resolve_inbox(inbox, source.tables, folder)
+    # A file's 基本信息 is read first (inbox, period); the whole master is read by master() below, once the
+    # workers have started on the county files. The open workbook is read and checked as it is.
+    first = None if isinstance(source, FileLedger) else checked(source, today)
+    settings = source.settings_tables() if isinstance(source, FileLedger) else source.tables
+    box = resolve_inbox(inbox, settings, folder)
     if not box.is_dir():
         raise ToolkitError(
             f"找不到县区报送文件夹：{box}\n请新建该文件夹并把各县区交回的报送表放进去，"
             "或在“基本信息”中新增一行：左格写“县区报送文件夹”，右格填写文件夹路径。"
         )
-    chosen = resolve_period(period, source.tables)
+    chosen = resolve_period(period, settings)
     reports = Path(report_dir) if report_dir is not None else folder / REPORT_DIR_NAME
     if isinstance(source, FileLedger):
         source.require_writable()
-        outcome = consolidate_folder(source.path, box, period=chosen, dry_run=dry_run, today=first.today,
-                                     deadline=deadline, progress=progress, report_dir=reports, now=now,
-                                     backup_dir=source.backup_dir, read_as=(source._stat, source.tables))
+
+        def master() -> MasterRead:
+            tables = source.tables
+            ledger, issues = load_ledger(tables, source=source.name)
+            day = resolve_today(ledger, today, clock_today=date.today())
+            if today is not None:
+                refuse_implausible_as_of(ledger, day)
+            return MasterRead(source._stat, tables, (ledger, issues), day)
+
+        outcome = consolidate_folder(source.path, box, period=chosen, dry_run=dry_run, deadline=deadline,
+                                     progress=progress, report_dir=reports, now=now, backup_dir=source.backup_dir,
+                                     master=master)
+        job.today = outcome.today
         w = outcome.written
         job.write_attempted = not dry_run
         job.changes = list(getattr(w, "changes", ()) or ())
@@ -102,6 +117,7 @@ def run_consolidate(
         # The open workbook cannot be written as a file: compute on a copy, apply the plan through Excel.
         from toolkit.counties.report import write_report
 
+        job.today = first.today
         outcome = consolidate_folder(source.snapshot(), box, period=chosen, dry_run=True, today=first.today,
                                      deadline=deadline, progress=progress, now=now)
         if not dry_run:

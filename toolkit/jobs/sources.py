@@ -44,6 +44,7 @@ class FileLedger:
         self.backup_dir = backup_dir
         self._tables: dict[str, Table] | None = None
         self._stat: tuple[int, int] | None = None
+        self._facts = None  # the pre-check of the file at _stat
 
     @property
     def name(self) -> str:
@@ -64,14 +65,35 @@ class FileLedger:
         if self._tables is None:
             from toolkit.excel.ledger_file import read_ledger_tables
 
-            self.require_file()
-            try:
-                st = self.path.stat()
-            except OSError as exc:
-                raise ToolkitError(f"无法读取台账文件：{self.path}（{exc.strerror}）") from exc
-            self._stat = (st.st_size, st.st_mtime_ns)
-            self._tables = read_ledger_tables(self.path)
+            facts = self._prechecked()
+            self._tables = read_ledger_tables(self.path, facts=facts)
         return self._tables
+
+    def settings_tables(self) -> dict[str, Table]:
+        """Only the 基本信息 sheet (all tables once read): what a job needs before the full read."""
+        if self._tables is not None:
+            return self._tables
+        from toolkit.core.intake import is_sheet
+        from toolkit.core.schema import SHEET_SETTINGS
+        from toolkit.excel.ledger_file import read_ledger_tables
+
+        facts = self._prechecked()
+        return read_ledger_tables(self.path, facts=facts, sheets=lambda name: is_sheet(name, SHEET_SETTINGS))
+
+    def _prechecked(self):  # noqa: ANN202 - toolkit.excel.untrusted.FileFacts
+        """The pre-check of the file as it is now, done once: a file saved since is checked again."""
+        from toolkit.excel.ledger_file import precheck_ledger
+
+        self.require_file()
+        try:
+            st = self.path.stat()
+        except OSError as exc:
+            raise ToolkitError(f"无法读取台账文件：{self.path}（{exc.strerror}）") from exc
+        stat = (st.st_size, st.st_mtime_ns)
+        if self._facts is None or self._stat != stat:
+            self._facts = precheck_ledger(self.path)
+            self._stat = stat
+        return self._facts
 
     def check(self, today: date | None = None) -> CheckResult:
         return check_tables(self.tables, today=today, source=self.name, clock_today=date.today())
