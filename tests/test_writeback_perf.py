@@ -187,3 +187,33 @@ def test_write_safely_lists_changes_after_the_read_back(tmp_path):
         (c.sheet, c.cell, c.old, c.new, c.kind) for c in dry.changes
     ]
     assert len(done.changes) == 30
+
+
+def test_tables_handed_over_list_the_same_changes_and_are_let_go(tmp_path):
+    """FileLedger hands its tables to the write: the changes are listed from them before the read-back (the same
+    list a dry run gives), the ledger source holds them no more, and asking again reads the new file."""
+    from datetime import date
+
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.jobs.ledger import new_ledger_workbook
+    from toolkit.jobs.sources import FileLedger
+
+    path = tmp_path / "台账.xlsx"
+    new_ledger_workbook(path, build_demo_ledger(), today=date(2025, 4, 7))
+    dry = FileLedger(path)
+    plan = dry.check(date(2025, 9, 30)).plan
+    listed = [(c.sheet, c.cell, c.old, c.new) for c in dry.write(plan, dry_run=True).changes]
+    source = FileLedger(path)
+    plan = source.check(date(2025, 9, 30)).plan
+    out = source.write(plan)
+    assert out.written and [(c.sheet, c.cell, c.old, c.new) for c in out.changes] == listed and listed
+    assert source._tables is None
+    again = source.tables  # read from the file as written
+    assert again["任务清单"] is not None and source.check(date(2025, 9, 30)).plan.cell_count() > 0
+
+
+def test_a_handover_gives_its_tables_once():
+    handover = safe_write.TablesHandover((1, 2), {})
+    assert handover.take() == {}
+    with pytest.raises(RuntimeError):
+        handover.take()

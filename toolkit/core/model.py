@@ -45,7 +45,7 @@ class CellError:
         return self.code
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """A task deadline: a date, or a standing measure (长期坚持) / immediate one (立行立改)."""
 
@@ -107,7 +107,7 @@ class Settings:
     cells: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (row, column) of its value
 
 
-@dataclass
+@dataclass(slots=True)
 class Problem:
     id: str
     category: str
@@ -119,7 +119,7 @@ class Problem:
     public: bool = True  # 是否公开 = 否: left out of the public edition of the notice (summarised)
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     id: str
     problem_id: str

@@ -88,7 +88,7 @@ PROBLEM_COUNT_CODES = {
 PROBLEM_COLOURS = {code: STATUS_COLOURS[task_code] for code, task_code in PROBLEM_COUNT_CODES.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskStatus:
     task_id: str
     code: str
@@ -109,7 +109,7 @@ class TaskStatus:
         return self.code in OPEN_CODES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProblemStatus:
     problem_id: str
     code: str

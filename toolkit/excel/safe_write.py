@@ -691,6 +691,40 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _give_back_freed_memory() -> None:
+    """Return the heap freed with the tables to the system (glibc's malloc_trim; elsewhere nothing).
+
+    The tables are hundreds of thousands of small objects; freed, their memory mostly stays with
+    the process, and the read-back's own allocations (calamine's cell grid) would come on top.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        pass
+
+
+class TablesHandover:
+    """The tables a plan was computed from, handed to :func:`write_safely` for good: it lists the changes
+    from them and then drops them, so the caller must keep no reference of its own."""
+
+    def __init__(self, stat: tuple[int, int], tables: Mapping[str, Table]) -> None:
+        self.stat = stat
+        self._tables: Mapping[str, Table] | None = tables
+
+    def take(self) -> Mapping[str, Table]:
+        tables, self._tables = self._tables, None
+        if tables is None:
+            raise RuntimeError("tables already handed over")
+        return tables
+
+
 def write_safely(
     path: str | Path,
     plan: WritePlan,
@@ -700,7 +734,7 @@ def write_safely(
     keep_backups: int = 10,
     now: datetime | None = None,
     on_step: Callable[[str], None] | None = None,
-    read_as: tuple[tuple[int, int], Mapping[str, Table]] | None = None,
+    read_as: tuple[tuple[int, int], Mapping[str, Table]] | TablesHandover | None = None,
 ) -> WriteResult:
     """Apply ``plan`` to the ledger at ``path`` atomically, with a backup and a read-back check.
 
@@ -710,7 +744,9 @@ def write_safely(
     ``"after-temp-write"``, ``"after-verify"`` and ``"after-replace"`` (used by the crash tests).
     ``read_as`` = ((size, mtime_ns), tables): the tables the plan was computed from, read when the
     file had that size and mtime. They list the changes without reading the file again, and the
-    write is refused (:class:`WorkbookLocked`) when the file has changed since.
+    write is refused (:class:`WorkbookLocked`) when the file has changed since. Given as a
+    :class:`TablesHandover`, the tables are let go once the changes are listed, before the
+    read-back (a 100k-task ledger's tables are the largest thing in memory).
 
     A ledger marked read-only is refused before anything else (:class:`LedgerReadOnly`; a dry
     run still lists the changes).
@@ -736,19 +772,31 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
     before = ledger.stat()
     original = ledger.read_bytes()
     known = None
+    handed = isinstance(read_as, TablesHandover)
     if read_as is not None:
-        if read_as[0] != (before.st_size, before.st_mtime_ns):
+        read_stat = read_as.stat if handed else read_as[0]
+        if read_stat != (before.st_size, before.st_mtime_ns):
             # The plan was computed from an older version of the ledger: writing it now could undo
             # what was saved in between.
             raise WorkbookLocked(
                 f"台账「{ledger.name}」在工具读取之后被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
             )
-        known = read_as[1]
+        known = read_as.take() if handed else read_as[1]
+        read_as = None
     # Every refusal happens here, in a dry run too. Changed worksheets are deflated in the
     # background meanwhile (the second core) when the patch is going to be written.
     prepared = prepare_patch(original, plan, compress_ahead=not dry_run)
 
+    listed: tuple[CellChange, ...] | None = None
+    if handed and known is not None and not dry_run and prepared.changed:
+        # Listed now from the tables handed over, which then go: they and the read-back never coexist.
+        listed = _list_changes(None, plan, prepared.summary, known)
+        known = None
+        _give_back_freed_memory()
+
     def list_changes() -> tuple[CellChange, ...]:
+        if listed is not None:
+            return listed
         if known is not None:
             return _list_changes(None, plan, prepared.summary, known)
         return _list_changes(_grids(original, [s.sheet for s in plan.sheets]), plan, prepared.summary)

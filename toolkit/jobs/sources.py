@@ -105,13 +105,15 @@ class FileLedger:
 
     def write(self, plan: WritePlan, *, dry_run: bool = False) -> WriteOutcome:
         """Write ``plan`` through the lossless patcher; ToolkitError (Chinese) when refused."""
-        from toolkit.excel.safe_write import write_safely
+        from toolkit.excel.safe_write import TablesHandover, write_safely
 
         self.require_writable()
-        tables = self.tables
+        # The tables go to the write for good (they list its changes, then they are freed before the
+        # read-back); asked for again, they are read again from the file.
+        handover = TablesHandover(self._stat, self.tables)
+        self._tables = None
         try:
-            res = write_safely(self.path, plan, dry_run=dry_run, backup_dir=self.backup_dir,
-                               read_as=(self._stat, tables))
+            res = write_safely(self.path, plan, dry_run=dry_run, backup_dir=self.backup_dir, read_as=handover)
         except Exception as exc:  # the safe-write family carries Chinese messages
             if type(exc).__module__.startswith("toolkit."):
                 raise ToolkitError(str(exc)) from exc
