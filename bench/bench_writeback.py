@@ -45,6 +45,10 @@ def _child(mode: str, path: str) -> None:
 
         import python_calamine  # noqa: F401  (the read-back's reader, imported lazily by the write)
 
+        # What the job imports lazily (read, pre-check, write), imported here: the timer holds the work only.
+        import toolkit.excel.ledger_file  # noqa: F401
+        import toolkit.excel.read  # noqa: F401
+        import toolkit.excel.untrusted  # noqa: F401
         from toolkit.excel import safe_write  # noqa: F401
         from toolkit.jobs import update_status_file
     t0 = time.perf_counter()
