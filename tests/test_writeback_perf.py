@@ -217,3 +217,28 @@ def test_a_handover_gives_its_tables_once():
     assert handover.take() == {}
     with pytest.raises(RuntimeError):
         handover.take()
+
+
+def test_planned_columns_only_list_the_same_changes_as_the_whole_tables(tmp_path):
+    """What the write keeps of the tables handed over (owned sheets whole, the planned/owned columns of staff
+    sheets) gives the same change list as the whole tables, on a ledger whose statuses, checks and 统计 change."""
+    from datetime import date
+
+    from toolkit.core.check import check_tables
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.excel.ledger_file import read_ledger_tables
+    from toolkit.jobs.ledger import new_ledger_workbook
+
+    path = tmp_path / "台账.xlsx"
+    ledger = build_demo_ledger()
+    ledger.tasks[3].deadline = None  # 时限待核 and an error in 【自动】校验
+    new_ledger_workbook(path, ledger, today=date(2025, 4, 7))
+    tables = read_ledger_tables(path)
+    plan = check_tables(tables, today=date(2026, 1, 15), clock_today=date(2026, 1, 15)).plan
+    prepared = prepare_patch(path.read_bytes(), plan)
+    thin = safe_write._planned_columns_only(tables, plan)
+    whole = safe_write._list_changes(None, plan, prepared.summary, tables)
+    assert whole  # statuses and days overdue really change
+    assert safe_write._list_changes(None, plan, prepared.summary, thin) == whole
+    task_sheet = next(sp for sp in plan.sheets if sp.sheet == "任务清单")
+    assert thin["任务清单"].width < tables["任务清单"].width and task_sheet.owned_columns

@@ -691,6 +691,37 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _planned_columns_only(tables: Mapping[str, Table], plan: WritePlan) -> dict[str, Table]:
+    """The old values :func:`_list_changes` can look up: the patch rewrites only cells of the plan, cells it
+    clears in a staff sheet's owned columns, and any cell of a sheet the plan owns entirely. So: owned sheets
+    whole, and of a staff sheet the columns the plan writes or owns (other cells left empty); other sheets
+    dropped. Same coordinates, so every lookup of a rewritten cell gives what the whole table gives."""
+    out: dict[str, Table] = {}
+    for sp in plan.sheets:
+        table = tables.get(sp.sheet)
+        if table is None:
+            continue
+        if sp.owned_sheet:
+            out[sp.sheet] = table
+            continue
+        wanted = {column_index(c) for c in sp.owned_columns} | {column_index(cw.column) for cw in sp.cells}
+        keep = sorted(j - table.first_col for j in wanted if 0 <= j - table.first_col < table.width)
+        if not keep:
+            out[sp.sheet] = Table(table.name, [], table.first_row, table.first_col)
+            continue
+        lo, span = keep[0], keep[-1] + 1 - keep[0]
+        rows = []
+        for line in table.rows:
+            thin = [None] * span
+            n = len(line)
+            for j in keep:
+                if j < n:
+                    thin[j - lo] = line[j]
+            rows.append(thin)
+        out[sp.sheet] = Table(table.name, rows, table.first_row, table.first_col + lo)
+    return out
+
+
 def _give_back_freed_memory() -> None:
     """Return the heap freed with the tables to the system (glibc's malloc_trim; elsewhere nothing).
 
@@ -711,8 +742,8 @@ def _give_back_freed_memory() -> None:
 
 
 class TablesHandover:
-    """The tables a plan was computed from, handed to :func:`write_safely` for good: it lists the changes
-    from them and then drops them, so the caller must keep no reference of its own."""
+    """The tables a plan was computed from, handed to :func:`write_safely` for good: it keeps what the
+    change list needs and drops the rest at once, so the caller must keep no reference of its own."""
 
     def __init__(self, stat: tuple[int, int], tables: Mapping[str, Table]) -> None:
         self.stat = stat
@@ -745,8 +776,8 @@ def write_safely(
     ``read_as`` = ((size, mtime_ns), tables): the tables the plan was computed from, read when the
     file had that size and mtime. They list the changes without reading the file again, and the
     write is refused (:class:`WorkbookLocked`) when the file has changed since. Given as a
-    :class:`TablesHandover`, the tables are let go once the changes are listed, before the
-    read-back (a 100k-task ledger's tables are the largest thing in memory).
+    :class:`TablesHandover`, only the columns the change list can need are kept and the tables are
+    let go before the patch is computed (a 100k-task ledger's tables are the largest thing in memory).
 
     A ledger marked read-only is refused before anything else (:class:`LedgerReadOnly`; a dry
     run still lists the changes).
@@ -781,22 +812,19 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
             raise WorkbookLocked(
                 f"台账「{ledger.name}」在工具读取之后被修改（可能有人刚保存了它）。为避免覆盖对方的修改，本次没有写入；请重新运行。"
             )
-        known = read_as.take() if handed else read_as[1]
+        if handed:
+            # Only what the change list can ask for is kept; the rest of the tables goes now, before the
+            # patch allocates (freed memory is reused) and long before the read-back.
+            known = _planned_columns_only(read_as.take(), plan)
+            _give_back_freed_memory()
+        else:
+            known = read_as[1]
         read_as = None
     # Every refusal happens here, in a dry run too. Changed worksheets are deflated in the
     # background meanwhile (the second core) when the patch is going to be written.
     prepared = prepare_patch(original, plan, compress_ahead=not dry_run)
 
-    listed: tuple[CellChange, ...] | None = None
-    if handed and known is not None and not dry_run and prepared.changed:
-        # Listed now from the tables handed over, which then go: they and the read-back never coexist.
-        listed = _list_changes(None, plan, prepared.summary, known)
-        known = None
-        _give_back_freed_memory()
-
     def list_changes() -> tuple[CellChange, ...]:
-        if listed is not None:
-            return listed
         if known is not None:
             return _list_changes(None, plan, prepared.summary, known)
         return _list_changes(_grids(original, [s.sheet for s in plan.sheets]), plan, prepared.summary)
