@@ -49,11 +49,7 @@ def is_sheet(name: str, canonical: str) -> bool:
 
 def find_sheet(tables: dict[str, Table], canonical: str) -> str | None:
     """The actual name of a ledger sheet, matching its canonical name or a synonym."""
-    wanted = {S.normalize_header(n) for n in S.SHEET_SYNONYMS.get(canonical, (canonical,))}
-    for name in tables:
-        if S.normalize_header(name) in wanted:
-            return name
-    return None
+    return next((name for name in tables if is_sheet(name, canonical)), None)
 
 
 def cell_text(value: Any) -> str:
@@ -316,8 +312,8 @@ class _Sheet:
                 break
         items = list(self.cols.items())
         keys = [k for k, _ in items]
-        widest = max((j for _, j in items), default=-1)
         indices = [j for _, j in items]
+        widest = max(indices, default=-1)
         # itemgetter returns a bare value for one index (and cannot be made for none): always a tuple here.
         pick = operator.itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[j] for j in indices)
         word = RECORD_WORDS.get(self.canonical, "记录")

@@ -396,6 +396,17 @@ def _value_changes(grids: dict[str, list[list[object]]], plan: WritePlan) -> lis
     return changes
 
 
+_COLUMNS: dict[str, int] = {}
+
+
+def _column_of(letters: str) -> int:
+    """Column letters (canonical, as in plans and patch summaries) → 0-based index; cached."""
+    c = _COLUMNS.get(letters)
+    if c is None:
+        c = _COLUMNS[letters] = column_index(letters)
+    return c
+
+
 def _table_value(table: Table | None, row: int, col: int) -> object:
     """The value :func:`_grids_from_tables` would hold at (row, col), looked up without building a grid."""
     if table is None:
@@ -444,13 +455,6 @@ def _list_changes(
     # Cells listed so far, per sheet, as (row, column letters). Plan letters are canonical
     # (validated A..XFD) and so are the patcher's, so letters stand for columns in these sets.
     listed_in: dict[str, set[tuple[int, str]]] = {}
-    index: dict[str, int] = {}
-
-    def col_of(letters: str) -> int:
-        c = index.get(letters)
-        if c is None:
-            c = index[letters] = column_index(letters)
-        return c
 
     for sp in plan.sheets:
         done = summary.rewritten_cells.get(sp.sheet, ())
@@ -464,7 +468,7 @@ def _list_changes(
             planned.add(key)
             if key not in rewritten:
                 continue
-            old = old_at(sp.sheet, cw.row, col_of(cw.column))
+            old = old_at(sp.sheet, cw.row, _column_of(cw.column))
             if not _same(old, cw.value):
                 out.append(CellChange(sp.sheet, f"{cw.column}{cw.row}", None if old == "" else old, cw.value))
                 listed.add(key)
@@ -474,7 +478,7 @@ def _list_changes(
             row, letters = key
             if row < sp.clear_from_row or key in planned or (owned is not None and letters not in owned):
                 continue
-            col = col_of(letters)
+            col = _column_of(letters)
             old = old_at(sp.sheet, row, col)
             if old not in ("", None):
                 cleared.append((row, col, letters, old))
@@ -487,7 +491,7 @@ def _list_changes(
         for key in summary.rewritten_cells.get(sp.sheet, ()):
             if key not in listed:
                 row, col = key
-                old = old_at(sp.sheet, row, col_of(col))
+                old = old_at(sp.sheet, row, _column_of(col))
                 old = None if old == "" else old
                 out.append(CellChange(sp.sheet, f"{col}{row}", old, old, kind=STYLE))
     for name in summary.sheets_created:
@@ -555,13 +559,6 @@ def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePla
     del old_records, new_records
     from python_calamine import CalamineWorkbook
 
-    index: dict[str, int] = {}
-
-    def col_of(letters: str) -> int:
-        c = index.get(letters)
-        if c is None:
-            c = index[letters] = column_index(letters)
-        return c
 
     wb = CalamineWorkbook.from_path(str(temp))
     try:
@@ -569,10 +566,10 @@ def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePla
         for sp in plan.sheets:
             # (row, column, order, planned value or _CLEARED): read back in row order, a failure
             # reported for the first offending cell in the order of the plan (then cleared cells).
-            wanted = [(cw.row, col_of(cw.column), i, cw.value) for i, cw in enumerate(sp.cells)]
+            wanted = [(cw.row, _column_of(cw.column), i, cw.value) for i, cw in enumerate(sp.cells)]
             n = len(wanted)
             wanted.extend(
-                (row, col_of(col), n + i, _CLEARED)
+                (row, _column_of(col), n + i, _CLEARED)
                 for i, (row, col) in enumerate(prepared.summary.cleared_cells.get(sp.sheet, ()))
             )
             wanted.sort(key=_by_row)

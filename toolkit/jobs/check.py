@@ -13,8 +13,6 @@ from toolkit.jobs.gcpause import bulk_job
 from toolkit.jobs.result import JobResult
 from toolkit.jobs.sources import FileLedger, LedgerSource, WriteOutcome
 
-AS_OF_IMPLAUSIBLE = "as-of-implausible"
-
 
 def checked(source: LedgerSource, today: date | None, *, explicit_today: bool | None = None) -> CheckResult:
     """Read and check the ledger; refuse (exit 2) an as-of date the core finds implausible when it was given explicitly."""

@@ -62,10 +62,7 @@ def letters_of(col: int) -> str:
 
 def cell_ref(r: int, col: int) -> str:
     """(7, 1) → ``"B7"``; letters cached."""
-    letters = _LETTERS.get(col)
-    if letters is None:
-        letters = _LETTERS[col] = column_letter(col)
-    return f"{letters}{r}"
+    return f"{letters_of(col)}{r}"
 
 
 def excel_serial(value: date, date1904: bool) -> float:
