@@ -278,6 +278,31 @@ def test_external_entity_is_refused(tmp_path: Path) -> None:
     rejected(write_xlsx(tmp_path / "xxe.xlsx", workbook=xxe), "xml-dtd")
 
 
+@pytest.mark.parametrize("mark", ["<!DOCTYPE x>", "<!doctype x>", '<!ENTITY e "x">', '<!entity e "x">'])
+def test_dtd_behind_many_exclamation_marks_is_refused(tmp_path: Path, mark: str) -> None:
+    """'!' is looked for first (rare in XML); a part full of them (texts, formulas naming sheets) still finds the mark."""
+    texts = "".join(f"<si><t>注意!!{i}</t></si>" for i in range(200))
+    shared = f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{texts}</sst>{mark}'
+    rejected(write_xlsx(tmp_path / "bangs.xlsx", shared=shared), "xml-dtd")
+
+
+def test_exclamation_marks_without_a_dtd_pass(tmp_path: Path) -> None:
+    texts = "".join(f"<si><t>注意!{i}</t></si><si><t>&lt;!x{i}</t></si>" for i in range(100))
+    shared = f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{texts}</sst>'
+    precheck(write_xlsx(tmp_path / "bangs.xlsx", shared=shared))
+
+
+@pytest.mark.parametrize("far", ["A10004", "B010003", "C99999", "D100000", "AB10003", "e10004"])
+def test_a_reference_beyond_the_last_rows_is_found(tmp_path: Path, far: str) -> None:
+    """The largest row is the tail's candidate confirmed by one search: a larger one anywhere is found."""
+    body = "".join(f'<row r="{r}"><c r="A{r}"><v>1</v></c></row>' for r in range(1, 4))
+    body += f'<row r="5"><c r="{far}"><v>1</v></c></row>'
+    body += "".join(f'<row r="{r}"><c r="A{r}"><v>1</v></c></row>' for r in range(9990, 10004))
+    facts = precheck(write_xlsx(tmp_path / "far.xlsx", sheet_xml(body)), max_rows=10**6)
+    row = int(re.sub(r"^[A-Za-z]+", "", far))
+    assert facts.max_row == max(row, 10003)
+
+
 def test_giant_text_run_is_refused(tmp_path: Path) -> None:
     text = "整改" * 200_000  # 1.2 MB of UTF-8 in one cell; Excel allows 32,767 characters
     shared = f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>{text}</t></si></sst>'

@@ -338,6 +338,8 @@ def _corrupt_part(path: str, name: str) -> RejectedFile:
 
 
 _DTD_MARKS = (b"<!DOCTYPE", b"<!doctype", b"<!ENTITY", b"<!entity")
+_DTD_TAILS = tuple(m[2:] for m in _DTD_MARKS)
+_ERROR_MARKER = re.compile(rb"""t=["']e["']""")  # a superset of t="e" / t='e': a stray match only costs a rescan
 _DTD_MARKS_16 = tuple(m.decode().encode("utf-16-le") for m in _DTD_MARKS[::2]) + tuple(
     m.decode().encode("utf-16-be") for m in _DTD_MARKS[::2]
 )
@@ -352,6 +354,24 @@ _SST_COUNT = re.compile(rb"""<(?:[\w.-]+:)?sst\s[^>]*?\b(?:uniqueCount|count)\s*
 _ODS_TOKEN = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*)>")
 _ODS_ROWS_REP = re.compile(rb"""number-rows-repeated\s*=\s*["'](\d+)""")
 _ODS_COLS_REP = re.compile(rb"""number-columns-repeated\s*=\s*["'](\d+)""")
+
+
+def _has_dtd(seg: bytes) -> bool:
+    """One of the DTD/ENTITY marks is in ``seg``.
+
+    '!' is rare in XML (a full-width ！ is other bytes), so each one is found by memchr and the marks
+    are looked for only there; a segment with many (formulas naming sheets) is searched as before.
+    """
+    i = seg.find(b"!")
+    seen = 0
+    while i >= 0:
+        if i and seg[i - 1] == 0x3C and seg.startswith(_DTD_TAILS, i + 1):  # 0x3C: '<'
+            return True
+        seen += 1
+        if seen > 64:
+            return any(m in seg for m in _DTD_MARKS)
+        i = seg.find(b"!", i + 1)
+    return False
 
 
 def _ref_extent(seg: bytes) -> tuple[int, int]:
@@ -390,13 +410,15 @@ def _greater_number(n: int) -> re.Pattern[bytes]:
     """Matches an r= reference whose row number is greater than ``n`` (leading zeros make it longer: a match too)."""
     digits = str(n).encode()
     k = len(digits)
-    alts = [rb"\d{%d,}" % (k + 1)]
+    alts = [rb"\d{%d}" % (k + 1)]
     for i in range(k):
         d = digits[i] - 48
         if d < 9:
             rest = rb"\d{%d}" % (k - i - 1) if k - i - 1 else b""
             alts.append(digits[:i] + b"[%d-9]" % (d + 1) + rest)
-    return re.compile(rb""" r=["'][A-Za-z]*(?:""" + b"|".join(alts) + b")")
+    # Possessive letters and a look-ahead for k digits: most references are shorter than the candidate
+    # and fail there at once (a third of the time of trying every alternative).
+    return re.compile(rb""" r=["'][A-Za-z]*+(?=\d{%d})(?:""" % k + b"|".join(alts) + b")")
 
 
 @functools.lru_cache(maxsize=256)
@@ -480,12 +502,11 @@ class _XmlScan:
                 for m in _SST_COUNT.finditer(seg, 0, 4096):
                     if int(m.group(1)) > self.lim.max_cells:
                         raise self._too_many(int(m.group(1)), "共享字符串数量")
-        for mark in _DTD_MARKS:
-            if mark in seg:
-                raise self._dtd()
+        if _has_dtd(seg):
+            raise self._dtd()
         if self.cell_text and len(seg) > self.lim.max_text_run:
             self._check_runs(seg)
-        if self.name not in self.facts.error_parts and (b't="e"' in seg or b"t='e'" in seg):
+        if self.name not in self.facts.error_parts and _ERROR_MARKER.search(seg):
             self.facts.error_parts.add(self.name)
         if self.sheet:
             self._scan_refs(seg)
