@@ -1,6 +1,8 @@
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolkit.core.dates import format_cn, is_workday, parse_staff_date, working_days_until
 
@@ -124,3 +126,28 @@ def test_cached_parsing_keeps_bool_and_number_apart():
     assert parse_staff_date(45473).on == date(2024, 6, 30)
     assert parse_staff_date(1).kind == "error"  # a typing slip, not 1900-01-01
     assert parse_staff_date(True).kind == "error"
+
+
+def _days_one_by_one(today: date, deadline: date) -> tuple[int, bool]:
+    """The definition, day by day: working days in (today, deadline], or minus those in [deadline, today)."""
+    from datetime import timedelta
+
+    step = 1 if deadline > today else -1
+    count, exact, d = 0, True, today
+    while d != deadline:
+        d += timedelta(days=step)
+        work, known = is_workday(d)
+        exact &= known
+        count += step * work
+    return count, exact
+
+
+@settings(derandomize=True, max_examples=60, deadline=None)
+@given(st.dates(date(2018, 1, 1), date(2031, 12, 31)), st.integers(-900, 900))
+def test_working_days_by_prefix_sums_equal_the_day_by_day_count(today: date, span: int) -> None:
+    """Across year ends, holidays, make-up workdays and years the calendar does not know."""
+    from datetime import timedelta
+
+    deadline = today + timedelta(days=span)
+    working_days_until.cache_clear()
+    assert working_days_until(today, deadline) == _days_one_by_one(today, deadline)

@@ -122,10 +122,15 @@ def parse_staff_date(value: object, *, reference: date | None = None, allow_word
 
     See :func:`_parse_staff_date`.
     """
+    if value is None:  # most optional date cells: no cache lookup
+        return _EMPTY
     try:
         return _parse_cached(value, reference, allow_words)
     except TypeError:  # an unhashable value: parse without the cache
         return _parse_staff_date(value, reference=reference, allow_words=allow_words)
+
+
+_EMPTY = ParsedDate(kind="empty")
 
 
 @lru_cache(maxsize=8192, typed=True)  # typed: True == 1 and 1 == 1.0 must not share an answer
@@ -239,21 +244,42 @@ def is_workday(d: date) -> tuple[bool, bool]:
     return official, True
 
 
+@lru_cache(maxsize=64)
+def _year_prefix(year: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per day of ``year``: working days and calendar-unknown days among the days before it (prefix sums)."""
+    first = date(year, 1, 1)
+    n = (date(year + 1, 1, 1) - first).days if year < 9999 else 365
+    work, unknown = [0], [0]
+    for k in range(n):
+        is_work, known = is_workday(first + timedelta(days=k))
+        work.append(work[-1] + is_work)
+        unknown.append(unknown[-1] + (not known))
+    return tuple(work), tuple(unknown)
+
+
+def _count_days(a: date, b: date) -> tuple[int, int]:
+    """(working days, calendar-unknown days) in [a, b], a <= b, from each year's prefix sums."""
+    work = unknown = 0
+    for year in range(a.year, b.year + 1):
+        w, u = _year_prefix(year)
+        i = (a - date(year, 1, 1)).days if year == a.year else 0
+        j = (b - date(year, 1, 1)).days + 1 if year == b.year else len(w) - 1
+        work += w[j] - w[i]
+        unknown += u[j] - u[i]
+    return work, unknown
+
+
 @lru_cache(maxsize=65536)
 def working_days_until(today: date, deadline: date) -> tuple[int, bool]:
-    """Working days in (today, deadline]; negative count when the deadline has passed.
+    """Working days in (today, deadline]; negative count when the deadline has passed (days in [deadline, today)).
 
-    Returns (count, every day was known from the official calendar).
+    Returns (count, every day counted over was known from the official calendar). The days are
+    tallied once per year (prefix sums), so a far deadline costs no more than a near one.
     """
     if deadline == today:
         return 0, True
-    step = 1 if deadline > today else -1
-    count, exact = 0, True
-    d = today
-    while d != deadline:
-        d += timedelta(days=step)
-        work, known = is_workday(d)
-        exact &= known
-        if work:
-            count += step
-    return count, exact
+    if deadline > today:
+        work, unknown = _count_days(today + timedelta(days=1), deadline)
+        return work, unknown == 0
+    work, unknown = _count_days(deadline, today - timedelta(days=1))
+    return -work, unknown == 0
