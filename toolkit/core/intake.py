@@ -82,6 +82,8 @@ def _normalized_text(text: str) -> str:
     return S.normalize_header(text)
 
 
+_NONE = [None]  # appended to a row so that an absent column's index (-1) reads None (see _Sheet.values)
+
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
     S.SHEET_PROBLEMS: ("id", "title"),
     S.SHEET_TASKS: ("id", "problem_id", "measure"),
@@ -283,6 +285,43 @@ class _Sheet:
         Blank rows are skipped without a word. Table notes, their continuation lines and repeated header
         rows are skipped with a warning each (see docs/rules/intake.md).
         """
+        items = list(self.cols.items())
+        keys = [k for k, _ in items]
+        indices = [j for _, j in items]
+        widest = max(indices, default=-1)
+        # itemgetter returns a bare value for one index (and cannot be made for none): always a tuple here.
+        pick = operator.itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[j] for j in indices)
+        for excel_row, row in self._records(issues):
+            n = len(row)
+            if n > widest:  # every mapped cell is there (rows of one table are equally wide)
+                yield excel_row, dict(zip(keys, pick(row)))
+            else:
+                yield excel_row, {k: (row[j] if j < n else None) for k, j in items}
+
+    def values(self, issues: list[Issue], keys: tuple[str, ...]) -> Iterator[tuple[int, tuple[Any, ...]]]:
+        """As :meth:`rows`, each record as a tuple of the raw values of ``keys`` (None where a column is absent).
+
+        The same rows in the same order, with the same warnings; cheaper than a dict per row.
+        """
+        indices = [self.cols.get(k, -1) for k in keys]
+        widest = max(indices, default=-1)
+        if -1 in indices:  # an absent column reads the None appended to the row
+            pick = operator.itemgetter(*indices)
+            for excel_row, row in self._records(issues):
+                if len(row) > widest:
+                    yield excel_row, pick(row + _NONE)
+                else:
+                    yield excel_row, tuple(row[j] if 0 <= j < len(row) else None for j in indices)
+            return
+        pick = operator.itemgetter(*indices)
+        for excel_row, row in self._records(issues):
+            if len(row) > widest:
+                yield excel_row, pick(row)
+            else:
+                yield excel_row, tuple(row[j] if j < len(row) else None for j in indices)
+
+    def _records(self, issues: list[Issue]) -> Iterator[tuple[int, list[Any]]]:
+        """(Excel row, the row's cells) of every record row; the warnings of the rows skipped go to ``issues``."""
         table = self.table
         kinds: list[tuple[int, str, int]] = []  # (index, kind, first filled index)
         for i in range(self.header_idx + 1, len(table.rows)):
@@ -310,12 +349,6 @@ class _Sheet:
                 pending.append(n)
             elif kind in ("data", "total"):
                 break
-        items = list(self.cols.items())
-        keys = [k for k, _ in items]
-        indices = [j for _, j in items]
-        widest = max(indices, default=-1)
-        # itemgetter returns a bare value for one index (and cannot be made for none): always a tuple here.
-        pick = operator.itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[j] for j in indices)
         word = RECORD_WORDS.get(self.canonical, "记录")
         skipped = self.ledger.layout.skipped_rows.setdefault(self.canonical, [])
         note_text = ""
@@ -323,11 +356,7 @@ class _Sheet:
             row = table.rows[i]
             excel_row = table.excel_row(i)
             if kind == "data":
-                n = len(row)
-                if n > widest:  # every mapped cell is there (rows of one table are equally wide)
-                    yield excel_row, dict(zip(keys, pick(row)))
-                else:
-                    yield excel_row, {k: (row[j] if j < n else None) for k, j in items}
+                yield excel_row, row
                 continue
             skipped.append(excel_row)
             where = Location(self.ledger.source, self.name, excel_row, table.letter(first))
@@ -627,35 +656,52 @@ def normalize_state(raw: Any) -> str:
     return S.STATE_SYNONYMS.get(text, "")
 
 
-def read_task(sheet: _Sheet, row: int, v: dict[str, Any], issues: list[Issue], reference: date | None,
+TASK_FIELDS = ("measure", "progress", "leader", "unit", "person", "evidence", "signed_off_by", "remark", "state",
+               "deadline", "extended_deadline", "completed_on", "signed_off_on", "id", "problem_id")
+"""The raw values :func:`read_task` takes, in this order (``_Sheet.values(issues, TASK_FIELDS)``)."""
+
+PROBLEM_FIELDS = ("id", "category", "title", "finding", "leader", "department")
+
+
+def task_values(v: dict[str, Any]) -> tuple[Any, ...]:
+    """A row read as a dict (:meth:`_Sheet.rows`) as the tuple :func:`read_task` takes."""
+    return tuple(v.get(k) for k in TASK_FIELDS)
+
+
+def read_task(sheet: _Sheet, row: int, vals: tuple[Any, ...], issues: list[Issue], reference: date | None,
               task_id: str, problem_id: str) -> Task:
-    """One task row (any layout): free text trimmed, state normalised, dates parsed with located issues."""
+    """One task row (any layout; ``vals`` in :data:`TASK_FIELDS` order): free text trimmed, state normalised,
+    dates parsed with located issues."""
+    (measure, progress, leader, unit, person, evidence, signed_off_by, remark, state, deadline_raw, extended,
+     completed, signed_on, _id, _problem_id) = vals
     task = Task(
         id=task_id,
         problem_id=problem_id,
-        measure=cell_text(v.get("measure")),
-        progress=cell_text(v.get("progress")),
-        leader=cell_text(v.get("leader")),
-        unit=cell_text(v.get("unit")),
-        person=cell_text(v.get("person")),
-        evidence=cell_text(v.get("evidence")),
-        signed_off_by=cell_text(v.get("signed_off_by")),
-        remark=cell_text(v.get("remark")),
+        measure=cell_text(measure),
+        progress=cell_text(progress),
+        leader=cell_text(leader),
+        unit=cell_text(unit),
+        person=cell_text(person),
+        evidence=cell_text(evidence),
+        signed_off_by=cell_text(signed_off_by),
+        remark=cell_text(remark),
         row=row,
     )
-    task.state_text = cell_text(v.get("state"))
-    task.state = normalize_state(v.get("state"))
-    deadline = _parse_date_field(sheet, row, "deadline", "完成时限", v.get("deadline"), issues,
+    task.state_text = cell_text(state)
+    task.state = normalize_state(state)
+    deadline = _parse_date_field(sheet, row, "deadline", "完成时限", deadline_raw, issues,
                                  reference=reference, allow_words=True)
     if deadline.kind in ("date", "immediate"):
-        task.deadline = Deadline(deadline.on, "date", cell_text(v.get("deadline")))
+        task.deadline = Deadline(deadline.on, "date", cell_text(deadline_raw))
     elif deadline.kind == "long_term":
-        task.deadline = Deadline(None, "long_term", cell_text(v.get("deadline")))
+        task.deadline = Deadline(None, "long_term", cell_text(deadline_raw))
     elif deadline.kind == "error":
-        task.deadline = Deadline(None, "invalid", cell_text(v.get("deadline")))
-    for key, label in (("extended_deadline", "延期时限"), ("completed_on", "完成日期"),
-                       ("signed_off_on", "销号日期")):
-        parsed = _parse_date_field(sheet, row, key, label, v.get(key), issues, reference=reference)
+        task.deadline = Deadline(None, "invalid", cell_text(deadline_raw))
+    for key, label, raw in (("extended_deadline", "延期时限", extended), ("completed_on", "完成日期", completed),
+                            ("signed_off_on", "销号日期", signed_on)):
+        if raw is None:  # the usual case for these three: nothing to parse, nothing to say
+            continue
+        parsed = _parse_date_field(sheet, row, key, label, raw, issues, reference=reference)
         if parsed.kind == "date":
             setattr(task, key, parsed.on)
     return task
@@ -683,22 +729,21 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
     if one is not None:
         load_one_sheet(ledger, one, issues, reference)
     if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True)):
-        for row, v in sheet.rows(issues):
+        for row, (pid, category, title, finding, leader, department) in sheet.values(issues, PROBLEM_FIELDS):
             ledger.problems.append(
                 Problem(
-                    id=cell_id(v.get("id")),
-                    category=cell_text(v.get("category")),
-                    title=cell_text(v.get("title")),
-                    finding=cell_text(v.get("finding")),
-                    leader=cell_text(v.get("leader")),
-                    department=cell_text(v.get("department")),
+                    id=cell_id(pid),
+                    category=cell_text(category),
+                    title=cell_text(title),
+                    finding=cell_text(finding),
+                    leader=cell_text(leader),
+                    department=cell_text(department),
                     row=row,
                 )
             )
     if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_TASKS, issues, required=True)):
-        for row, v in sheet.rows(issues):
-            ledger.tasks.append(read_task(sheet, row, v, issues, reference, cell_id(v.get("id")),
-                                          cell_id(v.get("problem_id"))))
+        for row, vals in sheet.values(issues, TASK_FIELDS):
+            ledger.tasks.append(read_task(sheet, row, vals, issues, reference, cell_id(vals[-2]), cell_id(vals[-1])))
     if sheet := _open_sheet(ledger, tables, S.SHEET_PEOPLE, issues, required=False):
         for row, v in sheet.rows(issues):
             ledger.people.append(Person(cell_text(v.get("name")), cell_text(v.get("post")),
@@ -1014,7 +1059,7 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
         ledger.problems.append(Problem(pid, category, cell_text(first.get("title")), "",
                                        cell_text(first.get("leader")), cell_text(first.get("unit")), first_row))
         for tid, (row, v) in zip(ids, group):
-            ledger.tasks.append(read_task(sheet, row, v, issues, reference, tid, pid))
+            ledger.tasks.append(read_task(sheet, row, task_values(v), issues, reference, tid, pid))
     # What was recognised, said in words (adopt shows it; check warns once while no mapping sheet confirms it).
     fields = "、".join(f"{table.letter(j)}列=“{L.ONE_SHEET_BY_KEY[k].header}”" for k, j in
                        sorted(one.cols.items(), key=lambda kv: kv[1]))

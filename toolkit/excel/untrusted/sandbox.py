@@ -104,9 +104,9 @@ def _worker_loop(cfg: dict[str, Any]) -> None:
             return
         job_id, path, sheets, limits, post = job if len(job) == 5 else (*job, None)
         try:
-            if limits is not None:
-                precheck(path, **limits)
-            tables = read_workbook(path, sheets=sheets)
+            # The pre-check found the parts holding error cells: the read need not decompress the others again.
+            error_parts = precheck(path, **limits).error_parts if limits is not None else None
+            tables = read_workbook(path, sheets=sheets, error_parts=error_parts)
             payload: Any = tables
             if post is not None:
                 if isinstance(post, tuple):  # post_tables: the function's answer is the whole payload
