@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 
 from toolkit.core import schema as S
 from toolkit.core.model import Ledger
@@ -141,11 +141,12 @@ def plan_task_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> She
         # Every row gets its own status, repeated ids included (their check cell says so).
         code, row = st.code, t.row
         style = styles[code] if code in styles else styles.setdefault(code, status_style(code))
-        append(CellWrite(row, status_col, st.label, style))
+        append(_cell((row, status_col, st.label, style)))
         overdue = st.days_overdue if code in (OVERDUE, DONE_LATE) else None
-        append(CellWrite(row, overdue_col, overdue or None))
-        append(CellWrite(row, due_col, due_in_text(st)))
-        append(_check_cell(row, check_col, by_row.get(row, ())))
+        append(_cell((row, overdue_col, overdue or None, None)))
+        append(_cell((row, due_col, due_in_text(st), None)))
+        issues = by_row.get(row)
+        append(_check_cell(row, check_col, issues) if issues else _cell((row, check_col, None, None)))
     first = ledger.layout.header_rows[S.SHEET_TASKS] + 1
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
 
@@ -164,13 +165,24 @@ def plan_problem_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> 
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
 
 
+@cache
+def problem_style(code: str) -> CellStyle:
+    fill, font = PROBLEM_COLOURS[code]
+    return CellStyle(fill=fill, font_color=font, align="center")
+
+
+CENTERED = CellStyle(align="center")
+
+# CellWrite without its Python-level __new__ (a named tuple's): the same tuple, for the loops over every row.
+_cell = partial(tuple.__new__, CellWrite)
+
+
 def _problem_cells(ledger: Ledger, status: LedgerStatus, letters: dict[str, str], cells: list[CellWrite]) -> None:
+    status_col, progress_col = letters["status"], letters["progress"]
+    append = cells.append
     for p, ps in zip(ledger.problems, status.problem_rows):
-        fill, font = PROBLEM_COLOURS[ps.code]
-        cells.append(CellWrite(p.row, letters["status"], ps.label, CellStyle(fill=fill, font_color=font,
-                                                                            align="center")))
-        cells.append(CellWrite(p.row, letters["progress"], f"{ps.done_tasks}/{ps.total_tasks}",
-                               CellStyle(align="center")))
+        append(_cell((p.row, status_col, ps.label, problem_style(ps.code))))
+        append(_cell((p.row, progress_col, f"{ps.done_tasks}/{ps.total_tasks}", CENTERED)))
 
 
 def plan_one_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> SheetPlan | None:
