@@ -388,3 +388,39 @@ def test_a_real_note_row_read_by_calamine_keeps_excel_coordinates(demo_file):
     ledger, issues = load_ledger(tables_from_rows({}) | {"任务清单": table}, source=demo_file.name)
     assert [(i.location.row, i.location.column, i.code) for i in issues if i.location.sheet == "任务清单"] == [
         (60, "A", "table-note")]
+
+
+_ROW_KINDS = st.sampled_from(["task", "short", "blank", "note", "total", "header", "text"])
+
+
+@settings(derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kinds=st.lists(_ROW_KINDS, max_size=12), drop=st.sampled_from([None, "延期时限", "佐证材料", "完成日期"]))
+def test_records_as_tuples_equal_records_as_dicts(small_tables, kinds, drop):
+    """_Sheet.values (tuples, used for problems and tasks) reads the same rows, values and warnings as _Sheet.rows."""
+    from toolkit.core.intake import TASK_FIELDS, Ledger, _open_sheet, task_values
+
+    rows = []
+    for n, kind in enumerate(kinds):
+        rows.append({
+            "task": task_row(f"{n}-1", 1, extended=date(2024, 9, 30) if n % 2 else None),
+            "short": [f"{n}-2", 1, "加强学习。"],  # a ragged row: the cells right of it are absent
+            "blank": [],
+            "note": ["注：以上为示例"],
+            "total": ["合计", None, "3项"],
+            "header": list(TASK_HEADER),
+            "text": ["另有说明"],
+        }[kind])
+    header = [h for h in TASK_HEADER if h != drop]
+    keep = [j for j, h in enumerate(TASK_HEADER) if h != drop]
+    body = [[r[j] for j in keep if j < len(r)] for r in rows]
+    tables = small_tables(body)
+    tables["任务清单"].rows[0] = header
+
+    def read(how):
+        issues = []
+        sheet = _open_sheet(Ledger(), tables, S.SHEET_TASKS, issues, required=True)
+        got = ([(r, task_values(v)) for r, v in sheet.rows(issues)] if how == "dict"
+               else list(sheet.values(issues, TASK_FIELDS)))
+        return got, [(i.code, i.location.row, i.location.column) for i in issues]
+
+    assert read("tuple") == read("dict")
