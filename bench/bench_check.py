@@ -38,6 +38,7 @@ def _child(mode: str, path: str) -> None:
         import toolkit.excel.read  # noqa: F401
         import toolkit.excel.untrusted  # noqa: F401
         import toolkit.jobs.sources  # noqa: F401
+        import chinese_calendar  # noqa: F401  (the holiday calendar, imported lazily by the status rules)
         from toolkit.jobs.ledger import check_file
     t0 = time.perf_counter()
     imported = t0 - t_import

@@ -54,6 +54,7 @@ def _child(mode: str, folder: str, master: str) -> None:
         import toolkit.excel.untrusted  # noqa: F401
         import toolkit.jobs.counties  # noqa: F401
         import toolkit.jobs.sources  # noqa: F401
+        import chinese_calendar  # noqa: F401  (the holiday calendar, imported lazily by the status rules)
     t0 = time.perf_counter()
     imported = t0 - t_import
     files = sorted(Path(folder).glob("*.xlsx"))
