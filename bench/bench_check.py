@@ -31,6 +31,7 @@ def _child(mode: str, path: str) -> None:
     else:
         from datetime import date
 
+        import chinese_calendar  # noqa: F401  (the holiday calendar, imported lazily by the status rules)
         import python_calamine  # noqa: F401  (as the bare read imports it before its timer)
 
         # What check_file imports lazily, imported here so that the timer holds the work only.
@@ -38,7 +39,6 @@ def _child(mode: str, path: str) -> None:
         import toolkit.excel.read  # noqa: F401
         import toolkit.excel.untrusted  # noqa: F401
         import toolkit.jobs.sources  # noqa: F401
-        import chinese_calendar  # noqa: F401  (the holiday calendar, imported lazily by the status rules)
         from toolkit.jobs.ledger import check_file
     t0 = time.perf_counter()
     imported = t0 - t_import

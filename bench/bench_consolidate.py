@@ -47,6 +47,8 @@ def _child(mode: str, folder: str, master: str) -> None:
     import python_calamine  # noqa: F401
 
     if mode not in ("bare", "bare+m"):
+        import chinese_calendar  # noqa: F401  (the holiday calendar, imported lazily by the status rules)
+
         import toolkit.counties.consolidate  # noqa: F401
         import toolkit.excel.ledger_file  # noqa: F401
         import toolkit.excel.read  # noqa: F401
@@ -54,7 +56,6 @@ def _child(mode: str, folder: str, master: str) -> None:
         import toolkit.excel.untrusted  # noqa: F401
         import toolkit.jobs.counties  # noqa: F401
         import toolkit.jobs.sources  # noqa: F401
-        import chinese_calendar  # noqa: F401  (the holiday calendar, imported lazily by the status rules)
     t0 = time.perf_counter()
     imported = t0 - t_import
     files = sorted(Path(folder).glob("*.xlsx"))
