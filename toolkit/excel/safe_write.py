@@ -564,13 +564,7 @@ def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePla
         for k, sp in enumerate(plan.sheets):
             # (row, column, order, planned value or _CLEARED): read back in row order, a failure
             # reported for the first offending cell in the order of the plan (then cleared cells).
-            wanted = [(cw.row, _column_of(cw.column), i, cw.value) for i, cw in enumerate(sp.cells)]
-            n = len(wanted)
-            wanted.extend(
-                (row, _column_of(col), n + i, _CLEARED)
-                for i, (row, col) in enumerate(cleared.get(sp.sheet, ()))
-            )
-            wanted.sort(key=_by_row)
+            wanted = _wanted(sp.cells, cleared.get(sp.sheet, ()))
             wb, sheet = ahead.get(k)
             bad_at = _read_back(wb, sp.sheet if sheet is not None else None, wanted, sheet=sheet)
             del sheet
@@ -663,6 +657,36 @@ class _SheetsAhead:
 
 
 _CLEARED = object()
+
+
+class _InPlanOrder:
+    """(row, column, order, planned value) of plan cells already in row order, made as they are read
+    (no list of a tuple per cell: at 100k tasks that list was tens of MB held during the read-back)."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, cells: list) -> None:
+        self.cells = cells
+
+    def __iter__(self):  # noqa: ANN204
+        col_of = _column_of
+        return ((cw.row, col_of(cw.column), i, cw.value) for i, cw in enumerate(self.cells))
+
+    def __bool__(self) -> bool:
+        return bool(self.cells)
+
+
+def _wanted(cells: list, cleared: tuple) -> list[tuple] | _InPlanOrder:
+    """What :func:`_read_back` reads back for one sheet, in row order (ties: plan order, then cleared cells)."""
+    if not cleared:
+        rows = [cw.row for cw in cells]
+        if rows == sorted(rows):
+            return _InPlanOrder(cells)  # already in row order: the stable sort would keep it as is
+    wanted = [(cw.row, _column_of(cw.column), i, cw.value) for i, cw in enumerate(cells)]
+    n = len(wanted)
+    wanted.extend((row, _column_of(col), n + i, _CLEARED) for i, (row, col) in enumerate(cleared))
+    wanted.sort(key=_by_row)
+    return wanted
 
 
 def _by_row(item: tuple) -> int:
@@ -801,18 +825,30 @@ def _give_back_freed_memory() -> None:
 
     The tables are hundreds of thousands of small objects; freed, their memory mostly stays with
     the process, and the read-back's own allocations (calamine's cell grid) would come on top.
+    The C library is looked up once per process (``find_library`` runs ``ldconfig``).
     """
-    import ctypes
-    import ctypes.util
-    import sys
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        pass
+
+_TRIM: list = []
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not _TRIM:
+        import ctypes
+        import ctypes.util
+        import sys
+
+        trim = None
+        if sys.platform.startswith("linux"):
+            try:
+                trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+            except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+                trim = None
+        _TRIM.append(trim)
+    return _TRIM[0]
 
 
 class TablesHandover:
@@ -928,6 +964,7 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
 
         prepared.write(temp, progress=progress, fsync=True)
         prepared.release()  # the new sheet XML is on disk now: free it before the read-back
+        _give_back_freed_memory()  # and give the patch's freed heap back before the read-back allocates
         step("after-temp-write")
         _verify(temp, original, prepared, plan)
         # Listed after the read-back (not before the write): the list and the read-back's memory
