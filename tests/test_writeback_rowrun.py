@@ -114,7 +114,11 @@ def test_odd_rows_fall_back_and_patch_identically_to_pre_change_code(tmp_path, s
 def test_prefixed_worksheet_patches_identically_to_pre_change_code(tmp_path):
     def prefixed(xml: bytes) -> bytes:
         xml = xml.replace(b"<worksheet xmlns=", b"<x:worksheet xmlns:x=").replace(b"</worksheet>", b"</x:worksheet>")
-        return re.sub(rb"<(/?)(sheetData|row|c|v|f|is|t|dimension|sheetViews|sheetView|selection|sheetFormatPr|cols|col|pageMargins)(?=[\s/>])", rb"<\1x:\2", xml)
+        return re.sub(
+            rb"<(/?)(sheetData|row|c|v|f|is|t|dimension|sheetViews|sheetView|selection|sheetFormatPr|cols|col|pageMargins)(?=[\s/>])",
+            rb"<\1x:\2",
+            xml,
+        )
 
     path = _sheet(tmp_path / "l.xlsx", 15, prefixed)
     _same_as_reference(path, _plan(15), tmp_path)

@@ -123,8 +123,8 @@ class SheetPatcher:
         self.p = prefix + b":" if prefix else b""
         self._close_c = b"</" + self.p + b"c>"
         self.root_end = root_end = root_m.end()
-        # "<!" / "<?" searched only when the single byte "!" / "?" occurs at all (a memchr, much
-        # faster than a two-byte search; UTF-8 text never holds these bytes inside a character).
+        # "<!" / "<?" searched only when the single byte "!" / "?" occurs at all: exact (no such byte,
+        # no such pair), and a one-byte search (memchr) is much faster than a two-byte one.
         bang = xml.find(b"!", root_end) >= 0 and xml.find(b"<!", root_end) >= 0
         if bang and (xml.find(b"<!DOCTYPE", root_end) >= 0 or xml.find(b"<!ENTITY", root_end) >= 0):
             raise refuse(f"工作表「{self.name}」含有 DTD 声明，可能是恶意文件，已拒绝写回。", self.name)
