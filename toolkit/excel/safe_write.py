@@ -42,9 +42,9 @@ from toolkit.excel.patch import (
     PatchRefused,
     PatchSummary,
     PreparedPatch,
-    member_records,
     prepare_patch,
 )
+from toolkit.excel.patch.package import read_zip
 
 __all__ = [
     "BACKUP_DIR_NAME",
@@ -541,39 +541,34 @@ def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePla
     Zip CRCs of every member; every member the patch did not change byte-identical to the
     original; every plan cell (and every cell the summary says was cleared) read back through
     python-calamine, one sheet at a time (only the sheets of the plan), rows streamed.
+
+    python-calamine parses a sheet without holding the GIL: the plan's sheets are parsed in a
+    background thread (:class:`_SheetsAhead`, at most two sheets held at a time) while this thread
+    checks the zip and the untouched members and compares the sheet parsed before. The checks and
+    their order of failure are as before (zip, then untouched members, then sheets in plan order).
     """
     fail = "写入后的自检未通过，台账没有被修改（原文件保持不变）。"
     advice = "这通常是工具的缺陷：请把台账备份和这条消息发给维护人员。"
+    cleared = prepared.summary.cleared_cells
+    # Only sheets with cells to read back are parsed (as before).
+    ahead = _SheetsAhead(temp, [sp.sheet if sp.cells or cleared.get(sp.sheet) else None for sp in plan.sheets])
     try:
-        with zipfile.ZipFile(temp) as zf:
-            bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise VerifyFailed(f"{fail}新文件无法作为压缩包打开（{exc}）。{advice}") from exc
-    if bad is not None:
-        raise VerifyFailed(f"{fail}新文件中的部件 {bad} 校验和错误。{advice}")
-    old_records = {name: raw for name, _m, raw in member_records(original)}
-    new_records = {name: raw for name, _m, raw in member_records(temp.read_bytes())}
-    for name in prepared.untouched_members():
-        if new_records.get(name) != old_records[name]:
-            raise VerifyFailed(f"{fail}未改动的部件 {name} 与原文件不一致。{advice}")
-    del old_records, new_records
-    from python_calamine import CalamineWorkbook
-
-
-    wb = CalamineWorkbook.from_path(str(temp))
-    try:
-        names = set(wb.sheet_names)
-        for sp in plan.sheets:
+        try:
+            with zipfile.ZipFile(temp) as zf:
+                bad = zf.testzip()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise VerifyFailed(f"{fail}新文件无法作为压缩包打开（{exc}）。{advice}") from exc
+        if bad is not None:
+            raise VerifyFailed(f"{fail}新文件中的部件 {bad} 校验和错误。{advice}")
+        _check_untouched(temp, original, prepared, f"{fail}未改动的部件 {{name}} 与原文件不一致。{advice}")
+        for k, sp in enumerate(plan.sheets):
             # (row, column, order, planned value or _CLEARED): read back in row order, a failure
             # reported for the first offending cell in the order of the plan (then cleared cells).
-            wanted = [(cw.row, _column_of(cw.column), i, cw.value) for i, cw in enumerate(sp.cells)]
-            n = len(wanted)
-            wanted.extend(
-                (row, _column_of(col), n + i, _CLEARED)
-                for i, (row, col) in enumerate(prepared.summary.cleared_cells.get(sp.sheet, ()))
-            )
-            wanted.sort(key=_by_row)
-            bad_at = _read_back(wb, sp.sheet if sp.sheet in names else None, wanted)
+            wanted = _wanted(sp.cells, cleared.get(sp.sheet, ()))
+            wb, sheet = ahead.get(k)
+            bad_at = _read_back(wb, sp.sheet if sheet is not None else None, wanted, sheet=sheet)
+            del sheet
+            ahead.done(k)
             if bad_at is not None:
                 _order, row, col, planned, got = bad_at
                 ref = f"{column_letter(col)}{row}"
@@ -583,17 +578,122 @@ def _verify(temp: Path, original: bytes, prepared: PreparedPatch, plan: WritePla
                     f"{fail}工作表「{sp.sheet}」的 {ref} 应为 {_show(planned)}，读回的是 {_show(got)}。{advice}"
                 )
     finally:
-        wb.close()
+        ahead.close()
+
+
+def _check_untouched(temp: Path, original: bytes, prepared: PreparedPatch, message: str) -> None:
+    """Every member the patch did not change has the same raw local record (header, data, descriptor)
+    in the written file as in the original; only those members' records are compared."""
+    names = prepared.untouched_members()
+    old_entries = {e.name: e for e in read_zip(original)[0]}
+    written = temp.read_bytes()
+    new_entries = {e.name: e for e in read_zip(written)[0]}
+    for name in names:
+        o, e = old_entries[name], new_entries.get(name)
+        if e is None or written[e.local_start : e.local_end] != original[o.local_start : o.local_end]:
+            raise VerifyFailed(message.format(name=name))
+
+
+class _SheetsAhead:
+    """The plan's sheets of the written file parsed by python-calamine in a background thread, in order.
+
+    ``names`` holds None for a sheet not to read. ``get(i)`` waits for sheet ``i`` (None when the
+    workbook has no such sheet) and re-raises what the reader raised at or before it; ``done(i)`` lets the reader go on past sheet ``i + 1``, so at most two parsed sheets
+    exist at a time (the one compared and the next). ``close()`` stops the reader and closes the
+    workbook.
+    """
+
+    def __init__(self, path: Path, names: list[str]) -> None:
+        import threading
+
+        self._names = names
+        self._sheets: list[object] = [None] * len(names)
+        self._ready = [threading.Event() for _ in names]
+        self._room = threading.Semaphore(2)
+        self._stop = False
+        self._error: BaseException | None = None
+        self._failed_at = -1  # the sheet the reader failed at (-1: opening the workbook)
+        self.wb = None
+        self._thread = threading.Thread(target=self._run, args=(str(path),), name="read-back", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: str) -> None:
+        try:
+            from python_calamine import CalamineWorkbook
+
+            self.wb = CalamineWorkbook.from_path(path)
+            present = set(self.wb.sheet_names)
+            for i, name in enumerate(self._names):
+                self._failed_at = i
+                self._room.acquire()
+                if self._stop:
+                    return
+                self._sheets[i] = self.wb.get_sheet_by_name(name) if name in present else None
+                self._ready[i].set()
+        except BaseException as exc:  # re-raised by get() in the caller's thread
+            self._error = exc
+        finally:
+            for event in self._ready:
+                event.set()
+
+    def get(self, i: int) -> tuple[object, object]:
+        self._ready[i].wait()
+        if self._error is not None and i >= self._failed_at:
+            raise self._error
+        sheet, self._sheets[i] = self._sheets[i], None
+        return self.wb, sheet
+
+    def done(self, i: int) -> None:
+        self._room.release()
+
+    def close(self) -> None:
+        self._stop = True
+        self._room.release()
+        self._room.release()
+        self._thread.join()
+        self._sheets = []
+        if self.wb is not None:
+            self.wb.close()
 
 
 _CLEARED = object()
+
+
+class _InPlanOrder:
+    """(row, column, order, planned value) of plan cells already in row order, made as they are read
+    (no list of a tuple per cell: at 100k tasks that list was tens of MB held during the read-back)."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, cells: list) -> None:
+        self.cells = cells
+
+    def __iter__(self):  # noqa: ANN204
+        col_of = _column_of
+        return ((cw.row, col_of(cw.column), i, cw.value) for i, cw in enumerate(self.cells))
+
+    def __bool__(self) -> bool:
+        return bool(self.cells)
+
+
+def _wanted(cells: list, cleared: tuple) -> list[tuple] | _InPlanOrder:
+    """What :func:`_read_back` reads back for one sheet, in row order (ties: plan order, then cleared cells)."""
+    if not cleared:
+        rows = [cw.row for cw in cells]
+        if rows == sorted(rows):
+            return _InPlanOrder(cells)  # already in row order: the stable sort would keep it as is
+    wanted = [(cw.row, _column_of(cw.column), i, cw.value) for i, cw in enumerate(cells)]
+    n = len(wanted)
+    wanted.extend((row, _column_of(col), n + i, _CLEARED) for i, (row, col) in enumerate(cleared))
+    wanted.sort(key=_by_row)
+    return wanted
 
 
 def _by_row(item: tuple) -> int:
     return item[0]
 
 
-def _read_back(wb: object, name: str | None, wanted: list[tuple]) -> tuple | None:
+def _read_back(wb: object, name: str | None, wanted: list[tuple], sheet: object = None) -> tuple | None:
     """The first (in plan order) cell of ``wanted`` that does not read back as planned, or None.
 
     ``wanted`` holds (row, column, order, planned value or ``_CLEARED``) sorted by row. The rows
@@ -603,7 +703,8 @@ def _read_back(wb: object, name: str | None, wanted: list[tuple]) -> tuple | Non
     """
     if name is None or not wanted:
         return _first_bad([], wanted)
-    sheet = wb.get_sheet_by_name(name)
+    if sheet is None:
+        sheet = wb.get_sheet_by_name(name)
     start, end = sheet.start, sheet.end
     if start is None or end is None:
         return _first_bad([], wanted)
@@ -724,18 +825,30 @@ def _give_back_freed_memory() -> None:
 
     The tables are hundreds of thousands of small objects; freed, their memory mostly stays with
     the process, and the read-back's own allocations (calamine's cell grid) would come on top.
+    The C library is looked up once per process (``find_library`` runs ``ldconfig``).
     """
-    import ctypes
-    import ctypes.util
-    import sys
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        pass
+
+_TRIM: list = []
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not _TRIM:
+        import ctypes
+        import ctypes.util
+        import sys
+
+        trim = None
+        if sys.platform.startswith("linux"):
+            try:
+                trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+            except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+                trim = None
+        _TRIM.append(trim)
+    return _TRIM[0]
 
 
 class TablesHandover:
@@ -851,6 +964,7 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
 
         prepared.write(temp, progress=progress, fsync=True)
         prepared.release()  # the new sheet XML is on disk now: free it before the read-back
+        _give_back_freed_memory()  # and give the patch's freed heap back before the read-back allocates
         step("after-temp-write")
         _verify(temp, original, prepared, plan)
         # Listed after the read-back (not before the write): the list and the read-back's memory

@@ -61,6 +61,8 @@ def validate_plan(plan: WritePlan) -> None:
                 raise refuse(
                     f"写入计划有误：工作表「{sp.sheet}」{letters} 列的列宽 {width} 应在 0～255 之间。", sp.sheet
                 )
+        if _cells_ok(sp.cells):
+            continue  # nothing below would refuse: the loop only finds the first refusal, in plan order
         seen: set[tuple[int, str]] = set()
         columns_ok: dict[str, bool] = {}
         styles_ok: set[CellStyle] = set()
@@ -94,6 +96,44 @@ def validate_plan(plan: WritePlan) -> None:
                     _validate_style(sp.sheet, f"{cw.column}{cw.row}", style)
                     styles_ok.add(style)
                 style_ids_ok.add(id(style))
+
+
+def _cells_ok(cells: list) -> bool:
+    """Would the per-cell checks of :func:`validate_plan` pass for every cell? Decided over whole
+    columns of the plan at once (each distinct column, text and style checked once); False as soon as
+    anything may be wrong, then the per-cell loop finds the refusal and its message."""
+    try:
+        if not cells:
+            return True
+        rows = [cw.row for cw in cells]
+        columns = [cw.column for cw in cells]
+        if not (1 <= min(rows) and max(rows) <= MAX_ROW):
+            return False
+        for letters in set(columns):
+            if not (_COLUMN_RE.fullmatch(letters) and column_index(letters) < MAX_COL):
+                return False
+        if len(set(zip(rows, columns))) != len(cells):
+            return False  # a duplicate cell
+        del rows, columns
+        texts: set[str] = set()
+        others: list[CellValue] = []
+        for cw in cells:
+            value = cw.value
+            if type(value) is str:
+                texts.add(value)
+            elif value is not None:
+                others.append(value)
+        for text in texts:
+            if len(text) > MAX_TEXT or not _encodable(text):
+                return False
+        for value in others:
+            _validate_value("", "", value)
+        styles = {id(cw.style): cw.style for cw in cells if cw.style is not None}
+        for style in set(styles.values()):
+            _validate_style("", "", style)
+    except Exception:  # a refusal, or a value the per-cell loop will refuse or raise on as before
+        return False
+    return True
 
 
 def _validate_value(sheet: str, ref: str, value: CellValue) -> None:

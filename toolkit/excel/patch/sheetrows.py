@@ -85,6 +85,7 @@ class SheetPatcher:
         # Outcome per (cell bytes after r="...", planned value and style), see _rebuild_row_fast.
         self._cell_cache: dict[tuple, tuple | None] = {}
         self._needles: dict[int, bytes] = {}  # column → b'<c r="' + letters
+        self._runs: dict[tuple[int, ...], tuple | None] = {}  # see _run_of
         self._style_canon: dict[int, int] = {}  # id(style) → number of its value
         self._style_ids: dict[object, int] = {}
         self._style_keep: list[object] = []
@@ -121,14 +122,16 @@ class SheetPatcher:
             )
         self.p = prefix + b":" if prefix else b""
         self._close_c = b"</" + self.p + b"c>"
-        self.root_end = root_m.end()
-        tail = xml[self.root_end :]
-        if b"<!DOCTYPE" in tail or b"<!ENTITY" in tail:
+        self.root_end = root_end = root_m.end()
+        # "<!" / "<?" searched only when the single byte "!" / "?" occurs at all: exact (no such byte,
+        # no such pair), and a one-byte search (memchr) is much faster than a two-byte one.
+        bang = xml.find(b"!", root_end) >= 0 and xml.find(b"<!", root_end) >= 0
+        if bang and (xml.find(b"<!DOCTYPE", root_end) >= 0 or xml.find(b"<!ENTITY", root_end) >= 0):
             raise refuse(f"工作表「{self.name}」含有 DTD 声明，可能是恶意文件，已拒绝写回。", self.name)
         # Comments, CDATA and processing instructions may hide tag-like text: mask them.
         self.spans: list[tuple[int, int]] = []
-        if b"<!" in tail or b"<?" in tail:
-            self.spans = [(m.start(), m.end()) for m in SPECIAL_RE.finditer(xml, self.root_end)]
+        if bang or (xml.find(b"?", root_end) >= 0 and xml.find(b"<?", root_end) >= 0):
+            self.spans = [(m.start(), m.end()) for m in SPECIAL_RE.finditer(xml, root_end)]
         self.span_starts = [s for s, _ in self.spans]
         p = re.escape(self.p)
         self.row_re = re.compile(rb"<" + p + rb"row(?=[\s/>])(" + ATTRS + rb")\s*(/?)>")
@@ -165,11 +168,27 @@ class SheetPatcher:
         if sd.group(2):
             self.sd_start = self.sd_end = sd.end()
         else:
-            end = self._search(re.compile(rb"</" + p + rb"sheetData\s*>"), sd.end())
+            end = self._sheet_data_end(p, sd.end())
             if end is None:
                 raise refuse(f"工作表「{self.name}」的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。", self.name)
             self.sd_start, self.sd_end = sd.end(), end.start()
         self.sd_close_end = self.sd_end if sd.group(2) else end.end()
+
+    def _sheet_data_end(self, p: bytes, pos: int) -> re.Match[bytes] | None:
+        """The first ``</sheetData>`` after ``pos`` (not masked): a plain find, then the regex at each hit."""
+        end_re = re.compile(rb"</" + p + rb"sheetData\s*>")
+        if self.spans:
+            return self._search(end_re, pos)
+        needle = b"</" + self.p + b"sheetData"
+        xml = self.xml
+        while True:
+            i = xml.find(needle, pos)
+            if i < 0:
+                return None
+            m = end_re.match(xml, i)
+            if m is not None:
+                return m
+            pos = i + 1
 
     def _masked(self, pos: int) -> tuple[int, int] | None:
         i = bisect_right(self.span_starts, pos) - 1
@@ -240,21 +259,22 @@ class SheetPatcher:
                     f"工作表「{self.name}」第 {r} 行的行号顺序异常，文件可能已损坏。请用 Excel 打开并另存为 .xlsx 后再试。",
                     self.name,
                 )
+            tag_end = m.end()
             if m.group(2):
-                content_end = row_end = m.end()
+                content_end = row_end = tag_end
             else:
                 # The row's end: a plain find of "</row>" when nothing is masked, else the regex.
-                i = -1 if masked else xml.find(close_row, m.end(), sd_end)
+                i = -1 if masked else xml.find(close_row, tag_end, sd_end)
                 if i >= 0 and xml[i + n_close_row : i + n_close_row + 1] == b">":
-                    e = _Span(i, i + n_close_row + 1)
+                    content_end, row_end = i, i + n_close_row + 1
                 else:
-                    e = self._search(self.row_end_re, m.end(), sd_end)
-                if e is None:
-                    raise refuse(
-                        f"工作表「{self.name}」第 {r} 行的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。",
-                        self.name,
-                    )
-                content_end, row_end = e.start(), e.end()
+                    e = self._search(self.row_end_re, tag_end, sd_end)
+                    if e is None:
+                        raise refuse(
+                            f"工作表「{self.name}」第 {r} 行的 XML 结构异常。请用 Excel 打开并另存为 .xlsx 后再试。",
+                            self.name,
+                        )
+                    content_end, row_end = e.start(), e.end()
             while pi < len(pending) and pending[pi] < r:
                 new_row = self._new_row(pending[pi])
                 if new_row:
@@ -270,7 +290,7 @@ class SheetPatcher:
             new: bytes | None = None
             if staff_fast and r != header_row and (row_wants or clearing):
                 # _rebuild_row's fast path, called directly (the common case of a staff sheet).
-                new = fast(r, m, content_end, row_wants, clearing)
+                new = fast(r, m, tag_end, content_end, row_wants, clearing, rm is not None)
                 if new is False:
                     new = self._rebuild_row(r, m, content_end, row_wants, clearing, try_fast=False)
             elif row_wants or clearing or (r == header_row and not self.owned):
@@ -383,7 +403,9 @@ class SheetPatcher:
         xml = self.xml
         is_header = r == self.header_row and not self.owned
         if try_fast and not self.owned and not is_header and not self.spans:
-            fast = self._rebuild_row_fast(r, m, content_end, row_wants, clearing)
+            fast = self._rebuild_row_fast(
+                r, m, m.end(), content_end, row_wants, clearing, _ROW_R_RE.search(m.group(1)) is not None
+            )
             if fast is not False:
                 return fast
         starts = self._cell_starts(m.end(), content_end, r)
@@ -470,12 +492,20 @@ class SheetPatcher:
         return head + b"".join(parts) + b"</" + self.p + b"row>"
 
     def _rebuild_row_fast(
-        self, r: int, m: re.Match[bytes], content_end: int, row_wants: dict[int, CellWrite], clearing: bool
+        self,
+        r: int,
+        m: re.Match[bytes],
+        row_start: int,
+        content_end: int,
+        row_wants: dict[int, CellWrite],
+        clearing: bool,
+        has_r: bool,
     ) -> bytes | None | bool:
         """Staff-sheet row whose every cell of interest exists and starts ``<c r="..."``.
 
         Such a row needs no insertion, so its cells are located with plain ``bytes.find``;
-        returns False when the general path is needed.
+        returns False when the general path is needed. ``row_start`` is the end of the row's
+        start tag ``m``; ``has_r`` tells whether that tag has an ``r`` attribute.
 
         Cells are decided through a cache keyed on the cell's bytes after ``r="..."`` and what is
         planned for it (see :func:`_cell_key`): the first cell with given bytes and plan goes
@@ -483,87 +513,87 @@ class SheetPatcher:
         or the new bytes after ``r="..."`` plus the bookkeeping it did); later identical cells
         replay that outcome. The outcome depends only on those bytes and that plan, except for
         the position checks (array formulas, tables, pivot tables, merged ranges), so a cell in
-        such an area always takes the full path.
+        such an area always takes the full path. A row whose every cell replays "left alone" is
+        not rebuilt (None).
         """
         xml = self.xml
-        if clearing:
-            cols = row_wants.keys() | self.clear_cols
-            if len(cols) == len(row_wants):
-                cols = row_wants
+        clear_cols = self.clear_cols
+        if clearing and not (row_wants.keys() >= clear_cols):
+            cols = row_wants.keys() | clear_cols
         else:
             cols = row_wants
-        found: list[tuple[int, int, int]] = []
-        needles = self._needles
         row_tail = b'%d"' % r
-        row_start = m.end()
-        for col in cols:
-            prefix = needles.get(col)
-            if prefix is None:
-                prefix = needles[col] = b"<" + self.p + b'c r="' + letters_of(col).encode()
-            needle = prefix + row_tail
-            s = xml.find(needle, row_start, content_end)
+        find = xml.find
+        found = None
+        run = self._runs.get(tuple(cols), _MISS)
+        if run is _MISS:
+            run = self._run_of(tuple(cols))
+        if run is not None:
+            # The cells of interest are adjacent columns: the first one is found by its r, the
+            # rest (and the quick end of each) by one regex match right after it.
+            run_cols, first, run_re, before_re, widths = run
+            s = find(first + row_tail, row_start, content_end)
             if s < 0:
-                if col in row_wants:
-                    return False  # a cell must be inserted
-                continue  # nothing to clear, unless the cell is written another way: check below
-            found.append((s, col, s + len(needle)))
-        if len(found) < len(cols):
-            # A cell to clear was not found by its r: make sure it is really absent.
-            return False
-        if len(found) > 1:
-            found.sort()
-        parts: list[bytes] = []
+                return False  # a cell must be inserted (or the general path decides)
+            rm = run_re.match(xml, s, content_end)
+            # Each cell must be its r's first occurrence in the row, as a find would take it: up to the
+            # last cell's end, the later columns' cells occur exactly once each.
+            if rm is not None and len(before_re.findall(xml, row_start, rm.end())) == len(run_cols) - 1:
+                n_tail = len(row_tail)
+                found = []
+                for k, col in enumerate(run_cols, 2):
+                    after_r = rm.start(k)
+                    found.append((after_r - widths[col] - n_tail, col, after_r, rm.end(k)))
+        if found is None:
+            found = self._find_cells(r, cols, row_wants, row_start, content_end)
+            if found is None:
+                return False
+        parts: list[bytes] | None = None
         last = row_start
-        cache = self._cell_cache
-        close_c = self._close_c
-        n_close = len(close_c)
-        canon = self._style_canon
+        cache_get = self._cell_cache.get
+        canon_get = self._style_canon.get
         blocked = self._blocked
-        for s, col, after_r in found:
-            cw = row_wants.get(col)
+        wants_get = row_wants.get
+        for s, col, after_r, qe in found:
+            cw = wants_get(col)
             # The quick end found here is only used as a cache key: a wrong guess cannot equal the
             # bytes of a real cell, whose end was found by the full path.
             key = None
-            gt = xml.find(b">", after_r, content_end)
-            if gt >= 0:
-                if xml[gt - 1] == 47:  # "/>"
-                    qe = gt + 1
+            if qe >= 0:
+                if cw is None:
+                    key = (xml[after_r:qe], None)
                 else:
-                    qe = xml.find(close_c, gt, content_end)
-                    qe = qe + n_close if qe >= 0 else -1
-                if qe >= 0:
-                    if cw is None:
-                        key = (xml[after_r:qe], None)
-                    else:
-                        value = cw.value
-                        if value.__class__ in _CACHEABLE:
-                            style = cw.style
-                            sid = canon.get(id(style))
-                            if sid is None:
-                                sid = self._canonical_style(style)
-                            key = (xml[after_r:qe], value.__class__, value, sid)
-                    if key is not None:
-                        hit = cache.get(key, _MISS)
-                        if hit is None:
-                            continue  # left alone
-                        if hit is not _MISS and not (blocked and self._is_blocked(r, col)):
-                            tail, d_count, formula_gone, wrote, cleared, extends = hit
-                            self.strings.count_delta += d_count
-                            if formula_gone:
-                                self.removed_formula = True
-                            letters = letters_of(col)
-                            if wrote:
-                                self.written += 1
-                            if cleared:
-                                self.cleared.append((r, letters))
-                            self.rewritten.append((r, letters))
-                            if extends:
-                                self.extent.append((r, col))
-                            parts.append(xml[last:s])
-                            parts.append(xml[s:after_r])
-                            parts.append(tail)
-                            last = qe
-                            continue
+                    value = cw.value
+                    cls = value.__class__
+                    if cls in _CACHEABLE:
+                        style = cw.style
+                        sid = canon_get(id(style))
+                        if sid is None:
+                            sid = self._canonical_style(style)
+                        key = (xml[after_r:qe], cls, value, sid)
+                if key is not None:
+                    hit = cache_get(key, _MISS)
+                    if hit is None:
+                        continue  # left alone
+                    if hit is not _MISS and not (blocked and self._is_blocked(r, col)):
+                        tail, d_count, formula_gone, wrote, cleared, extends = hit
+                        self.strings.count_delta += d_count
+                        if formula_gone:
+                            self.removed_formula = True
+                        letters = letters_of(col)
+                        if wrote:
+                            self.written += 1
+                        if cleared:
+                            self.cleared.append((r, letters))
+                        self.rewritten.append((r, letters))
+                        if extends:
+                            self.extent.append((r, col))
+                        if parts is None:
+                            parts = []
+                        parts.append(xml[last:after_r])
+                        parts.append(tail)
+                        last = qe
+                        continue
             e, attrs, hend = self._cell_extent(s, content_end, r)
             before = (self.strings.count_delta, self.written, len(self.cleared), len(self.extent))
             formula_before = self.removed_formula
@@ -578,9 +608,9 @@ class SheetPatcher:
                 # string appended later: such a cell is never cached.
                 if old is not None and not (old.is_shared_ref and old.value is None):
                     if new is None:
-                        cache[key] = None
+                        self._cell_cache[key] = None
                     elif new.startswith(xml[s:after_r]):
-                        cache[key] = (
+                        self._cell_cache[key] = (
                             new[after_r - s :],
                             self.strings.count_delta - before[0],
                             self.removed_formula and not formula_before,
@@ -589,16 +619,79 @@ class SheetPatcher:
                             len(self.extent) - before[3],
                         )
             if new is not None:
+                if parts is None:
+                    parts = []
                 parts.append(xml[last:s])
                 parts.append(new)
                 last = e
-        if not parts:
+        if parts is None:
             return None
         parts.append(xml[last:content_end])
-        head = xml[m.start() : m.end()]
-        if not _ROW_R_RE.search(m.group(1)):
+        head = xml[m.start() : row_start]
+        if not has_r:
             head = self._with_row_r(head, r)
         return head + b"".join(parts) + b"</" + self.p + b"row>"
+
+    def _needle(self, col: int) -> bytes:
+        """``<c r="`` and the column's letters (the row number and quote follow)."""
+        prefix = self._needles.get(col)
+        if prefix is None:
+            prefix = self._needles[col] = b"<" + self.p + b'c r="' + letters_of(col).encode()
+        return prefix
+
+    def _find_cells(
+        self, r: int, cols: object, row_wants: dict[int, CellWrite], row_start: int, content_end: int
+    ) -> list[tuple[int, int, int, int]] | None:
+        """(start, column, end of r="...", quick end or -1) of each cell of ``cols`` in row order, each
+        found by its r (first occurrence); None when a planned cell is missing (the general path)."""
+        xml = self.xml
+        find = xml.find
+        row_tail = b'%d"' % r
+        close_c = self._close_c
+        n_close = len(close_c)
+        found: list[tuple[int, int, int, int]] = []
+        for col in cols:
+            needle = self._needle(col) + row_tail
+            s = find(needle, row_start, content_end)
+            if s < 0:
+                if col in row_wants:
+                    return None  # a cell must be inserted
+                continue  # nothing to clear, unless the cell is written another way: check below
+            after_r = s + len(needle)
+            qe = find(b">", after_r, content_end)
+            if qe >= 0:
+                if xml[qe - 1] == 47:  # "/>"
+                    qe += 1
+                else:
+                    qe = find(close_c, qe, content_end)
+                    if qe >= 0:
+                        qe += n_close
+            found.append((s, col, after_r, qe))
+        if len(found) < len(cols):
+            # A cell to clear was not found by its r: make sure it is really absent.
+            return None
+        if len(found) > 1:
+            found.sort()
+        return found
+
+    def _run_of(self, cols: tuple[int, ...]) -> tuple | None:
+        """For cells of interest in adjacent columns (say P, Q, R, S): a regex matching them in a row from
+        the first one's start, each cell followed by the next, capturing each cell's bytes after r="..."
+        up to its quick end (the first ">"; "/>" ends it, else the first "</c>"), and a regex finding any
+        of the later columns' cells (to make sure each occurs once). None otherwise (cached)."""
+        run = None
+        ordered = tuple(sorted(cols))
+        if 1 < len(ordered) <= 20 and ordered[-1] - ordered[0] == len(ordered) - 1:
+            close = re.escape(self._close_c)
+            tail = rb"([^>]*+>(?:(?<=/>)|[^<]*+(?:<(?!" + close[1:] + rb")[^<]*+)*+" + close + rb"))"
+            parts = [re.escape(self._needle(ordered[0])) + rb"(\d+)\"" + tail]
+            parts += [re.escape(self._needle(col)) + rb"\1\"" + tail for col in ordered[1:]]
+            later = b"|".join(re.escape(letters_of(col).encode()) for col in ordered[1:])
+            before = re.compile(re.escape(b"<" + self.p + b'c r="') + rb"(?:" + later + rb")\d")
+            widths = {col: len(self._needle(col)) for col in ordered}
+            run = (ordered, self._needle(ordered[0]), re.compile(b"".join(parts)), before, widths)
+        self._runs[cols] = run
+        return run
 
     def _canonical_style(self, style: object) -> int:
         """A number per distinct style value (equal styles from different objects share it)."""
@@ -859,9 +952,9 @@ class SheetPatcher:
         return out
 
     def _array_ranges(self) -> list[tuple[int, int, int, int]]:
-        region = self.xml[self.sd_start : self.sd_end]
-        if b"array" not in region:
+        if self.xml.find(b"array", self.sd_start, self.sd_end) < 0:
             return []
+        region = self.xml[self.sd_start : self.sd_end]
         out = []
         for m in self.f_re.finditer(region):
             a = parse_attrs(m.group(1))
@@ -900,23 +993,8 @@ class SheetPatcher:
 
 
 # Plain values only are cached (by class too: 1, 1.0 and True are equal in Python but not in a cell).
-_CACHEABLE = (str, int, float, bool, date, datetime, type(None))
+_CACHEABLE = frozenset((str, int, float, bool, date, datetime, type(None)))
 _MISS = object()
-
-
-class _Span:
-    """Start and end of a match found without a regex (the ``re.Match`` methods used)."""
-
-    __slots__ = ("_start", "_end")
-
-    def __init__(self, start: int, end: int) -> None:
-        self._start, self._end = start, end
-
-    def start(self) -> int:
-        return self._start
-
-    def end(self) -> int:
-        return self._end
 
 
 def render_cols(p: bytes, widths: dict[str, float]) -> bytes:
