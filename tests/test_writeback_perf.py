@@ -189,6 +189,50 @@ def test_write_safely_lists_changes_after_the_read_back(tmp_path):
     assert len(done.changes) == 30
 
 
+@pytest.mark.parametrize("limit", [0, 10**9], ids=["after-read-back", "during-read-back"])
+def test_changes_listed_during_or_after_the_read_back_are_the_same(tmp_path, monkeypatch, limit):
+    """A small plan lists its changes while the read-back's reader parses, a big one after it: the same list."""
+    path = _staff_sheet(tmp_path / "l.xlsx", 15)
+    plan = _plan(15, style=RED)
+    dry = write_safely(path, plan, dry_run=True)
+    calls: list[str] = []
+    original = safe_write._verify
+
+    def verify(*args, meanwhile=None):
+        calls.append("meanwhile" if meanwhile is not None else "none")
+        return original(*args, meanwhile=meanwhile)
+
+    monkeypatch.setattr(safe_write, "LIST_DURING_READ_BACK_MAX_CELLS", limit)
+    monkeypatch.setattr(safe_write, "_verify", verify)
+    done = write_safely(path, plan, keep_backups=0)
+    assert calls == (["meanwhile"] if limit else ["none"])
+    assert done.written and len(done.changes) == 30
+    assert [(c.sheet, c.cell, c.old, c.new, c.kind) for c in done.changes] == [
+        (c.sheet, c.cell, c.old, c.new, c.kind) for c in dry.changes
+    ]
+
+
+def test_a_failed_read_back_writes_nothing_though_the_changes_were_listed(tmp_path, monkeypatch):
+    path = _staff_sheet(tmp_path / "l.xlsx", 15)
+    before = path.read_bytes()
+    listed: list[int] = []
+    original = safe_write._verify
+
+    def verify(temp, orig, prepared, plan, meanwhile=None):
+        def spy():
+            meanwhile()
+            listed.append(1)
+
+        original(temp, orig, prepared, plan, meanwhile=spy)
+        raise VerifyFailed("写入后的自检未通过（测试）")
+
+    monkeypatch.setattr(safe_write, "_verify", verify)
+    with pytest.raises(Exception, match="自检未通过"):
+        write_safely(path, _plan(15), keep_backups=0)
+    assert listed == [1] and path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["l.xlsx"]  # no temporary file left, nothing renamed
+
+
 def test_tables_handed_over_list_the_same_changes_and_are_let_go(tmp_path):
     """FileLedger hands its tables to the write: the changes are listed from them before the read-back (the same
     list a dry run gives), the ledger source holds them no more, and asking again reads the new file."""
