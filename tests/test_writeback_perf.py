@@ -286,3 +286,51 @@ def test_planned_columns_only_list_the_same_changes_as_the_whole_tables(tmp_path
     assert safe_write._list_changes(None, plan, prepared.summary, thin) == whole
     task_sheet = next(sp for sp in plan.sheets if sp.sheet == "任务清单")
     assert thin["任务清单"].width < tables["任务清单"].width and task_sheet.owned_columns
+
+
+def _sheet_size(path: Path) -> int:
+    with zipfile.ZipFile(path) as zf:
+        return zf.getinfo("xl/worksheets/sheet1.xml").file_size
+
+
+@pytest.mark.parametrize("grow", [False, True], ids=["head-unchanged", "dimension-grows"])
+def test_big_sheet_deflated_while_patched_gives_the_same_package(tmp_path, grow):
+    """A sheet of 256 KB or more is deflated piece by piece while it is patched (streamed). The package is
+    byte-identical to one deflated after the patch; when the dimension grows the streamed head is wrong and
+    the sheet is deflated from its final bytes instead (same package)."""
+    from toolkit.excel.patch.apply import AHEAD_MIN_BYTES, _Packer, _StreamPacker
+
+    path = _staff_sheet(tmp_path / "l.xlsx", 12_000)
+    assert _sheet_size(path) >= 4 * AHEAD_MIN_BYTES  # several pieces of about 1 MB
+    plan = _plan(12_000, style=RED)
+    if grow:  # a cell right of the used range: the dimension changes at the end of the patch
+        cells = [CellWrite(1, "F", "【自动】新列", None), *plan.sheets[0].cells, CellWrite(5, "F", "新值", None)]
+        plan = WritePlan([SheetPlan(SHEET, cells, owned_columns=("C", "D", "F"), clear_from_row=2)])
+    later = prepare_patch(path.read_bytes(), plan)
+    ahead = prepare_patch(path.read_bytes(), plan, compress_ahead=True)
+    packer = ahead._ahead["xl/worksheets/sheet1.xml"]
+    assert isinstance(packer, _Packer if grow else _StreamPacker)
+    later.write(tmp_path / "later.xlsx")
+    ahead.write(tmp_path / "ahead.xlsx")
+    assert (tmp_path / "ahead.xlsx").read_bytes() == (tmp_path / "later.xlsx").read_bytes()
+    assert _values(tmp_path / "ahead.xlsx")[5][2] == "已逾期"
+
+
+def test_a_refused_sheet_cancels_its_stream(tmp_path, monkeypatch):
+    """A refusal while a big sheet is streamed stops the compressor thread; nothing is written."""
+    from toolkit.excel.patch import apply
+
+    made: list[apply._StreamPacker] = []
+    real = apply._StreamPacker
+
+    def spy() -> apply._StreamPacker:
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(apply, "_StreamPacker", spy)
+    path = _staff_sheet(tmp_path / "l.xlsx", 6000, merge_row=3000)
+    with pytest.raises(PatchRefused, match="合并单元格"):
+        prepare_patch(path.read_bytes(), _plan(6000), compress_ahead=True)
+    assert len(made) == 1 and made[0].cancelled
+    made[0]._thread.join(timeout=5)
+    assert not made[0]._thread.is_alive()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,7 @@ class PreparedPatch:
     # summary: its fields are compared with the frozen pre-change patcher).
     tables_extended: tuple[str, ...] = ()
     # Big replaced worksheets deflated ahead in a background thread (see prepare_patch).
-    _ahead: dict[str, _Packer] = field(default_factory=dict)
+    _ahead: dict[str, _Packer | _StreamPacker] = field(default_factory=dict)
     _released: bool = False
 
     @property
@@ -134,6 +135,68 @@ class _Packer:
         return self._out
 
 
+class _StreamPacker:
+    """:func:`~toolkit.excel.patch.package.pack` of a worksheet fed in order while it is being patched.
+
+    A background thread deflates each piece as it comes (zlib releases the GIL), so the compression
+    of a big sheet ends about when its patch does. Deflating the pieces of one stream in order gives
+    the same bytes as deflating their concatenation at once, and the CRC is chained the same way, so
+    the result equals ``pack(new_xml)``. A cancelled stream (the sheet's head changed, nothing
+    changed, a refusal) is dropped and the caller packs the sheet as before.
+    """
+
+    _CANCEL = object()
+
+    def __init__(self) -> None:
+        import queue
+
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._out: tuple[int, int, bytes] | None = None
+        self._error: BaseException | None = None
+        self.cancelled = False
+        self._thread = threading.Thread(target=self._run, name="deflate-stream", daemon=True)
+        self._thread.start()
+
+    def feed(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def cancel(self) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            self._queue.put(self._CANCEL)
+
+    def finish(self) -> _StreamPacker:
+        """No more pieces: the packed member is :meth:`result`."""
+        self._queue.put(None)
+        return self
+
+    def _run(self) -> None:
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)  # as package.deflate
+        crc = size = 0
+        parts: list[bytes] = []
+        try:
+            while True:
+                data = self._queue.get()
+                if data is None:
+                    break
+                if data is self._CANCEL:
+                    return
+                crc = zlib.crc32(data, crc)
+                size += len(data)
+                parts.append(c.compress(data))
+            parts.append(c.flush())
+            self._out = (crc, size, b"".join(parts))
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> tuple[int, int, bytes]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
+
+
 # Worksheets at least this big are deflated ahead when asked (smaller ones are not worth a thread).
 AHEAD_MIN_BYTES = 256 * 1024
 
@@ -197,11 +260,18 @@ def prepare_patch(src: str | Path | bytes, plan: WritePlan, *, compress_ahead: b
                 sp.sheet, xml, sp, strings=strings, styles=styles, date1904=pkg.date1904,
                 areas=areas, owned=sp.owned_sheet,
             )  # fmt: skip
-            new_xml = patcher.run()
+            deflated = pkg.by_name[part].method == 8
+            # A big sheet is deflated while it is patched; a smaller one (or one whose head changed) after.
+            stream = _StreamPacker() if compress_ahead and deflated and len(xml) >= AHEAD_MIN_BYTES else None
+            new_xml = patcher.run(stream)
             if new_xml is not xml and new_xml != xml:
                 replaced[part] = new_xml
-                if compress_ahead and len(new_xml) >= AHEAD_MIN_BYTES and pkg.by_name[part].method == 8:
+                if stream is not None and patcher.streamed:
+                    ahead[part] = stream.finish()
+                elif compress_ahead and len(new_xml) >= AHEAD_MIN_BYTES and deflated:
                     ahead[part] = _Packer(new_xml)
+            elif stream is not None and patcher.streamed:
+                stream.cancel()  # the same bytes after all: nothing to write
             del xml, new_xml
             if any(a.kind == "table-header" for a in areas):
                 blocked = [*patcher.merges, *patcher.array_ranges, *(a.rng for a in areas if a.kind == "pivot")]

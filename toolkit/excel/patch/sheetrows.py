@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from datetime import date, datetime
+from typing import Any
 
 from toolkit.core.plan import CellValue, CellWrite, Formula, SheetPlan
 from toolkit.core.schema import column_index
@@ -208,8 +209,24 @@ class SheetPatcher:
             pos = span[1]
 
     # --- main
-    def run(self) -> bytes:
-        """The new worksheet XML (the original object when nothing changes)."""
+    def run(self, stream: Any = None) -> bytes:
+        """The new worksheet XML (the original object when nothing changes).
+
+        ``stream`` (optional: ``feed(bytes)``, ``cancel()``) receives the new XML in order while it is
+        made, from the sheet's original head (a guess: the dimension may still change), in pieces of
+        about a megabyte. When the head turns out unchanged, everything has been fed and
+        ``self.streamed`` is True; otherwise (or when nothing changes, or on a refusal) the stream is
+        cancelled and the caller uses the returned bytes.
+        """
+        self.streamed = False
+        try:
+            return self._run(stream)
+        except BaseException:
+            if stream is not None:
+                stream.cancel()
+            raise
+
+    def _run(self, stream: Any) -> bytes:
         plan, xml = self.plan, self.xml
         self.wants: dict[int, dict[int, CellWrite]] = {}
         index: dict[str, int] = {}  # column letters → index, converted once per distinct column
@@ -232,6 +249,16 @@ class SheetPatcher:
         src = memoryview(xml)
         out: list[bytes | memoryview] = []
         emitted = scan = self.sd_start
+        # Streaming: what has been fed is out[:fed]; a piece of about a megabyte is fed at a time (as
+        # bytes: no view of the source outlives this call). The head fed is the original one.
+        fed = 0
+        unfed = 0
+        head_guess = xml[: self.sd_match.start()] if stream is not None else b""
+        if stream is not None:
+            sd_guess = xml[self.sd_match.start() : self.sd_match.end()]
+            if self.sd_match.group(2):
+                sd_guess = sd_guess[:-2].rstrip() + b">"
+            stream.feed(head_guess + sd_guess)
         prev_r = 0
         pending = sorted(self.wants)
         pi = 0
@@ -300,6 +327,11 @@ class SheetPatcher:
             if new is not None:
                 out.append(src[emitted : m.start()])
                 out.append(new)
+                if stream is not None:
+                    unfed += m.start() - emitted + len(new)
+                    if unfed >= _STREAM_PIECE:
+                        stream.feed(b"".join(out[fed:]))
+                        fed, unfed = len(out), 0
                 emitted = row_end
                 changed = True
             shifted = new == b""  # a dropped row: the next row without r would be renumbered
@@ -323,6 +355,8 @@ class SheetPatcher:
                 self.header_values,
             )
         if not changed:
+            if stream is not None:
+                stream.cancel()
             return xml
         out.append(src[emitted : self.sd_end])
         head = self._update_head(xml[: self.sd_match.start()])
@@ -332,6 +366,12 @@ class SheetPatcher:
             tail: list[bytes | memoryview] = [b"</" + self.p + b"sheetData>", src[self.sd_close_end :]]
         else:
             tail = [src[self.sd_end :]]
+        if stream is not None:
+            if head == head_guess:
+                stream.feed(b"".join([*out[fed:], *tail]))
+                self.streamed = True
+            else:  # the dimension grew: what was fed began with the old head
+                stream.cancel()
         new = b"".join([head, sd_head, *out, *tail])
         del out, tail
         src.release()
@@ -991,6 +1031,9 @@ class SheetPatcher:
                 head = head[: cm.start()] + cols_xml + head[cm.end() :]
         return head
 
+
+# The new XML of a streamed sheet is fed to the compressor in pieces of about this size.
+_STREAM_PIECE = 1 << 20
 
 # Plain values only are cached (by class too: 1, 1.0 and True are equal in Python but not in a cell).
 _CACHEABLE = frozenset((str, int, float, bool, date, datetime, type(None)))
