@@ -104,28 +104,26 @@ class PreparedPatch:
                 os.fsync(fh.fileno())
 
 
-class _Packer:
-    """:func:`~toolkit.excel.patch.package.pack` of one member in a background thread.
+class _BackgroundPack:
+    """A member packed (CRC, size, deflated bytes) in a background thread; :meth:`result` waits for it.
 
-    zlib releases the GIL while it compresses, so a big worksheet is deflated on the second core
-    while the next sheets are patched and the changes are listed. The bytes are the same as
-    deflating at write time.
+    zlib releases the GIL while it compresses, so big worksheets are deflated on the second core
+    while the next sheets are patched.
     """
 
-    def __init__(self, data: bytes) -> None:
-        self._data: bytes | None = data
+    def __init__(self) -> None:
         self._out: tuple[int, int, bytes] | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="deflate", daemon=True)
-        self._thread.start()
+        self._thread = threading.Thread(target=self._guarded, name="deflate", daemon=True)
 
-    def _run(self) -> None:
+    def _guarded(self) -> None:
         try:
-            self._out = pack(self._data)
+            self._out = self._pack()
         except BaseException as exc:  # re-raised in the caller's thread by result()
             self._error = exc
-        finally:
-            self._data = None
+
+    def _pack(self) -> tuple[int, int, bytes] | None:
+        raise NotImplementedError
 
     def result(self) -> tuple[int, int, bytes]:
         self._thread.join()
@@ -135,14 +133,30 @@ class _Packer:
         return self._out
 
 
-class _StreamPacker:
+class _Packer(_BackgroundPack):
+    """:func:`~toolkit.excel.patch.package.pack` of one member's final bytes: the same bytes as
+    deflating at write time."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data: bytes | None = data
+        self._thread.start()
+
+    def _pack(self) -> tuple[int, int, bytes]:
+        try:
+            return pack(self._data)
+        finally:
+            self._data = None
+
+
+class _StreamPacker(_BackgroundPack):
     """:func:`~toolkit.excel.patch.package.pack` of a worksheet fed in order while it is being patched.
 
-    A background thread deflates each piece as it comes (zlib releases the GIL), so the compression
-    of a big sheet ends about when its patch does. Deflating the pieces of one stream in order gives
-    the same bytes as deflating their concatenation at once, and the CRC is chained the same way, so
-    the result equals ``pack(new_xml)``. A cancelled stream (the sheet's head changed, nothing
-    changed, a refusal) is dropped and the caller packs the sheet as before.
+    Each piece is deflated as it comes, so the compression of a big sheet ends about when its patch
+    does. Deflating the pieces of one stream in order gives the same bytes as deflating their
+    concatenation at once, and the CRC is chained the same way, so the result equals
+    ``pack(new_xml)``. A cancelled stream (the sheet's head changed, nothing changed, a refusal) is
+    dropped and the caller packs the sheet as before.
     """
 
     _CANCEL = object()
@@ -150,11 +164,9 @@ class _StreamPacker:
     def __init__(self) -> None:
         import queue
 
+        super().__init__()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._out: tuple[int, int, bytes] | None = None
-        self._error: BaseException | None = None
         self.cancelled = False
-        self._thread = threading.Thread(target=self._run, name="deflate-stream", daemon=True)
         self._thread.start()
 
     def feed(self, data: bytes) -> None:
@@ -170,31 +182,21 @@ class _StreamPacker:
         self._queue.put(None)
         return self
 
-    def _run(self) -> None:
+    def _pack(self) -> tuple[int, int, bytes] | None:
         c = zlib.compressobj(6, zlib.DEFLATED, -15)  # as package.deflate
         crc = size = 0
         parts: list[bytes] = []
-        try:
-            while True:
-                data = self._queue.get()
-                if data is None:
-                    break
-                if data is self._CANCEL:
-                    return
-                crc = zlib.crc32(data, crc)
-                size += len(data)
-                parts.append(c.compress(data))
-            parts.append(c.flush())
-            self._out = (crc, size, b"".join(parts))
-        except BaseException as exc:  # re-raised in the caller's thread by result()
-            self._error = exc
-
-    def result(self) -> tuple[int, int, bytes]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._out is not None
-        return self._out
+        while True:
+            data = self._queue.get()
+            if data is None:
+                break
+            if data is self._CANCEL:
+                return None
+            crc = zlib.crc32(data, crc)
+            size += len(data)
+            parts.append(c.compress(data))
+        parts.append(c.flush())
+        return crc, size, b"".join(parts)
 
 
 # Worksheets at least this big are deflated ahead when asked (smaller ones are not worth a thread).
