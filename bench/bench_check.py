@@ -86,6 +86,8 @@ def main() -> None:
         b, f = statistics.median(bare), statistics.median(full)
         print(f"{n:>7} {b:>12.3f} {f:>15.3f} {f / b:>6.2f} {peak:>8.0f} {imp:>9.3f}", flush=True)
         ratios[n] = f / b
+        pairs = [x / y for x, y in zip(full, bare, strict=True)]  # each run against the bare read next to it
+        print(f"SPREAD\tcheck {n // 1000}k\t{min(pairs):.2f}\t{max(pairs):.2f}", flush=True)
     for n, r in ratios.items():
         print(f"RATIO\tcheck {n // 1000}k\t{r:.2f}", flush=True)
     if 10000 in ratios and 100000 in ratios:

@@ -211,6 +211,8 @@ def main() -> None:
             f"{details[m]['peak_mb']:>8.0f} {details[m]['import']:>9.3f}"
         )
     print(f"RATIO\tconsolidate {n}x{args.rows}\t{med['full'] / med['bare+m']:.2f}", flush=True)
+    pairs = [x / y for x, y in zip(times["full"], times["bare+m"], strict=True)]  # each run against its own baseline
+    print(f"SPREAD\tconsolidate {n}x{args.rows}\t{min(pairs):.2f}\t{max(pairs):.2f}", flush=True)
     print(f"PEAK\tconsolidate {n}x{args.rows}\t{details['full']['peak_mb']:.0f}", flush=True)
     i = details["intake"]
     print(

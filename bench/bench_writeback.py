@@ -43,6 +43,7 @@ def _child(mode: str, path: str) -> None:
     else:
         from datetime import date
 
+        import chinese_calendar  # noqa: F401  (the holiday calendar, imported lazily by the status rules)
         import python_calamine  # noqa: F401  (the read-back's reader, imported lazily by the write)
 
         # What the job imports lazily (read, pre-check, write), imported here: the timer holds the work only.
@@ -122,6 +123,8 @@ def main() -> None:
             print(f"{'baseline':>7} {'':>11} {m:>13.3f} {m / b:>6.2f} {'':>15} {'':>12} {'':>7} {base_peak:>8.0f}"
                   f"   ({args.baseline})", flush=True)
         print(f"RATIO\tstatus write-back {n // 1000}k\t{e / b:.2f}", flush=True)
+        pairs = [x / y for x, y in zip(e2e, bare, strict=True)]  # each run against the bare read next to it
+        print(f"SPREAD\tstatus write-back {n // 1000}k\t{min(pairs):.2f}\t{max(pairs):.2f}", flush=True)
         print(f"PEAK\tstatus write-back {n // 1000}k\t{peak:.0f}", flush=True)
 
 

@@ -50,6 +50,7 @@ def main() -> int:
     quick = "--quick" in sys.argv
     failed = 0
     measured: dict[tuple[str, str], float] = {}
+    spread: dict[str, tuple[float, float]] = {}  # name → (lowest, highest) ratio of single runs
     for title, script, full, small in BENCHES:
         path = HERE / script
         if not path.exists():
@@ -62,6 +63,11 @@ def main() -> int:
         for line in proc.stdout:
             print(line, end="", flush=True)
             parts = line.rstrip("\n").split("\t")
+            if len(parts) == 4 and parts[0] == "SPREAD":
+                try:
+                    spread[parts[1]] = (float(parts[2]), float(parts[3]))
+                except ValueError:
+                    pass
             if len(parts) == 3 and parts[0] in ("RATIO", "PEAK", "SECONDS"):
                 try:
                     measured[(parts[0], parts[1])] = float(parts[2])
@@ -69,7 +75,8 @@ def main() -> int:
                     pass
         failed += proc.wait() != 0
     print(f"\n== issue 15 goals ({_cores()} cores; ratios to a bare python-calamine read of every file the path reads)")
-    print(f"{'measure':<42} {'now':>8} {'goal':>8}  met")
+    print("(now: the ratio of the medians; single runs: each run against the baseline measured next to it)")
+    print(f"{'measure':<42} {'now':>8} {'goal':>8}  met  single runs")
     for kind, name, goal, unit in GOALS:
         got = measured.get((kind, name))
         shown = f"{goal:>7g}{unit}" if goal is not None else f"{'—':>8}"
@@ -77,7 +84,8 @@ def main() -> int:
             print(f"{name:<42} {'—':>8} {shown}  not measured in this run")
             continue
         verdict = "reported" if goal is None else "yes" if got <= goal else "NO"
-        print(f"{name:<42} {got:>7.2f}{unit} {shown}  {verdict}")
+        runs = f"  {spread[name][0]:.2f}–{spread[name][1]:.2f}{unit}" if name in spread else ""
+        print(f"{name:<42} {got:>7.2f}{unit} {shown}  {verdict:<4}{runs}")
     return 1 if failed else 0
 
 
