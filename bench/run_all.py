@@ -84,7 +84,7 @@ def main() -> int:
             print(f"{name:<42} {'—':>8} {shown}  not measured in this run")
             continue
         verdict = "reported" if goal is None else "yes" if got <= goal else "NO"
-        runs = f"  {spread[name][0]:.2f}–{spread[name][1]:.2f}{unit}" if name in spread else ""
+        runs = f"  {spread[name][0]:.2f}–{spread[name][1]:.2f}{unit}" if kind == "RATIO" and name in spread else ""
         print(f"{name:<42} {got:>7.2f}{unit} {shown}  {verdict:<4}{runs}")
     return 1 if failed else 0
 
