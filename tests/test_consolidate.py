@@ -218,6 +218,43 @@ def test_second_run_changes_nothing(env):
     assert len(sheet_rows(env.master, "变更记录")) == 1 + 3
 
 
+def test_report_is_made_during_the_read_back_and_put_in_place_after_the_write(env, monkeypatch):
+    from toolkit.excel import safe_write
+
+    env.ret("连州市", {"1-3": {"progress": "本月进展"}})
+    seen: list[list[str]] = []
+    original = safe_write._verify
+
+    def verify(temp, orig, prepared, plan, meanwhile=None):
+        original(temp, orig, prepared, plan, meanwhile=meanwhile)
+        seen.append(sorted(p.name for p in (env.root / "报告").iterdir()))  # made, not yet in place
+
+    monkeypatch.setattr(safe_write, "_verify", verify)
+    result = env.run()
+    assert result.written.written and result.report_path is not None and result.report_path.is_file()
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith(".") and seen[0][0].endswith(".xlsx")
+    assert [p.name for p in (env.root / "报告").iterdir()] == [result.report_path.name]
+
+
+def test_a_failed_write_leaves_no_report(env, monkeypatch):
+    from toolkit.core.errors import ToolkitError
+    from toolkit.excel import safe_write
+
+    env.ret("连州市", {"1-3": {"progress": "本月进展"}})
+    before = env.digest()
+
+    def verify(temp, orig, prepared, plan, meanwhile=None):
+        if meanwhile is not None:
+            meanwhile()  # the report is made, then the read-back fails
+        raise safe_write.VerifyFailed("写入后的自检未通过（测试）")
+
+    monkeypatch.setattr(safe_write, "_verify", verify)
+    with pytest.raises(ToolkitError, match="自检未通过"):
+        env.run()
+    assert env.digest() == before
+    assert not (env.root / "报告").exists() or list((env.root / "报告").iterdir()) == []
+
+
 def test_dry_run_writes_nothing(env):
     env.ret("连州市", {"1-3": {"progress": "试运行的进展"}})
     before = env.digest()

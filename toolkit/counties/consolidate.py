@@ -79,7 +79,7 @@ from toolkit.counties.model import (
     ConsolidationResult,
     CountySubmission,
 )
-from toolkit.counties.report import write_report
+from toolkit.counties.report import PendingReport
 from toolkit.counties.returns import (
     ACCEPTED,
     BLANK,
@@ -247,19 +247,27 @@ def _consolidate(
 
     from toolkit.excel.safe_write import LedgerWriteError, write_safely
 
-    if result.plan.sheets:
-        try:
-            # The tables already read list the changes (no second read of the master); the write is
-            # refused when the master was saved by someone since it was read.
-            result.written = write_safely(
-                ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp, read_as=read_as
-            )
-        except LedgerWriteError as exc:
-            raise ToolkitError(str(exc)) from exc
-        except FileNotFoundError as exc:
-            raise ToolkitError(str(exc)) from exc
-    if not dry_run:
-        result.report_path = write_report(result, report_folder)
+    # The report's content is final here (it does not depend on the write): it is made while the master's
+    # read-back runs and put in place only once the write has succeeded.
+    report = None if dry_run else PendingReport(result, report_folder)
+    try:
+        if result.plan.sheets:
+            try:
+                # The tables already read list the changes (no second read of the master); the write is
+                # refused when the master was saved by someone since it was read.
+                result.written = write_safely(
+                    ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp, read_as=read_as,
+                    during_read_back=report.make if report is not None else None,
+                )
+            except LedgerWriteError as exc:
+                raise ToolkitError(str(exc)) from exc
+            except FileNotFoundError as exc:
+                raise ToolkitError(str(exc)) from exc
+        if report is not None:
+            result.report_path = report.commit()
+    finally:
+        if report is not None:
+            report.discard()
     return result
 
 

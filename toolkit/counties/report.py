@@ -50,17 +50,42 @@ def report_name(result: ConsolidationResult) -> str:
 
 def write_report(result: ConsolidationResult, folder: str | Path) -> Path:
     """Write the report workbook into ``folder`` (created if needed); returns its path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / report_name(result)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.xlsx")
+    report = PendingReport(result, folder)
     try:
-        _write(tmp, result)
-        os.replace(tmp, path)
+        report.make()
+        return report.commit()
     finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+        report.discard()
+
+
+class PendingReport:
+    """The report workbook made under a temporary name (:meth:`make`), put in place by :meth:`commit`.
+
+    Consolidation makes it while the master's read-back runs and commits it only once the write has
+    succeeded; :meth:`discard` removes a temporary file that was not committed.
+    """
+
+    def __init__(self, result: ConsolidationResult, folder: str | Path) -> None:
+        self.result = result
+        self.folder = Path(folder)
+        self.path = self.folder / report_name(result)
+        self.tmp = self.path.with_name(f".{self.path.stem}.tmp{os.getpid()}.xlsx")
+        self.made = False
+
+    def make(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        _write(self.tmp, self.result)
+        self.made = True
+
+    def commit(self) -> Path:
+        if not self.made:
+            self.make()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if self.tmp.exists():
+            self.tmp.unlink()
 
 
 class _Sheet:
@@ -282,4 +307,4 @@ def _write(path: Path, result: ConsolidationResult) -> None:
     wb.close()
 
 
-__all__ = ["write_report", "report_name", "RULES_TEXT"]
+__all__ = ["PendingReport", "write_report", "report_name", "RULES_TEXT"]

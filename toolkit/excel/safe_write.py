@@ -887,6 +887,7 @@ def write_safely(
     now: datetime | None = None,
     on_step: Callable[[str], None] | None = None,
     read_as: tuple[tuple[int, int], Mapping[str, Table]] | TablesHandover | None = None,
+    during_read_back: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Apply ``plan`` to the ledger at ``path`` atomically, with a backup and a read-back check.
 
@@ -900,16 +901,22 @@ def write_safely(
     :class:`TablesHandover`, only the columns the change list can need are kept and the tables are
     let go before the patch is computed (a 100k-task ledger's tables are the largest thing in memory).
 
+    ``during_read_back``: the caller's own work, run in this thread while the read-back's reader
+    parses in the background (python-calamine does not hold the interpreter lock). It runs only when
+    the write reaches the read-back, must not depend on the write's outcome, and its results are for
+    the caller to commit once this function has returned (it raises when the write fails).
+
     A ledger marked read-only is refused before anything else (:class:`LedgerReadOnly`; a dry
     run still lists the changes).
 
     Raises :class:`LedgerReadOnly`, :class:`WorkbookLocked`, :class:`PatchRefused` or
     :class:`VerifyFailed`; in every such case the ledger is unchanged.
     """
-    return _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as)
+    return _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as, during_read_back)
 
 
-def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as) -> WriteResult:  # noqa: ANN001
+def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as,  # noqa: ANN001
+                  during_read_back=None) -> WriteResult:
     given = Path(path)
     if not given.is_file():
         raise FileNotFoundError(f"找不到台账文件「{given}」。请检查路径是否正确。")
@@ -982,7 +989,14 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
         # bigger plan lists them after the read-back. They are used only once the read-back passed.
         early: list[tuple[CellChange, ...]] = []
         small = sum(len(sp.cells) for sp in plan.sheets) <= LIST_DURING_READ_BACK_MAX_CELLS
-        _verify(temp, original, prepared, plan, meanwhile=(lambda: early.append(list_changes())) if small else None)
+
+        def meanwhile() -> None:
+            if small:
+                early.append(list_changes())
+            if during_read_back is not None:
+                during_read_back()
+
+        _verify(temp, original, prepared, plan, meanwhile=meanwhile if small or during_read_back else None)
         changes = early[0] if early else list_changes()
         step("after-verify")
         now_stat = ledger.stat()
