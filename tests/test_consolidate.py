@@ -255,6 +255,26 @@ def test_a_failed_write_leaves_no_report(env, monkeypatch):
     assert not (env.root / "报告").exists() or list((env.root / "报告").iterdir()) == []
 
 
+def test_a_report_that_cannot_be_made_ahead_does_not_stop_the_write(env, monkeypatch):
+    """As before the report was made during the read-back: the ledger is written first, the report's own
+    failure is raised after."""
+    from toolkit.counties import report as report_module
+
+    env.ret("连州市", {"1-3": {"progress": "本月进展"}})
+    before = env.digest()
+    calls: list[int] = []
+
+    def broken(path, result):
+        calls.append(1)
+        raise PermissionError(13, "拒绝访问", str(path))
+
+    monkeypatch.setattr(report_module, "_write", broken)
+    with pytest.raises(PermissionError):
+        env.run()
+    assert env.digest() != before and task_row(env.master, "1-3")["整改进展"] == "本月进展"
+    assert len(calls) == 2  # once ahead (ignored), once after the write (raised)
+
+
 def test_dry_run_writes_nothing(env):
     env.ret("连州市", {"1-3": {"progress": "试运行的进展"}})
     before = env.digest()

@@ -257,7 +257,7 @@ def _consolidate(
                 # refused when the master was saved by someone since it was read.
                 result.written = write_safely(
                     ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp, read_as=read_as,
-                    during_read_back=report.make if report is not None else None,
+                    during_read_back=report.make_ahead if report is not None else None,
                 )
             except LedgerWriteError as exc:
                 raise ToolkitError(str(exc)) from exc

@@ -77,6 +77,15 @@ class PendingReport:
         _write(self.tmp, self.result)
         self.made = True
 
+    def make_ahead(self) -> None:
+        """:meth:`make`, ahead of the write: a failure here (a folder that cannot be written…) never stops
+        the write; :meth:`commit` makes the report again afterwards and raises then, as before."""
+        try:
+            self.make()
+        except OSError:
+            self.made = False
+            self.discard()
+
     def commit(self) -> Path:
         if not self.made:
             self.make()
