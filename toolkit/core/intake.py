@@ -285,18 +285,9 @@ class _Sheet:
         Blank rows are skipped without a word. Table notes, their continuation lines and repeated header
         rows are skipped with a warning each (see docs/rules/intake.md).
         """
-        items = list(self.cols.items())
-        keys = [k for k, _ in items]
-        indices = [j for _, j in items]
-        widest = max(indices, default=-1)
-        # itemgetter returns a bare value for one index (and cannot be made for none): always a tuple here.
-        pick = operator.itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[j] for j in indices)
-        for excel_row, row in self._records(issues):
-            n = len(row)
-            if n > widest:  # every mapped cell is there (rows of one table are equally wide)
-                yield excel_row, dict(zip(keys, pick(row)))
-            else:
-                yield excel_row, {k: (row[j] if j < n else None) for k, j in items}
+        keys = tuple(self.cols)
+        for excel_row, vals in self.values(issues, keys):
+            yield excel_row, dict(zip(keys, vals))
 
     def values(self, issues: list[Issue], keys: tuple[str, ...]) -> Iterator[tuple[int, tuple[Any, ...]]]:
         """As :meth:`rows`, each record as a tuple of the raw values of ``keys`` (None where a column is absent).
@@ -305,20 +296,14 @@ class _Sheet:
         """
         indices = [self.cols.get(k, -1) for k in keys]
         widest = max(indices, default=-1)
-        if -1 in indices:  # an absent column reads the None appended to the row
-            pick = operator.itemgetter(*indices)
-            for excel_row, row in self._records(issues):
-                if len(row) > widest:
-                    yield excel_row, pick(row + _NONE)
-                else:
-                    yield excel_row, tuple(row[j] if 0 <= j < len(row) else None for j in indices)
-            return
-        pick = operator.itemgetter(*indices)
+        pad = -1 in indices  # an absent column reads the None appended to the row
+        # itemgetter returns a bare value for one index (and cannot be made for none): always a tuple here.
+        pick = operator.itemgetter(*indices) if len(indices) > 1 else lambda row: tuple(row[j] for j in indices)
         for excel_row, row in self._records(issues):
-            if len(row) > widest:
-                yield excel_row, pick(row)
+            if len(row) > widest:  # every mapped cell is there (rows of one table are equally wide)
+                yield excel_row, pick(row + _NONE if pad else row)
             else:
-                yield excel_row, tuple(row[j] if j < len(row) else None for j in indices)
+                yield excel_row, tuple(row[j] if 0 <= j < len(row) else None for j in indices)
 
     def _records(self, issues: list[Issue]) -> Iterator[tuple[int, list[Any]]]:
         """(Excel row, the row's cells) of every record row; the warnings of the rows skipped go to ``issues``."""

@@ -52,7 +52,6 @@ def write_report(result: ConsolidationResult, folder: str | Path) -> Path:
     """Write the report workbook into ``folder`` (created if needed); returns its path."""
     report = PendingReport(result, folder)
     try:
-        report.make()
         return report.commit()
     finally:
         report.discard()

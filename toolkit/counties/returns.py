@@ -169,8 +169,6 @@ class MasterContext:
     # (county, task, field) → the latest value this county's returns brought in for the period
     # (from 变更记录): a master value that came from the county itself is not a center change.
     own_values: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    # The counties longest name first (a file name is matched against them), sorted once by build().
-    longest_first: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -192,7 +190,6 @@ class MasterContext:
             elif t.id:
                 ctx.tasks[t.id] = t
         ctx.counties = {c.name for c in ledger.counties if c.name}
-        ctx.longest_first = tuple(sorted(ctx.counties, key=len, reverse=True))
         return ctx
 
 
@@ -403,8 +400,8 @@ def check_return(
     (the outcome is the same with or without it).
     """
     out = ReturnCheck(path, display=display)
-    longest = ctx.longest_first if set(ctx.longest_first) == ctx.counties else sorted(ctx.counties, key=len, reverse=True)
-    out.name_hint = next((c for c in longest if c in path.name), "")
+    name = path.name  # once: a Path computes it again on every access
+    out.name_hint = next((c for c in sorted(ctx.counties, key=len, reverse=True) if c in name), "")
     if prepared is not None:
         probe = prepared.probe
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from toolkit.core.plan import WritePlan
 from toolkit.excel.patch.checks import check_sheet_name, sheet_areas, validate_plan
 from toolkit.excel.patch.errors import refuse
-from toolkit.excel.patch.package import Package, build_zip, pack
+from toolkit.excel.patch.package import Package, build_zip, new_deflater, pack
 from toolkit.excel.patch.sharedstrings import SharedStrings
 from toolkit.excel.patch.sheetrows import SheetPatcher, new_sheet_xml
 from toolkit.excel.patch.styles import Styles
@@ -183,7 +183,7 @@ class _StreamPacker(_BackgroundPack):
         return self
 
     def _pack(self) -> tuple[int, int, bytes] | None:
-        c = zlib.compressobj(6, zlib.DEFLATED, -15)  # as package.deflate
+        c = new_deflater()  # the same compressor as package.deflate: the same bytes
         crc = size = 0
         parts: list[bytes] = []
         while True:

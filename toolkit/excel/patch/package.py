@@ -113,8 +113,13 @@ def inflate(blob: bytes, e: ZipEntry) -> bytes:
     return data
 
 
+def new_deflater() -> zlib._Compress:
+    """The compressor of every rewritten member: raw deflate, level 6 (a member's bytes depend on it)."""
+    return zlib.compressobj(6, zlib.DEFLATED, -15)
+
+
 def deflate(data: bytes) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    c = new_deflater()
     return c.compress(data) + c.flush()
 
 
