@@ -151,3 +151,31 @@ def test_working_days_by_prefix_sums_equal_the_day_by_day_count(today: date, spa
     deadline = today + timedelta(days=span)
     working_days_until.cache_clear()
     assert working_days_until(today, deadline) == _days_one_by_one(today, deadline)
+
+
+def test_workdays_follow_the_official_calendar_day_by_day() -> None:
+    """Our reading of chinese_calendar's tables gives its own is_workday answer on every day it knows,
+    and the year prefix sums count the same days (its first and last years, and every year between)."""
+    from datetime import timedelta
+
+    import chinese_calendar
+
+    from toolkit.core import dates
+
+    first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+    assert dates._calendar_data() is not None  # the fast path is the one measured here
+    for year in range(first, last + 1):
+        d, total = date(year, 1, 1), 0
+        work, unknown = dates._year_prefix(year)
+        k = 0
+        while d.year == year:
+            official = bool(chinese_calendar.is_workday(d))
+            assert is_workday(d) == (official, True), d
+            total += official
+            k += 1
+            assert (work[k], unknown[k]) == (total, 0), d
+            d += timedelta(days=1)
+    outside = first_year_without_calendar_data()
+    work, unknown = dates._year_prefix(outside)
+    assert unknown[-1] == len(work) - 1 and work[-1] == sum(
+        (date(outside, 1, 1) + timedelta(days=k)).weekday() < 5 for k in range(len(work) - 1))

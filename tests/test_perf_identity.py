@@ -197,10 +197,22 @@ def test_precheck_facts_identical_to_pre_change_code(tmp_path):
             new = new_precheck.precheck(path, **limits)
             old.seconds = new.seconds = 0.0
             # error_parts is a fact the pre-change code did not collect (it lets the reader skip a second
-            # decompression); every fact it did collect is identical.
+            # decompression), and the rest of the new fields serve the two-step pre-check; every fact the
+            # pre-change code did collect is identical.
+            added = {"error_parts", "largest_sheet", "pending", "_limits"}
             facts = vars(new)
-            assert set(facts) - set(vars(old)) == {"error_parts"}
-            assert {k: v for k, v in facts.items() if k != "error_parts"} == vars(old)
+            assert set(facts) - set(vars(old)) == added
+            assert {k: v for k, v in facts.items() if k not in added} == vars(old)
+            # In two steps (largest sheet first, then the rest): the same facts once finished.
+            staged = new_precheck.precheck(path, largest_sheet_first=True, **limits)
+            assert staged.largest_sheet and staged.pending
+            new_precheck.finish_precheck(staged)
+            staged.seconds = 0.0
+            two = dict(vars(staged), oversized_dimensions=sorted(staged.oversized_dimensions))
+            one = dict(facts, oversized_dimensions=sorted(new.oversized_dimensions))
+            for key in ("largest_sheet", "pending", "_limits"):
+                two.pop(key), one.pop(key)
+            assert two == one
 
 
 # ----------------------------------------------------------------------------- consolidation

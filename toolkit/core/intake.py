@@ -368,6 +368,8 @@ def _snippet(value: Any, limit: int = 16) -> str:
 
 
 def _scan_errors(ledger: Ledger, table: Table) -> Iterator[Issue]:
+    if table.has_errors is False:  # the reader placed every error value and placed none
+        return
     for i, row in enumerate(table.rows):
         if CellError not in map(type, row):  # C-speed scan: error cells are rare
             continue
@@ -699,15 +701,9 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
     :func:`load_one_sheet`, the three lists as they are.
     """
     ledger = Ledger(source=source)
+    head: list[Issue] = []
+    one = detect_one_sheet(ledger, tables, head)
     issues: list[Issue] = []
-    one = detect_one_sheet(ledger, tables, issues)
-    for canonical in (S.SHEET_SETTINGS, S.SHEET_PROBLEMS, S.SHEET_TASKS, S.SHEET_PEOPLE, S.SHEET_COUNTIES,
-                      S.SHEET_NOTICE_TEXT):
-        name = find_sheet(tables, canonical)
-        if name is not None and (one is None or name != one.table.name):
-            issues.extend(_scan_errors(ledger, tables[name]))
-    if one is not None:
-        issues.extend(_scan_errors(ledger, one.table))
     load_settings(ledger, tables, issues, one_sheet=one)
     reference = year_reference(ledger.settings)  # one rule for year-less dates (also county returns)
 
@@ -755,7 +751,18 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
     load_public_flags(ledger, tables, issues)
     load_full_names(ledger, tables)
     load_outcomes(ledger, tables, issues)
-    return ledger, issues
+    # Error cells are listed right after the layout's own issues, sheet by sheet in this order. They are
+    # looked for last so that each sheet is first needed where it is read: a reader that is still parsing the
+    # task sheet (toolkit.excel.read.PipelinedTables) gives the other sheets meanwhile.
+    for canonical in (S.SHEET_SETTINGS, S.SHEET_PROBLEMS, S.SHEET_TASKS, S.SHEET_PEOPLE, S.SHEET_COUNTIES,
+                      S.SHEET_NOTICE_TEXT):
+        name = find_sheet(tables, canonical)
+        if name is not None and (one is None or name != one.table.name):
+            head.extend(_scan_errors(ledger, tables[name]))
+    if one is not None:
+        head.extend(_scan_errors(ledger, one.table))
+    head.extend(issues)
+    return ledger, head
 
 
 # --- one-sheet ledgers (docs/rules/adopt.md) ---------------------------------------------------

@@ -23,6 +23,8 @@ class Table:
     first_row: int = 1
     first_col: int = 0
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 1-based r1,c1,r2,c2 (cols 0-based)
+    # False when the reader knows that no cell is a CellError (it placed them all and placed none); None: not known.
+    has_errors: bool | None = field(default=None, compare=False)
 
     def excel_row(self, i: int) -> int:
         return self.first_row + i

@@ -13,6 +13,9 @@ WRITABLE_FORMATS = {"xlsx", "xlsm"}
 FORMAT_NAMES = {"xls": "旧版 Excel 97-2003 工作簿（.xls）", "xlsb": "Excel 二进制工作簿（.xlsb）",
                 "ods": "OpenDocument 表格（.ods，WPS/LibreOffice 常用）"}
 
+LEDGER_LIMITS = {"max_rows": 1_048_576, "max_cols": 16_384, "max_cells": 20_000_000}
+"""The staff's own file: only what would exhaust memory is refused."""
+
 
 def precheck_ledger(path: str | Path):
     """The structural pre-check of a ledger workbook (FileFacts); ToolkitError when it cannot be read.
@@ -25,9 +28,30 @@ def precheck_ledger(path: str | Path):
     from toolkit.excel.untrusted import precheck
 
     try:
-        return precheck(path, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+        return precheck(path, **LEDGER_LIMITS)
     except UnreadableWorkbook as exc:
         raise ToolkitError(str(exc)) from exc
+
+
+def read_ledger_staged(path: str | Path):  # noqa: ANN201 - (FileFacts, Mapping[str, Table])
+    """Pre-check and read a ledger workbook in one go: (FileFacts, tables); ToolkitError when it cannot be read.
+
+    The largest sheet (the task list) is pre-checked first and parsed in a background thread while the other
+    sheets are pre-checked and read (toolkit.excel.read.read_workbook_staged); the tables are a Mapping whose
+    largest sheet is converted when first asked for (UnreadableWorkbook then, if it cannot be read).
+    """
+    from toolkit.excel.read import UnreadableWorkbook, read_workbook_staged
+    from toolkit.excel.untrusted import finish_precheck, precheck
+
+    try:
+        facts = precheck(path, largest_sheet_first=True, **LEDGER_LIMITS)
+        tables = read_workbook_staged(
+            path, first_part=facts.largest_sheet if facts.pending else None,
+            finish=lambda: finish_precheck(facts),
+            error_parts=lambda: facts.error_parts if facts.format in ("xlsx", "xlsm") else None)
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+    return facts, tables
 
 
 def read_ledger_tables(path: str | Path, *, facts=None, sheets=None) -> dict[str, Table]:  # noqa: ANN001

@@ -25,8 +25,9 @@ from __future__ import annotations
 import os
 import re
 import struct
+import threading
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date as date_type
 from pathlib import Path, PurePosixPath
@@ -40,6 +41,8 @@ __all__ = [
     "SheetInfo",
     "detect_format",
     "read_workbook",
+    "read_workbook_staged",
+    "StagedTables",
     "list_sheets",
     "describe_sheets",
     "WORKBOOK_FORMATS",
@@ -556,6 +559,175 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | Calla
     return out
 
 
+class StagedTables(Mapping[str, Table]):
+    """Sheet name → :class:`Table` in workbook order, while the largest sheet may still be parsing.
+
+    Made by :func:`read_workbook_staged`. Every other sheet is read already; the largest is parsed by
+    python-calamine in a background thread (it releases the interpreter lock while it parses), and is
+    converted when first asked for. So a caller that needs the small sheets first (settings, problems) works
+    on them meanwhile. :meth:`resolve` gives the plain dict :func:`read_workbook` would have given;
+    :meth:`close` ends the background parse without raising. UnreadableWorkbook when the sheet cannot be read.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], names: list[str], ready: dict[str, Table], pending: str = "",
+                 worker: threading.Thread | None = None, box: dict[str, Any] | None = None, wb: Any = None,
+                 errors: Iterable[tuple[int, int, str]] = (), memo: dict[Any, Any] | None = None) -> None:
+        self._path, self._names, self._ready = path, names, ready
+        self._pending, self._worker, self._wb = pending, worker, wb
+        self._box = box if box is not None else {}
+        self._errors, self._memo = errors, memo if memo is not None else {}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ready or (bool(self._pending) and name == self._pending)
+
+    def __getitem__(self, name: str) -> Table:
+        table = self._ready.get(name)
+        if table is not None:
+            return table
+        if self._pending and name == self._pending:
+            return self._settle()
+        raise KeyError(name)
+
+    def _settle(self) -> Table:
+        name = self._pending
+        try:
+            sheet = self._join()
+            table = _to_table(sheet, name, self._errors, self._memo)
+        except UnreadableWorkbook:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+            if _passthrough(exc):
+                raise
+            raise _calamine_error(self._path, exc, name) from None
+        finally:
+            self._pending = ""
+            self._close_book()
+        self._ready[name] = table
+        return table
+
+    def _join(self) -> Any:
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        if "error" in self._box:
+            raise self._box.pop("error")
+        return self._box.pop("sheet")
+
+    def _close_book(self) -> None:
+        wb, self._wb = self._wb, None
+        if wb is not None:
+            try:
+                wb.close()
+            except BaseException as exc:  # noqa: BLE001 - closing a read-only handle: nothing to lose
+                if _passthrough(exc):
+                    raise
+
+    def resolve(self) -> dict[str, Table]:
+        """Every table, the largest included (waits for its parse): what read_workbook returns."""
+        return {name: self[name] for name in self._names}
+
+    def close(self) -> None:
+        """Wait for the background parse to end and drop it (for a caller that stops early); never raises."""
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        self._box.clear()
+        self._pending = ""
+        self._close_book()
+
+
+def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None = None,
+                         finish: Callable[[], Any] | None = None,
+                         error_parts: Callable[[], set[str] | None] | None = None) -> Mapping[str, Table]:
+    """:func:`read_workbook` of every sheet, with the largest sheet parsed in a background thread.
+
+    ``first_part`` (normalised, see :func:`_norm`) is the one sheet part already cleared to be parsed while
+    ``finish()`` still checks the others (the two steps of ``precheck(largest_sheet_first=True)``); None: the
+    file is cleared already, and the largest sheet part is chosen here. No other sheet is parsed before
+    ``finish()`` has returned, and whatever it raises is raised here (once the background parse is over).
+    ``error_parts()``: as read_workbook's ``error_parts``, asked for once the whole file is cleared.
+
+    Returns a :class:`StagedTables` for .xlsx/.xlsm with more than one sheet, else the plain dict of
+    read_workbook (after ``finish()``). Raises :class:`UnreadableWorkbook` and nothing else.
+    """
+    fmt, zf = _detect(path, keep_zip=True)
+    staged: StagedTables | None = None
+    current: str | None = None
+    try:
+        big = ""
+        if fmt in ("xlsx", "xlsm") and zf is not None:
+            big = _largest_sheet(zf, first_part)
+        if not big:
+            if zf is not None:
+                zf.close()
+                zf = None
+            if finish is not None:
+                finish()
+            return read_workbook(path, error_parts=error_parts() if error_parts else None)
+        wb = _open(path, fmt)
+        box: dict[str, Any] = {}
+
+        def parse() -> None:
+            try:
+                box["sheet"] = wb.get_sheet_by_name(big)
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=parse, name="zhenggai-read", daemon=True)
+        worker.start()
+        staged = StagedTables(path, [], {}, big, worker, box, wb)
+        if finish is not None:
+            finish()
+        with _open(path, fmt) as small:
+            metas = [m for m in small.sheets_metadata if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
+            names = [m.name for m in metas]
+            errors = _xlsx_error_cells(zf, names, error_parts() if error_parts else None)
+            memo: dict[Any, Any] = {}
+            ready: dict[str, Table] = {}
+            for name in names:
+                if name != big:
+                    current = name
+                    ready[name] = _to_table(small.get_sheet_by_name(name), name, errors.get(name, ()), memo)
+        if big not in names:  # not a sheet read_workbook returns (a part listed twice, say): drop its parse
+            staged.close()
+            return ready
+        staged._names, staged._ready = names, ready
+        staged._errors, staged._memo = errors.get(big, ()), memo
+        return staged
+    except UnreadableWorkbook:
+        if staged is not None:
+            staged.close()
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+        if staged is not None:
+            staged.close()
+        if _passthrough(exc):
+            raise
+        raise _calamine_error(path, exc, current) from None
+    finally:
+        if zf is not None:
+            zf.close()
+
+
+def _largest_sheet(zf: zipfile.ZipFile, first_part: str | None) -> str:
+    """The sheet to parse first: ``first_part``'s sheet, else the one with the largest part; "" when there is
+    nothing to gain (fewer than two sheets with a part) or ``first_part`` is no listed sheet's part."""
+    infos = {_norm(i.filename): i for i in zf.infolist()}
+    parts = {name: _norm(part) for name, part in _sheet_parts(zf).items()}
+    sizes = {name: infos[part].file_size for name, part in parts.items() if part in infos}
+    if len(sizes) < 2:
+        return ""
+    if first_part is not None:
+        return next((n for n in sizes if parts[n] == first_part), "")
+    return max(sizes, key=lambda n: sizes[n])
+
+
 def _to_table(sheet: Any, name: str, errors: Iterable[tuple[int, int, str]], memo: dict[Any, Any]) -> Table:
     start = sheet.start
     if start is None:
@@ -578,15 +750,17 @@ def _to_table(sheet: Any, name: str, errors: Iterable[tuple[int, int, str]], mem
         ]
         for r in raw
     ]
+    placed = False  # calamine gives no CellError: the cells placed here are the table's only ones
     for r0, c0, code in errors:
         i, j = r0 - (first_row - 1), c0 - first_col
         if 0 <= i < len(rows) and 0 <= j < len(rows[i]):
             rows[i][j] = CellError(code)
+            placed = True
     merged: list[tuple[int, int, int, int]] = []
     for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ():
         merged.append((r1 + 1, c1, r2 + 1, c2))
         _spread(rows, r1 - (first_row - 1), c1 - first_col, r2 - (first_row - 1), c2 - first_col)
-    return Table(name=name, rows=rows, first_row=first_row, first_col=first_col, merged=merged)
+    return Table(name=name, rows=rows, first_row=first_row, first_col=first_col, merged=merged, has_errors=placed)
 
 
 def _spread(rows: list[list[Any]], i1: int, j1: int, i2: int, j2: int) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -63,11 +65,22 @@ class FileLedger:
     @property
     def tables(self) -> dict[str, Table]:
         if self._tables is None:
-            from toolkit.excel.ledger_file import read_ledger_tables
-
-            facts = self._prechecked()
-            self._tables = read_ledger_tables(self.path, facts=facts)
+            staged = self._read()
+            with _settled(staged):
+                self._tables = _resolved(staged)
         return self._tables
+
+    def _read(self):  # noqa: ANN202 - Mapping[str, Table]: a StagedTables or a dict
+        """The tables as read now: pre-check and read in one go, or a read after a pre-check still current."""
+        from toolkit.excel.ledger_file import read_ledger_staged, read_ledger_tables
+
+        self.require_file()
+        stat = self._file_stat()
+        if self._facts is not None and self._stat == stat:
+            return read_ledger_tables(self.path, facts=self._facts)
+        facts, staged = read_ledger_staged(self.path)
+        self._facts, self._stat = facts, stat
+        return staged
 
     def settings_tables(self) -> dict[str, Table]:
         """Only the 基本信息 sheet (all tables once read): what a job needs before the full read."""
@@ -85,18 +98,28 @@ class FileLedger:
         from toolkit.excel.ledger_file import precheck_ledger
 
         self.require_file()
-        try:
-            st = self.path.stat()
-        except OSError as exc:
-            raise ToolkitError(f"无法读取台账文件：{self.path}（{exc.strerror}）") from exc
-        stat = (st.st_size, st.st_mtime_ns)
+        stat = self._file_stat()
         if self._facts is None or self._stat != stat:
             self._facts = precheck_ledger(self.path)
             self._stat = stat
         return self._facts
 
+    def _file_stat(self) -> tuple[int, int]:
+        try:
+            st = self.path.stat()
+        except OSError as exc:
+            raise ToolkitError(f"无法读取台账文件：{self.path}（{exc.strerror}）") from exc
+        return st.st_size, st.st_mtime_ns
+
     def check(self, today: date | None = None) -> CheckResult:
-        return check_tables(self.tables, today=today, source=self.name, clock_today=date.today())
+        if self._tables is not None:
+            return check_tables(self._tables, today=today, source=self.name, clock_today=date.today())
+        # Read and checked together: the settings and problems are taken in while the task sheet still parses.
+        staged = self._read()
+        with _settled(staged):
+            result = check_tables(staged, today=today, source=self.name, clock_today=date.today())
+            self._tables = _resolved(staged)
+        return result
 
     def require_writable(self) -> None:
         from toolkit.excel.ledger_file import require_writable_format
@@ -129,6 +152,27 @@ class FileLedger:
 
     def close(self) -> None:
         pass
+
+
+def _resolved(tables: Any) -> dict[str, Table]:
+    """A plain dict of every table (a StagedTables waits for its background parse)."""
+    return tables.resolve() if hasattr(tables, "resolve") else tables
+
+
+@contextmanager
+def _settled(tables: Any) -> Iterator[None]:
+    """Around work on tables being read: an unreadable sheet becomes ToolkitError, and the background parse is
+    always ended (StagedTables.close) however the work ends."""
+    from toolkit.excel.read import UnreadableWorkbook
+
+    try:
+        yield
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+    finally:
+        close = getattr(tables, "close", None)
+        if close is not None:
+            close()
 
 
 class LiveLedger:

@@ -11,7 +11,7 @@ Two layers:
    rejects one file, not the run.
 """
 
-from toolkit.excel.untrusted.precheck import FileFacts, Limits, RejectedFile, precheck
+from toolkit.excel.untrusted.precheck import FileFacts, Limits, RejectedFile, finish_precheck, precheck
 from toolkit.excel.untrusted.sandbox import (
     WorkerStartError,
     iter_read_untrusted,
@@ -25,6 +25,7 @@ __all__ = [
     "FileFacts",
     "Limits",
     "precheck",
+    "finish_precheck",
     "read_untrusted",
     "read_many_untrusted",
     "iter_read_untrusted",

@@ -24,7 +24,7 @@ from typing import Any
 from toolkit.core.schema import column_index, column_letter
 from toolkit.excel.read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format
 
-__all__ = ["FileFacts", "Limits", "RejectedFile", "precheck"]
+__all__ = ["FileFacts", "Limits", "RejectedFile", "finish_precheck", "precheck"]
 
 
 class RejectedFile(UnreadableWorkbook):
@@ -75,6 +75,15 @@ class FileFacts:
     # XML parts (normalised names, see read._norm) holding an error-typed cell marker (t="e"): the reader
     # need not decompress any other .xml part again to find error values (read_workbook(error_parts=)).
     error_parts: set[str] = field(default_factory=set)
+    # A pre-check in two steps (precheck(largest_sheet_first=True)): the largest sheet part (normalised), and
+    # what finish_precheck() still has to check. Every other part is checked once ``pending`` is empty.
+    largest_sheet: str = ""
+    pending: list[zipfile.ZipInfo] = field(default_factory=list, repr=False)
+    _limits: Limits | None = field(default=None, repr=False)
+
+    @property
+    def complete(self) -> bool:
+        return not self.pending
 
 
 FIX_BIG = "请删除无关的工作表、空白行列和图片，只保留需要报送的内容，另存为 .xlsx 后再提交"
@@ -95,8 +104,14 @@ def precheck(
     max_cols: int = Limits.max_cols,
     max_text_run: int = Limits.max_text_run,
     max_entries: int = Limits.max_entries,
+    largest_sheet_first: bool = False,
 ) -> FileFacts:
     """Check an untrusted file before any workbook parser sees it.
+
+    ``largest_sheet_first``: for .xlsx/.xlsm, check the zip, every part other than a worksheet, and the
+    largest worksheet part only; the other worksheet parts are left in ``facts.pending`` for
+    :func:`finish_precheck`. A reader may then open the workbook and parse that largest sheet while the rest
+    is checked, and must parse no other sheet before ``finish_precheck`` has returned.
 
     Returns :class:`FileFacts` for a file that may be read; raises :class:`RejectedFile`
     (Chinese reason) for an empty, oversized, encrypted, non-workbook, zip-bomb, DTD/entity,
@@ -105,23 +120,38 @@ def precheck(
     limits = Limits(max_bytes, max_uncompressed, max_ratio, max_cells, max_rows, max_cols, max_text_run, max_entries)
     spath = os.fspath(path)
     started = time.perf_counter()
-    try:
-        facts = _precheck(spath, limits)
-    except RejectedFile:
-        raise
-    except UnreadableWorkbook as exc:
-        raise reject(spath, exc.code, exc.reason) from None
-    except Exception as exc:  # noqa: BLE001 - a hostile file must not escape as a traceback
-        raise reject(
-            spath,
-            "corrupt",
-            f"文件结构异常，无法安全读取（{type(exc).__name__}）：请在 Excel 或 WPS 中打开该文件，另存为 .xlsx 后再提交。",
-        ) from None
+    facts = _guarded(spath, lambda: _precheck(spath, limits, largest_sheet_first))
     facts.seconds = time.perf_counter() - started
     return facts
 
 
-def _precheck(path: str, lim: Limits) -> FileFacts:
+def finish_precheck(facts: FileFacts) -> FileFacts:
+    """Check the parts a ``largest_sheet_first`` pre-check left (nothing to do otherwise); RejectedFile as precheck."""
+    if not facts.pending:
+        return facts
+    started = time.perf_counter()
+    _guarded(facts.path, lambda: _check_pending(facts))
+    facts.seconds += time.perf_counter() - started
+    return facts
+
+
+def _guarded(path: str, check: Any) -> FileFacts:
+    """Run a pre-check step: RejectedFile for anything it raises (a hostile file must not escape as a traceback)."""
+    try:
+        return check()
+    except RejectedFile:
+        raise
+    except UnreadableWorkbook as exc:
+        raise reject(path, exc.code, exc.reason) from None
+    except Exception as exc:  # noqa: BLE001 - a hostile file must not escape as a traceback
+        raise reject(
+            path,
+            "corrupt",
+            f"文件结构异常，无法安全读取（{type(exc).__name__}）：请在 Excel 或 WPS 中打开该文件，另存为 .xlsx 后再提交。",
+        ) from None
+
+
+def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False) -> FileFacts:
     try:
         size = os.stat(path).st_size
     except OSError:
@@ -146,7 +176,7 @@ def _precheck(path: str, lim: Limits) -> FileFacts:
     fmt = detect_format(path)  # real type, encrypted, renamed .docx/.pdf... (raises)
     facts = FileFacts(path=path, format=fmt, size=size)
     if fmt in ("xlsx", "xlsm", "xlsb", "ods"):
-        _check_zip(path, fmt, facts, lim)
+        _check_zip(path, fmt, facts, lim, largest_sheet_first and fmt in ("xlsx", "xlsm"))
     else:
         _check_cfb(path, facts)
     return facts
@@ -186,7 +216,7 @@ _CELL_TEXT_PART = re.compile(
 _XMLISH = (".xml", ".rels", ".vml", ".bin")
 
 
-def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits) -> None:
+def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet_first: bool = False) -> None:
     with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
         infos = zf.infolist()
         names = [i.filename for i in infos]
@@ -214,29 +244,52 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits) -> None:
                     raise reject(
                         path, "encrypted", "文件已加密（设置了打开密码），无法读取：请取消密码后另存为 .xlsx 再提交。"
                     )
-        total = 0
-        for info in infos:
-            name = _norm(info.filename)
-            lname = name
-            if not lname.endswith(_XMLISH) or info.is_dir():
-                continue
-            budget = lim.max_uncompressed - total
-            if lname.endswith(".bin"):
-                if fmt == "xlsb" and _SHEET_PART.match(name):
-                    data = b"".join(_inflate(fh, info, path, lim, budget))
-                    total += len(data)
-                    _check_xlsb_sheet(path, name, data, facts, lim)
-                elif fmt == "xlsb" and name == "xl/sharedstrings.bin":
-                    data = b"".join(_inflate(fh, info, path, lim, budget))
-                    total += len(data)
-                    _check_xlsb_sst(path, data, lim)
-                continue
-            scan = _XmlScan(path, name, lim, facts, fmt, info.filename)
-            for chunk in _inflate(fh, info, path, lim, budget):
-                total += len(chunk)
-                scan.feed(chunk)
-            scan.close()
-        facts.uncompressed = total
+        later: set[str] = set()
+        if largest_sheet_first:
+            sheets = [i for i in infos if _SHEET_PART.match(_norm(i.filename)) and _norm(i.filename).endswith(".xml")]
+            if len(sheets) > 1:
+                largest = max(sheets, key=lambda i: i.file_size)
+                facts.largest_sheet = _norm(largest.filename)
+                later = {i.filename for i in sheets if i is not largest}
+                facts.pending = [i for i in sheets if i is not largest]
+                facts._limits = lim
+        facts.uncompressed = _scan_members(path, fmt, facts, lim, fh, infos, later, 0)
+
+
+def _check_pending(facts: FileFacts) -> FileFacts:
+    lim = facts._limits or Limits()
+    with open(facts.path, "rb") as fh:
+        facts.uncompressed = _scan_members(facts.path, facts.format, facts, lim, fh, facts.pending, set(),
+                                           facts.uncompressed)
+    facts.pending = []
+    return facts
+
+
+def _scan_members(path: str, fmt: str, facts: FileFacts, lim: Limits, fh: Any, infos: list[zipfile.ZipInfo],
+                  later: set[str], total: int) -> int:
+    """Decompress and scan each XML-ish member of ``infos`` (those named in ``later`` excepted); the new total."""
+    for info in infos:
+        name = _norm(info.filename)
+        lname = name
+        if not lname.endswith(_XMLISH) or info.is_dir() or info.filename in later:
+            continue
+        budget = lim.max_uncompressed - total
+        if lname.endswith(".bin"):
+            if fmt == "xlsb" and _SHEET_PART.match(name):
+                data = b"".join(_inflate(fh, info, path, lim, budget))
+                total += len(data)
+                _check_xlsb_sheet(path, name, data, facts, lim)
+            elif fmt == "xlsb" and name == "xl/sharedstrings.bin":
+                data = b"".join(_inflate(fh, info, path, lim, budget))
+                total += len(data)
+                _check_xlsb_sst(path, data, lim)
+            continue
+        scan = _XmlScan(path, name, lim, facts, fmt, info.filename)
+        for chunk in _inflate(fh, info, path, lim, budget):
+            total += len(chunk)
+            scan.feed(chunk)
+        scan.close()
+    return total
 
 
 def _zip_bomb(path: str, size: int, lim: Limits, ratio: float | None = None) -> RejectedFile:

@@ -1,0 +1,171 @@
+"""The staged read of a ledger: the largest sheet pre-checked first and parsed in a background thread while the
+other sheets are pre-checked and read (toolkit.excel.read.read_workbook_staged, ledger_file.read_ledger_staged).
+
+It must give what the plain read gives, in the same order, and refuse what the plain pre-check refuses, leaving
+no parse running behind it.
+"""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from toolkit.core.check import check_tables
+from toolkit.core.errors import ToolkitError
+from toolkit.excel.ledger_file import read_ledger_staged, read_ledger_tables
+from toolkit.excel.read import StagedTables, read_workbook, read_workbook_staged
+from toolkit.excel.untrusted import finish_precheck, precheck
+from toolkit.jobs.sources import FileLedger
+
+
+def _no_background_parse() -> bool:
+    return not any(t.name == "zhenggai-read" and t.is_alive() for t in threading.enumerate())
+
+
+def _workbook(path: Path, sizes: list[int], errors: set[int], merged: set[int]) -> Path:
+    """Sheets S0, S1… with ``sizes[k]`` rows each: text, numbers, dates; an error formula where asked."""
+    wb = xlsxwriter.Workbook(path)
+    day = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for k, n in enumerate(sizes):
+        ws = wb.add_worksheet(f"S{k}")
+        ws.write_row(0, 0, ["编号", "内容", "数量", "日期"])
+        for r in range(1, n + 1):
+            ws.write_row(r, 0, [f"{k}-{r}", "整改措施内容" * (r % 3), r * 1.0, None])
+            ws.write_datetime(r, 3, datetime(2025, 1 + r % 12, 1 + r % 28), day)
+        if k in errors:
+            ws.write_formula(min(n, 2), 4, "=1/0", None, "#DIV/0!")
+        if k in merged and n >= 3:
+            ws.merge_range(1, 5, 3, 5, "合并")
+    wb.close()
+    return path
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(0, 300), min_size=2, max_size=4), data=st.data())
+def test_staged_read_gives_the_plain_read_in_workbook_order(tmp_path: Path, sizes: list[int], data) -> None:
+    errors = set(data.draw(st.lists(st.integers(0, len(sizes) - 1), max_size=2)))
+    merged = set(data.draw(st.lists(st.integers(0, len(sizes) - 1), max_size=2)))
+    path = _workbook(tmp_path / f"w{len(list(tmp_path.iterdir()))}.xlsx", sizes, errors, merged)
+    plain = read_workbook(path)
+    # As the ledger job does it: the pre-check in two steps, the largest sheet cleared first.
+    facts = precheck(path, largest_sheet_first=True)
+    staged = read_workbook_staged(path, first_part=facts.largest_sheet if facts.pending else None,
+                                  finish=lambda: finish_precheck(facts), error_parts=lambda: facts.error_parts)
+    assert facts.complete
+    got = staged.resolve() if isinstance(staged, StagedTables) else staged
+    assert list(got) == list(plain) and got == plain
+    # has_errors says exactly whether the reader placed an error value.
+    for name, table in got.items():
+        assert table.has_errors is (int(name[1:]) in errors), name
+    # Without a pre-check in steps: the largest sheet is chosen by the reader.
+    again = read_workbook_staged(path)
+    assert (again.resolve() if isinstance(again, StagedTables) else again) == plain
+    assert _no_background_parse()
+
+
+def test_small_sheets_are_ready_before_the_largest_is_asked_for(tmp_path: Path) -> None:
+    path = _workbook(tmp_path / "w.xlsx", [20, 400, 10], set(), set())
+    tables = read_workbook_staged(path)
+    assert isinstance(tables, StagedTables) and list(tables) == ["S0", "S1", "S2"]
+    assert tables._pending == "S1" and set(tables._ready) == {"S0", "S2"}
+    assert len(tables["S1"].rows) == 401 and tables._pending == ""
+    assert _no_background_parse()
+
+
+def _with_far_cell(path: Path) -> Path:
+    """A ledger whose largest sheet is fine and whose small sheet has one value at XFD1048576."""
+    wb = xlsxwriter.Workbook(path)
+    big = wb.add_worksheet("任务清单")
+    for r in range(2000):
+        big.write_row(r, 0, [f"1-{r}", "措施" * 10, r])
+    small = wb.add_worksheet("问题清单")
+    small.write("A1", "问题编号")
+    small.write("XFD1048576", "x")
+    wb.close()
+    return path
+
+
+def test_a_small_sheet_refused_in_the_second_step_refuses_the_file_and_stops_the_parse(tmp_path: Path) -> None:
+    path = _with_far_cell(tmp_path / "far.xlsx")
+    with pytest.raises(ToolkitError) as plain:
+        read_ledger_tables(path)
+    with pytest.raises(ToolkitError) as staged:
+        read_ledger_staged(path)
+    assert str(staged.value) == str(plain.value) and "XFD1048576" in str(staged.value)
+    assert _no_background_parse()
+    with pytest.raises(ToolkitError, match="XFD1048576"):
+        FileLedger(path).check(date(2025, 4, 7))
+    assert _no_background_parse()
+
+
+def _unparseable_largest(tmp_path: Path) -> Path:
+    src = _workbook(tmp_path / "ok.xlsx", [5, 300], set(), set())
+    with zipfile.ZipFile(src) as zf:
+        items = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
+    path = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, body in items:
+            if name == "xl/worksheets/sheet2.xml":
+                assert b'<c r="A10" t="s">' in body
+                body = body.replace(b'<c r="A10" t="s">', b'<c r="A10" t="bogus">', 1)
+            out.writestr(name, body)
+    return path
+
+
+def test_a_largest_sheet_calamine_cannot_parse_is_a_chinese_error_where_it_is_needed(tmp_path: Path) -> None:
+    path = _unparseable_largest(tmp_path)
+    facts, tables = read_ledger_staged(path)  # pre-check passes; the parse fails in the background
+    assert facts.complete and isinstance(tables, StagedTables)
+    assert tables["S0"].rows  # the other sheet is there
+    with pytest.raises(Exception) as err:
+        tables["S1"]
+    assert "工作表“S1”无法读取" in str(err.value)
+    tables.close()
+    assert _no_background_parse()
+
+
+def _ledger_with_errors(path: Path) -> Path:
+    """A ledger with Excel error values in 问题清单 and 任务清单 and an unreadable date: issues of several kinds."""
+    from conftest import PROBLEM_ROWS, SETTINGS_ROWS, TASK_HEADER
+
+    wb = xlsxwriter.Workbook(str(path))
+    for name, rows in (("基本信息", SETTINGS_ROWS), ("问题清单", PROBLEM_ROWS)):
+        ws = wb.add_worksheet(name)
+        for i, r in enumerate(rows):
+            for j, v in enumerate(r):
+                if isinstance(v, date):
+                    ws.write_datetime(i, j, datetime(v.year, v.month, v.day))
+                else:
+                    ws.write(i, j, v)
+        if name == "问题清单":
+            ws.write_formula(1, 5, "=1/0", None, "#DIV/0!")
+    ws = wb.add_worksheet("任务清单")
+    ws.write_row(0, 0, TASK_HEADER)
+    for r in range(1, 400):
+        ws.write_row(r, 0, [f"1-{r}", 1, "加强学习。" * 3, "", "李国强", "办公室", "周丽", "2024-06-30", None, "推进中"])
+    ws.write_formula(3, 3, "=#REF!+1", None, "#REF!")
+    ws.write(5, 7, "明年春天")  # not a date
+    wb.close()
+    return path
+
+
+def test_check_of_a_staged_read_equals_the_check_of_the_plain_read(tmp_path: Path) -> None:
+    """The whole check (issues in their order, statuses, plan) is the same whichever way the file was read;
+    error values are listed first, sheet by sheet, though intake now looks for them last."""
+    path = _ledger_with_errors(tmp_path / "台账.xlsx")
+    staged = FileLedger(path).check(date(2025, 4, 7))
+    plain = check_tables(read_ledger_tables(path), today=date(2025, 4, 7), source=path.name,
+                         clock_today=date.today())
+    assert staged.report.issues == plain.report.issues
+    assert staged.status.rows == plain.status.rows and staged.plan.as_grid() == plain.plan.as_grid()
+    codes = [(i.code, i.location.sheet) for i in staged.report.issues]
+    assert codes[:2] == [("excel-error", "问题清单"), ("excel-error", "任务清单")]
+    assert any(code != "excel-error" for code, _ in codes[2:])
+    assert _no_background_parse()
