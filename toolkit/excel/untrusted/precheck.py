@@ -431,8 +431,9 @@ def _ref_extent(seg: bytes) -> tuple[int, int]:
     """Largest row and column (0-based, 10**6 for over-long letters) among the segment's r= references.
 
     The candidates come from the segment's last references (rows ascend in real sheets); one
-    regex search per axis then confirms that no reference goes beyond them, in C, without a
-    Python object per reference. When one does, every reference is collected as before.
+    regex search confirms that no reference goes beyond either of them, in C, without a Python
+    object per reference. When one does, each axis is settled as before (every reference collected
+    where its candidate fails).
     """
     tail = max(0, len(seg) - 4096)
     rows = _ROW_NUMBERS.findall(seg, tail)
@@ -442,9 +443,11 @@ def _ref_extent(seg: bytes) -> tuple[int, int]:
         letters = _COL_LETTERS.findall(seg)
         return _full_extent(rows, letters)
     top_row = max(map(int, rows))
+    top = max((x.upper() for x in letters), key=lambda x: (len(x), x)) if letters else b""
+    if top and len(top) <= 4 and not _greater_ref(top_row, top).search(seg):
+        return top_row, column_index(top.decode("ascii"))
     if _greater_number(top_row).search(seg):
         top_row = max(map(int, _ROW_NUMBERS.findall(seg)))
-    top = max((x.upper() for x in letters), key=lambda x: (len(x), x)) if letters else b""
     if not top or len(top) > 4 or _greater_letters(top).search(seg):
         return top_row, _full_extent([], _COL_LETTERS.findall(seg))[1]
     return top_row, column_index(top.decode("ascii"))
@@ -458,9 +461,11 @@ def _full_extent(rows: list[bytes], letters: list[bytes]) -> tuple[int, int]:
     return top_row, top_col
 
 
-@functools.lru_cache(maxsize=256)
-def _greater_number(n: int) -> re.Pattern[bytes]:
-    """Matches an r= reference whose row number is greater than ``n`` (leading zeros make it longer: a match too)."""
+_REF_START = rb""" r=["']"""
+
+
+def _number_above(n: int) -> bytes:
+    """After ``r="``: letters, then a row number greater than ``n`` (leading zeros make it longer: a match too)."""
     digits = str(n).encode()
     k = len(digits)
     alts = [rb"\d{%d}" % (k + 1)]
@@ -471,12 +476,11 @@ def _greater_number(n: int) -> re.Pattern[bytes]:
             alts.append(digits[:i] + b"[%d-9]" % (d + 1) + rest)
     # Possessive letters and a look-ahead for k digits: most references are shorter than the candidate
     # and fail there at once (a third of the time of trying every alternative).
-    return re.compile(rb""" r=["'][A-Za-z]*+(?=\d{%d})(?:""" % k + b"|".join(alts) + b")")
+    return rb"[A-Za-z]*+(?=\d{%d})(?:" % k + b"|".join(alts) + b")"
 
 
-@functools.lru_cache(maxsize=256)
-def _greater_letters(top: bytes) -> re.Pattern[bytes]:
-    """Matches an r= reference whose column letters (any case) come after ``top`` (upper case)."""
+def _letters_above(top: bytes) -> bytes:
+    """After ``r="``: column letters (any case) that come after ``top`` (upper case), then a digit."""
     m = len(top)
     alts = [rb"[A-Za-z]{%d,}" % (m + 1)]
     for i in range(m):
@@ -486,7 +490,26 @@ def _greater_letters(top: bytes) -> re.Pattern[bytes]:
             prefix = b"".join(b"[%c%c]" % (c, c + 32) for c in top[:i])
             rest = rb"[A-Za-z]{%d}" % (m - i - 1) if m - i - 1 else b""
             alts.append(prefix + b"[%c-Z%c-z]" % (nxt, nxt + 32) + rest)
-    return re.compile(rb""" r=["'](?:""" + b"|".join(alts) + rb")\d")
+    return b"(?:" + b"|".join(alts) + rb")\d"
+
+
+@functools.lru_cache(maxsize=256)
+def _greater_number(n: int) -> re.Pattern[bytes]:
+    """Matches an r= reference whose row number is greater than ``n``."""
+    return re.compile(_REF_START + _number_above(n))
+
+
+@functools.lru_cache(maxsize=256)
+def _greater_letters(top: bytes) -> re.Pattern[bytes]:
+    """Matches an r= reference whose column letters (any case) come after ``top`` (upper case)."""
+    return re.compile(_REF_START + _letters_above(top))
+
+
+@functools.lru_cache(maxsize=256)
+def _greater_ref(n: int, top: bytes) -> re.Pattern[bytes]:
+    """Matches an r= reference beyond row ``n`` or column ``top``: both checks in one pass over the references
+    (the letters first: they fail at the first letter for almost every reference)."""
+    return re.compile(_REF_START + b"(?:" + _letters_above(top) + b"|" + _number_above(n) + b")")
 
 
 def _parse_ref(ref: bytes) -> tuple[int, int] | None:
@@ -497,11 +520,18 @@ def _parse_ref(ref: bytes) -> tuple[int, int] | None:
     return int(m.group(2)), column_index(m.group(1).decode("ascii"))
 
 
+# Decompressed chunks are scanned in segments of this size: one regex pass per segment, and the candidates of
+# the r= check come from the segment's end, so a bigger segment makes the check cheaper (most references have
+# fewer digits than the last row); the memory held stays bounded.
+_SEGMENT = 16 * 2**20
+
+
 class _XmlScan:
     """Streaming checks on one XML part, fed decompressed chunks.
 
-    Chunks are cut at the last '<' so every tag is seen whole; the carried-over part stays
-    small because a run without '<' longer than ``max_text_run`` is rejected.
+    Chunks are gathered into segments of ``_SEGMENT`` bytes cut at their last '<', so every tag is seen
+    whole; the carried-over part stays small because a run without '<' longer than ``max_text_run`` is
+    rejected.
     """
 
     def __init__(self, path: str, name: str, lim: Limits, facts: FileFacts, fmt: str, shown: str = "") -> None:
@@ -511,7 +541,8 @@ class _XmlScan:
         self.cell_text = bool(_CELL_TEXT_PART.match(name))
         self.sst = name in ("xl/sharedstrings.xml", "sharedstrings.xml")
         self.ods = fmt == "ods" and name == "content.xml"
-        self.carry = b""
+        self.pieces: list[bytes] = []  # fed and not yet scanned
+        self.held = 0
         self.first = True
         self.max_row = 0
         self.max_col = -1
@@ -523,20 +554,29 @@ class _XmlScan:
         self.o_last = 0
 
     def feed(self, chunk: bytes) -> None:
-        buf = self.carry + chunk if self.carry else chunk
+        self.pieces.append(chunk)
+        self.held += len(chunk)
+        if self.held >= _SEGMENT:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Scan what is held up to its last '<'; keep the rest for the next segment."""
+        buf = self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
         cut = buf.rfind(b"<")
         if cut <= 0:
             if len(buf) > self.lim.max_text_run:
                 raise self._giant()
-            self.carry = buf
+            self.pieces, self.held = [buf], len(buf)
             return
         self._process(buf[:cut])
-        self.carry = buf[cut:]
+        rest = buf[cut:]
+        self.pieces, self.held = [rest], len(rest)
 
     def close(self) -> None:
-        if self.carry:
-            self._process(self.carry)
-            self.carry = b""
+        if self.held:
+            buf = self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
+            self.pieces, self.held = [], 0
+            self._process(buf)
         if self.sheet:
             self._check_extent(self.max_row, self.max_col, "单元格（含只设置了格式的空单元格）位置")
             self.facts.max_row = max(self.facts.max_row, self.max_row)
