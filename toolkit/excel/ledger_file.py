@@ -33,12 +33,13 @@ def precheck_ledger(path: str | Path):
         raise ToolkitError(str(exc)) from exc
 
 
-def read_ledger_staged(path: str | Path):  # noqa: ANN201 - (FileFacts, Mapping[str, Table])
+def read_ledger_staged(path: str | Path, *, while_parsing=None):  # noqa: ANN001, ANN201 - (FileFacts, Mapping)
     """Pre-check and read a ledger workbook in one go: (FileFacts, tables); ToolkitError when it cannot be read.
 
     The largest sheet (the task list) is pre-checked first and parsed in a background thread while the other
     sheets are pre-checked and read (toolkit.excel.read.read_workbook_staged); the tables are a Mapping whose
     largest sheet is converted when first asked for (UnreadableWorkbook then, if it cannot be read).
+    ``while_parsing``: work for the wait, see toolkit.excel.read.StagedTables.
     """
     from toolkit.excel.read import UnreadableWorkbook, read_workbook_staged
     from toolkit.excel.untrusted import finish_precheck, precheck
@@ -48,7 +49,8 @@ def read_ledger_staged(path: str | Path):  # noqa: ANN201 - (FileFacts, Mapping[
         tables = read_workbook_staged(
             path, first_part=facts.largest_sheet if facts.pending else None,
             finish=lambda: finish_precheck(facts),
-            error_parts=lambda: facts.error_parts if facts.format in ("xlsx", "xlsm") else None)
+            error_parts=lambda: facts.error_parts if facts.format in ("xlsx", "xlsm") else None,
+            while_parsing=while_parsing)
     except UnreadableWorkbook as exc:
         raise ToolkitError(str(exc)) from exc
     return facts, tables

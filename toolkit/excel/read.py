@@ -567,12 +567,16 @@ class StagedTables(Mapping[str, Table]):
     converted when first asked for. So a caller that needs the small sheets first (settings, problems) works
     on them meanwhile. :meth:`resolve` gives the plain dict :func:`read_workbook` would have given;
     :meth:`close` ends the background parse without raising. UnreadableWorkbook when the sheet cannot be read.
+    ``while_parsing`` (optional) is called once, in the caller's thread, when the largest sheet is asked for
+    while it still parses: other work that does not need it fills the wait.
     """
 
     def __init__(self, path: str | os.PathLike[str], names: list[str], ready: dict[str, Table], pending: str = "",
                  worker: threading.Thread | None = None, box: dict[str, Any] | None = None, wb: Any = None,
-                 errors: Iterable[tuple[int, int, str]] = (), memo: dict[Any, Any] | None = None) -> None:
+                 errors: Iterable[tuple[int, int, str]] = (), memo: dict[Any, Any] | None = None,
+                 while_parsing: Callable[[], Any] | None = None) -> None:
         self._path, self._names, self._ready = path, names, ready
+        self._idle = while_parsing
         self._pending, self._worker, self._wb = pending, worker, wb
         self._box = box if box is not None else {}
         self._errors, self._memo = errors, memo if memo is not None else {}
@@ -596,6 +600,9 @@ class StagedTables(Mapping[str, Table]):
 
     def _settle(self) -> Table:
         name = self._pending
+        idle, self._idle = self._idle, None
+        if idle is not None and self._worker is not None and self._worker.is_alive():
+            idle()  # the caller's work that does not need this sheet, while it still parses
         try:
             sheet = self._join()
             table = _to_table(sheet, name, self._errors, self._memo)
@@ -644,7 +651,8 @@ class StagedTables(Mapping[str, Table]):
 
 def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None = None,
                          finish: Callable[[], Any] | None = None,
-                         error_parts: Callable[[], set[str] | None] | None = None) -> Mapping[str, Table]:
+                         error_parts: Callable[[], set[str] | None] | None = None,
+                         while_parsing: Callable[[], Any] | None = None) -> Mapping[str, Table]:
     """:func:`read_workbook` of every sheet, with the largest sheet parsed in a background thread.
 
     ``first_part`` (normalised, see :func:`_norm`) is the one sheet part already cleared to be parsed while
@@ -652,6 +660,7 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
     file is cleared already, and the largest sheet part is chosen here. No other sheet is parsed before
     ``finish()`` has returned, and whatever it raises is raised here (once the background parse is over).
     ``error_parts()``: as read_workbook's ``error_parts``, asked for once the whole file is cleared.
+    ``while_parsing``: see :class:`StagedTables`.
 
     Returns a :class:`StagedTables` for .xlsx/.xlsm with more than one sheet, else the plain dict of
     read_workbook (after ``finish()``). Raises :class:`UnreadableWorkbook` and nothing else.
@@ -681,7 +690,7 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
 
         worker = threading.Thread(target=parse, name="zhenggai-read", daemon=True)
         worker.start()
-        staged = StagedTables(path, [], {}, big, worker, box, wb)
+        staged = StagedTables(path, [], {}, big, worker, box, wb, while_parsing=while_parsing)
         if finish is not None:
             finish()
         with _open(path, fmt) as small:

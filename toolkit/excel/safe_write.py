@@ -39,10 +39,12 @@ from toolkit.core.plan import CellValue, Formula, WritePlan
 from toolkit.core.schema import column_index, column_letter
 from toolkit.excel.patch import (
     LedgerWriteError,
+    OpenedPackage,
     PatchRefused,
     PatchSummary,
     PreparedPatch,
     prepare_patch,
+    read_ahead,
 )
 from toolkit.excel.patch.package import read_zip
 
@@ -55,7 +57,9 @@ __all__ = [
     "VerifyFailed",
     "WorkbookLocked",
     "WriteResult",
+    "ReadAhead",
     "compute_changes",
+    "read_ahead_of_write",
     "find_lock",
     "write_safely",
 ]
@@ -877,6 +881,39 @@ class TablesHandover:
         return tables
 
 
+@dataclass
+class ReadAhead:
+    """The ledger's bytes as of ``stat`` and their package opened for a patch, read before the write was
+    asked for (:func:`read_ahead_of_write`); :func:`write_safely` uses them only while the file is still so."""
+
+    stat: tuple[int, int]
+    blob: bytes | None
+    opened: OpenedPackage | None
+
+    def take(self) -> tuple[bytes, OpenedPackage]:
+        """The bytes and package, once: this object lets go of them (the patch uses the package up)."""
+        blob, opened, self.blob, self.opened = self.blob, self.opened, None, None
+        if blob is None or opened is None:
+            raise RuntimeError("read-ahead already taken")
+        return blob, opened
+
+
+READ_AHEAD_MAX_SHEET_BYTES = 32 * 2**20
+"""A bigger worksheet is not decompressed ahead: its bytes would be held through the rest of the check."""
+
+
+def read_ahead_of_write(path: str | Path, stat: tuple[int, int]) -> ReadAhead | None:
+    """What a write of ``path`` reads first (its bytes, the package, the shared strings, the largest sheet),
+    read now; None when the file is no longer as of ``stat`` (size, mtime_ns). Nothing is written or locked.
+    Raises what opening the package raises (PatchRefused): the caller may drop it, the write finds it again."""
+    ledger = Path(os.path.realpath(path))
+    blob = ledger.read_bytes()
+    now = ledger.stat()
+    if (now.st_size, now.st_mtime_ns) != tuple(stat) or len(blob) != now.st_size:
+        return None
+    return ReadAhead((now.st_size, now.st_mtime_ns), blob, read_ahead(blob, max_sheet_bytes=READ_AHEAD_MAX_SHEET_BYTES))
+
+
 def write_safely(
     path: str | Path,
     plan: WritePlan,
@@ -888,6 +925,7 @@ def write_safely(
     on_step: Callable[[str], None] | None = None,
     read_as: tuple[tuple[int, int], Mapping[str, Table]] | TablesHandover | None = None,
     during_read_back: Callable[[], None] | None = None,
+    ahead: ReadAhead | None = None,
 ) -> WriteResult:
     """Apply ``plan`` to the ledger at ``path`` atomically, with a backup and a read-back check.
 
@@ -906,17 +944,21 @@ def write_safely(
     the write reaches the read-back, must not depend on the write's outcome, and its results are for
     the caller to commit once this function has returned (it raises when the write fails).
 
+    ``ahead``: the file's bytes and opened package read earlier (:func:`read_ahead_of_write`); used when the
+    file still has the size and mtime they were read at, else the file is read now as without it.
+
     A ledger marked read-only is refused before anything else (:class:`LedgerReadOnly`; a dry
     run still lists the changes).
 
     Raises :class:`LedgerReadOnly`, :class:`WorkbookLocked`, :class:`PatchRefused` or
     :class:`VerifyFailed`; in every such case the ledger is unchanged.
     """
-    return _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as, during_read_back)
+    return _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as, during_read_back,
+                         ahead)
 
 
 def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, read_as,  # noqa: ANN001
-                  during_read_back=None) -> WriteResult:
+                  during_read_back=None, ahead=None) -> WriteResult:
     given = Path(path)
     if not given.is_file():
         raise FileNotFoundError(f"找不到台账文件「{given}」。请检查路径是否正确。")
@@ -929,7 +971,12 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
         _raise_if_locked(ledger)
 
     before = ledger.stat()
-    original = ledger.read_bytes()
+    opened = None
+    if ahead is not None and ahead.stat == (before.st_size, before.st_mtime_ns):
+        original, opened = ahead.take()  # read while the check waited: the file is still so
+    else:
+        original = ledger.read_bytes()
+    ahead = None
     known = None
     handed = isinstance(read_as, TablesHandover)
     if read_as is not None:
@@ -950,7 +997,8 @@ def _write_safely(path, plan, dry_run, backup_dir, keep_backups, now, on_step, r
         read_as = None
     # Every refusal happens here, in a dry run too. Changed worksheets are deflated in the
     # background meanwhile (the second core) when the patch is going to be written.
-    prepared = prepare_patch(original, plan, compress_ahead=not dry_run)
+    prepared = prepare_patch(original, plan, compress_ahead=not dry_run, opened=opened)
+    opened = None
 
     def list_changes() -> tuple[CellChange, ...]:
         if known is not None:

@@ -47,6 +47,8 @@ class FileLedger:
         self._tables: dict[str, Table] | None = None
         self._stat: tuple[int, int] | None = None
         self._facts = None  # the pre-check of the file at _stat
+        self._write_expected = False  # a job asked require_writable(): it is going to write
+        self._ahead = None  # what the write reads first, read while the check waited (safe_write.ReadAhead)
 
     @property
     def name(self) -> str:
@@ -78,9 +80,19 @@ class FileLedger:
         stat = self._file_stat()
         if self._facts is not None and self._stat == stat:
             return read_ledger_tables(self.path, facts=self._facts)
-        facts, staged = read_ledger_staged(self.path)
+        facts, staged = read_ledger_staged(self.path, while_parsing=self._read_ahead if self._write_expected else None)
         self._facts, self._stat = facts, stat
         return staged
+
+    def _read_ahead(self) -> None:
+        """While the task sheet still parses: what the write will read first (file bytes, package, shared strings,
+        the largest sheet). Only ever a head start: anything amiss is found and reported by the write itself."""
+        from toolkit.excel.safe_write import read_ahead_of_write
+
+        try:
+            self._ahead = read_ahead_of_write(self.path, self._stat) if self._stat else None
+        except Exception:  # noqa: BLE001 - the write reads the file again and says what is wrong with it
+            self._ahead = None
 
     def settings_tables(self) -> dict[str, Table]:
         """Only the 基本信息 sheet (all tables once read): what a job needs before the full read."""
@@ -122,9 +134,12 @@ class FileLedger:
         return result
 
     def require_writable(self) -> None:
+        """ToolkitError unless the file's format can be written back; a job calls it before a check it will write
+        the results of (the check then reads ahead what the write needs, see _read_ahead)."""
         from toolkit.excel.ledger_file import require_writable_format
 
         require_writable_format(self.path)
+        self._write_expected = True
 
     def write(self, plan: WritePlan, *, dry_run: bool = False) -> WriteOutcome:
         """Write ``plan`` through the lossless patcher; ToolkitError (Chinese) when refused."""
@@ -136,7 +151,9 @@ class FileLedger:
         handover = TablesHandover(self._stat, self.tables)
         self._tables = None
         try:
-            res = write_safely(self.path, plan, dry_run=dry_run, backup_dir=self.backup_dir, read_as=handover)
+            ahead, self._ahead = self._ahead, None  # write_safely takes what it holds (ReadAhead.take)
+            res = write_safely(self.path, plan, dry_run=dry_run, backup_dir=self.backup_dir, read_as=handover,
+                               ahead=ahead)
         except Exception as exc:  # the safe-write family carries Chinese messages
             if type(exc).__module__.startswith("toolkit."):
                 raise ToolkitError(str(exc)) from exc

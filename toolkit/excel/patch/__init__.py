@@ -86,16 +86,18 @@ Modules (one per OOXML part, as in XlsxWriter/openpyxl)
 * :mod:`~toolkit.excel.patch.apply` — :func:`prepare_patch` / :func:`apply_plan`.
 """
 
-from toolkit.excel.patch.apply import PatchSummary, PreparedPatch, apply_plan, prepare_patch
+from toolkit.excel.patch.apply import OpenedPackage, PatchSummary, PreparedPatch, apply_plan, prepare_patch, read_ahead
 from toolkit.excel.patch.errors import LedgerWriteError, PatchRefused
 from toolkit.excel.patch.package import member_records
 
 __all__ = [
     "LedgerWriteError",
+    "OpenedPackage",
     "PatchRefused",
     "PatchSummary",
     "PreparedPatch",
     "apply_plan",
     "member_records",
     "prepare_patch",
+    "read_ahead",
 ]

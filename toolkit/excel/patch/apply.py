@@ -203,20 +203,59 @@ class _StreamPacker(_BackgroundPack):
 AHEAD_MIN_BYTES = 256 * 1024
 
 
-def prepare_patch(src: str | Path | bytes, plan: WritePlan, *, compress_ahead: bool = False) -> PreparedPatch:
-    """Check ``plan`` against the workbook at ``src`` and compute every changed member in memory.
+@dataclass
+class OpenedPackage:
+    """A workbook's package with its shared strings and styles, as a patch starts from them."""
 
-    Raises :class:`PatchRefused` (nothing written anywhere) when the plan or the file cannot be
-    handled safely. ``compress_ahead`` starts deflating big changed worksheets in the background
-    at once (for a caller that will :meth:`~PreparedPatch.write`; the output is the same).
-    """
-    blob = src if isinstance(src, bytes) else Path(src).read_bytes()
-    validate_plan(plan)
+    pkg: Package
+    strings: SharedStrings
+    sst_part: str | None
+    styles: Styles
+    styles_part: str | None
+
+
+def open_package(blob: bytes) -> OpenedPackage:
+    """Parse the package of ``blob`` (PatchRefused for one that cannot be patched safely)."""
     pkg = Package(blob)
     sst_part = pkg.wb_part_of_type("/sharedStrings")
     strings = SharedStrings(pkg.read(sst_part) if sst_part else None, sst_part)
     styles_part = pkg.wb_part_of_type("/styles")
     styles = Styles(pkg.read(styles_part) if styles_part else None, styles_part)
+    return OpenedPackage(pkg, strings, sst_part, styles, styles_part)
+
+
+def read_ahead(blob: bytes, *, max_sheet_bytes: int) -> OpenedPackage:
+    """:func:`open_package` with the work a patch would do first done now: the shared strings parsed and the
+    largest worksheet decompressed (kept in the package until the patch reads it), unless that sheet is
+    bigger than ``max_sheet_bytes`` (its bytes would be held the longer). For :func:`prepare_patch`'s
+    ``opened``, once only: a patch changes the strings and styles it is given."""
+    opened = open_package(blob)
+    opened.strings.load()
+    pkg = opened.pkg
+    sheets = [pkg.member_name(s.part) for s in pkg.sheets if s.kind == "worksheet" and s.part and pkg.has(s.part)]
+    if sheets:
+        largest = max(sheets, key=lambda name: pkg.by_name[name].usize)
+        if pkg.by_name[largest].usize <= max_sheet_bytes:
+            pkg.read(largest)
+    return opened
+
+
+def prepare_patch(src: str | Path | bytes, plan: WritePlan, *, compress_ahead: bool = False,
+                  opened: OpenedPackage | None = None) -> PreparedPatch:
+    """Check ``plan`` against the workbook at ``src`` and compute every changed member in memory.
+
+    Raises :class:`PatchRefused` (nothing written anywhere) when the plan or the file cannot be
+    handled safely. ``compress_ahead`` starts deflating big changed worksheets in the background
+    at once (for a caller that will :meth:`~PreparedPatch.write`; the output is the same).
+    ``opened``: ``src``'s package already opened (:func:`read_ahead` of these very bytes), used up here.
+    """
+    blob = src if isinstance(src, bytes) else Path(src).read_bytes()
+    validate_plan(plan)
+    if opened is None or opened.pkg.blob is not blob:
+        opened = open_package(blob)
+    pkg, strings, sst_part, styles, styles_part = (opened.pkg, opened.strings, opened.sst_part, opened.styles,
+                                                   opened.styles_part)
+    del opened
 
     replaced: dict[str, bytes] = {}
     added: list[tuple[str, bytes]] = []

@@ -279,8 +279,9 @@ class Package:
             self.sheets.append(SheetInfo(node.get(b"name") or "", part, kind, node))
 
     def read(self, name: str, *, keep: bool = True) -> bytes:
-        """A member's content; ``keep=False`` does not cache it (a worksheet, read once)."""
-        data = self._cache.get(name)
+        """A member's content; ``keep=False`` does not cache it (a worksheet, read once), and drops it from the
+        cache when it was read ahead (apply.read_ahead)."""
+        data = self._cache.get(name) if keep else self._cache.pop(name, None)
         if data is None:
             e = self.by_name.get(name) or self.by_lower.get(name.lower())
             if e is None:

@@ -35,6 +35,10 @@ class SharedStrings:
         self.appended: list[str] = []
         self.count_delta = 0
 
+    def load(self) -> None:
+        """Parse the table now (it is parsed when first needed otherwise)."""
+        self._load()
+
     def _load(self) -> list[bytes]:
         if self._raw is None:
             self._raw = []
