@@ -49,7 +49,7 @@ def test_internal_error_exit_3_with_chinese_line_and_log(demo_file, monkeypatch,
     def broken(*args, **kwargs):  # fault injection: a defect deep in the job
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("toolkit.jobs.sources.check_tables", broken)
+    monkeypatch.setattr("toolkit.jobs.sources.check_ledger", broken)
     monkeypatch.setenv("ZHENGGAI_LOG_DIR", str(tmp_path / "日志"))
     before = demo_file.read_bytes()
     result = runner.invoke(app, ["status", str(demo_file)])

@@ -273,7 +273,16 @@ def test_consolidate_job_reads_the_master_once_and_writes_what_a_direct_run_writ
         prechecks.append(Path(path))
         return real_precheck(path)
 
+    real_staged = ledger_file.read_ledger_staged
+
+    def counting_staged(path, *args, **kw):  # the job's whole read (the task sheet parsed in the background)
+        reads.append(Path(path))
+        if kw.get("facts") is None:
+            prechecks.append(Path(path))
+        return real_staged(path, *args, **kw)
+
     monkeypatch.setattr(ledger_file, "read_ledger_tables", counting)
+    monkeypatch.setattr(ledger_file, "read_ledger_staged", counting_staged)
     monkeypatch.setattr(ledger_file, "precheck_ledger", counting_precheck)
     monkeypatch.setattr(consolidate_module, "read_ledger_tables", counting)
     job = run_consolidate(

@@ -104,6 +104,7 @@ class MasterRead:
     tables: dict[str, Table]
     loaded: tuple[Ledger, list[Issue]]
     today: date
+    ahead: Any = None  # what the write reads first, read ahead while the master was read (safe_write.ReadAhead)
 
 # --------------------------------------------------------------------------------------
 # Entry point
@@ -186,10 +187,11 @@ def _consolidate(
     read_as: tuple[tuple[int, int], dict[str, Table]] | None,
     master: Callable[[], MasterRead] | None = None,
 ) -> ConsolidationResult:
-    loaded = None
+    loaded = ahead = None
     if master is not None:
         given = master()
         read_as, tables, loaded, today = (given.stat, given.tables), given.tables, given.loaded, given.today
+        ahead, given.ahead = given.ahead, None
     elif read_as is not None:
         tables = read_as[1]
     else:
@@ -257,7 +259,7 @@ def _consolidate(
                 # refused when the master was saved by someone since it was read.
                 result.written = write_safely(
                     ledger_path, result.plan, dry_run=dry_run, backup_dir=backup_dir, now=stamp, read_as=read_as,
-                    during_read_back=report.make_ahead if report is not None else None,
+                    during_read_back=report.make_ahead if report is not None else None, ahead=ahead,
                 )
             except LedgerWriteError as exc:
                 raise ToolkitError(str(exc)) from exc

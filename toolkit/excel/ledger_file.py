@@ -33,19 +33,22 @@ def precheck_ledger(path: str | Path):
         raise ToolkitError(str(exc)) from exc
 
 
-def read_ledger_staged(path: str | Path, *, while_parsing=None):  # noqa: ANN001, ANN201 - (FileFacts, Mapping)
+def read_ledger_staged(path: str | Path, *, facts=None, while_parsing=None):  # noqa: ANN001, ANN201
     """Pre-check and read a ledger workbook in one go: (FileFacts, tables); ToolkitError when it cannot be read.
 
     The largest sheet (the task list) is pre-checked first and parsed in a background thread while the other
     sheets are pre-checked and read (toolkit.excel.read.read_workbook_staged); the tables are a Mapping whose
     largest sheet is converted when first asked for (UnreadableWorkbook then, if it cannot be read).
-    ``while_parsing``: work for the wait, see toolkit.excel.read.StagedTables.
+    ``facts``: this file's pre-check already done (then the reader chooses the sheet to parse in the
+    background). ``while_parsing``: work for the wait, see toolkit.excel.read.StagedTables.
+    Returns (FileFacts, Mapping[str, Table]).
     """
     from toolkit.excel.read import UnreadableWorkbook, read_workbook_staged
     from toolkit.excel.untrusted import finish_precheck, precheck
 
     try:
-        facts = precheck(path, largest_sheet_first=True, **LEDGER_LIMITS)
+        if facts is None:
+            facts = precheck(path, largest_sheet_first=True, **LEDGER_LIMITS)
         tables = read_workbook_staged(
             path, first_part=facts.largest_sheet if facts.pending else None,
             finish=lambda: finish_precheck(facts),

@@ -73,7 +73,6 @@ def run_consolidate(
     A report workbook goes to 县区报送汇总 beside the ledger (not in a dry run).
     """
     from toolkit.core.check import resolve_today
-    from toolkit.core.intake import load_ledger
     from toolkit.counties.consolidate import REPORT_DIR_NAME, MasterRead, consolidate_folder
 
     job = JobResult("consolidate", "汇总县区报送", dry_run=dry_run)
@@ -95,12 +94,11 @@ def run_consolidate(
         source.require_writable()
 
         def master() -> MasterRead:
-            tables = source.tables
-            ledger, issues = load_ledger(tables, source=source.name)
+            tables, (ledger, issues) = source.loaded()
             day = resolve_today(ledger, today, clock_today=date.today())
             if today is not None:
                 refuse_implausible_as_of(ledger, day)
-            return MasterRead(source._stat, tables, (ledger, issues), day)
+            return MasterRead(source._stat, tables, (ledger, issues), day, source.take_ahead())
 
         outcome = consolidate_folder(source.path, box, period=chosen, dry_run=dry_run, deadline=deadline,
                                      progress=progress, report_dir=reports, now=now, backup_dir=source.backup_dir,

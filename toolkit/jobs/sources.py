@@ -16,10 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from toolkit.core.check import CheckResult, check_tables
+from toolkit.core.check import CheckResult, check_ledger, check_tables
 from toolkit.core.errors import ToolkitError
-from toolkit.core.model import Table
+from toolkit.core.intake import load_ledger
+from toolkit.core.model import Ledger, Table
 from toolkit.core.plan import WritePlan
+from toolkit.core.report import Issue
 
 
 @dataclass
@@ -74,13 +76,13 @@ class FileLedger:
 
     def _read(self):  # noqa: ANN202 - Mapping[str, Table]: a StagedTables or a dict
         """The tables as read now: pre-check and read in one go, or a read after a pre-check still current."""
-        from toolkit.excel.ledger_file import read_ledger_staged, read_ledger_tables
+        from toolkit.excel.ledger_file import read_ledger_staged
 
         self.require_file()
         stat = self._file_stat()
-        if self._facts is not None and self._stat == stat:
-            return read_ledger_tables(self.path, facts=self._facts)
-        facts, staged = read_ledger_staged(self.path, while_parsing=self._read_ahead if self._write_expected else None)
+        facts = self._facts if self._facts is not None and self._stat == stat else None
+        facts, staged = read_ledger_staged(self.path, facts=facts,
+                                           while_parsing=self._read_ahead if self._write_expected else None)
         self._facts, self._stat = facts, stat
         return staged
 
@@ -123,15 +125,25 @@ class FileLedger:
             raise ToolkitError(f"无法读取台账文件：{self.path}（{exc.strerror}）") from exc
         return st.st_size, st.st_mtime_ns
 
-    def check(self, today: date | None = None) -> CheckResult:
+    def loaded(self) -> tuple[dict[str, Table], tuple[Ledger, list[Issue]]]:
+        """The tables and the ledger taken in from them (load_ledger), read and taken in together: the settings
+        and problems are taken in while the task sheet still parses."""
         if self._tables is not None:
-            return check_tables(self._tables, today=today, source=self.name, clock_today=date.today())
-        # Read and checked together: the settings and problems are taken in while the task sheet still parses.
+            return self._tables, load_ledger(self._tables, source=self.name)
         staged = self._read()
         with _settled(staged):
-            result = check_tables(staged, today=today, source=self.name, clock_today=date.today())
+            loaded = load_ledger(staged, source=self.name)
             self._tables = _resolved(staged)
-        return result
+        return self._tables, loaded
+
+    def take_ahead(self):  # noqa: ANN201 - safe_write.ReadAhead | None
+        """What the write reads first, read while the check waited (once; None when nothing was read ahead)."""
+        ahead, self._ahead = self._ahead, None
+        return ahead
+
+    def check(self, today: date | None = None) -> CheckResult:
+        _, (ledger, issues) = self.loaded()
+        return check_ledger(ledger, today=today, intake_issues=issues, clock_today=date.today())
 
     def require_writable(self) -> None:
         """ToolkitError unless the file's format can be written back; a job calls it before a check it will write
@@ -151,9 +163,8 @@ class FileLedger:
         handover = TablesHandover(self._stat, self.tables)
         self._tables = None
         try:
-            ahead, self._ahead = self._ahead, None  # write_safely takes what it holds (ReadAhead.take)
             res = write_safely(self.path, plan, dry_run=dry_run, backup_dir=self.backup_dir, read_as=handover,
-                               ahead=ahead)
+                               ahead=self.take_ahead())  # write_safely takes what it holds (ReadAhead.take)
         except Exception as exc:  # the safe-write family carries Chinese messages
             if type(exc).__module__.startswith("toolkit."):
                 raise ToolkitError(str(exc)) from exc
