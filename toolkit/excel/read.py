@@ -28,6 +28,7 @@ import struct
 import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date as date_type
 from pathlib import Path, PurePosixPath
@@ -486,6 +487,14 @@ def _passthrough(exc: BaseException) -> bool:
     return isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
 
 
+def _unreadable(path: str | os.PathLike[str], exc: BaseException, sheet: str | None) -> BaseException:
+    """What leaves a read for ``exc``: an UnreadableWorkbook or an interrupt as it is, anything else (a calamine
+    error, a pyo3 panic) as the UnreadableWorkbook that says it in Chinese."""
+    if isinstance(exc, UnreadableWorkbook) or _passthrough(exc):
+        return exc
+    return _calamine_error(path, exc, sheet)
+
+
 def describe_sheets(path: str | os.PathLike[str]) -> list[SheetInfo]:
     """The sheets of a workbook in workbook order, with kind and visibility.
 
@@ -534,29 +543,38 @@ def read_workbook(path: str | os.PathLike[str], *, sheets: Iterable[str] | Calla
         names = None if sheets is None else {sheets} if isinstance(sheets, str) else set(sheets)
         keep = None if names is None else names.__contains__
     out: dict[str, Table] = {}
-    current: str | None = None
+    with _reading(path, zf) as where, _open(path, fmt) as wb:
+        metas = [m for m in wb.sheets_metadata if keep is None or keep(m.name)]
+        metas = [m for m in metas if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
+        errors: dict[str, list[tuple[int, int, str]]] = {}
+        memo: dict[Any, Any] = {}  # one object per repeated short text or date (see _to_table)
+        if fmt in ("xlsx", "xlsm") and metas and zf is not None:
+            errors = _xlsx_error_cells(zf, [m.name for m in metas], error_parts)
+        for meta in metas:
+            where[0] = meta.name
+            sheet = wb.get_sheet_by_name(meta.name)
+            out[meta.name] = _to_table(sheet, meta.name, errors.get(meta.name, ()), memo)
+    return out
+
+
+@contextmanager
+def _reading(path: str | os.PathLike[str], zf: zipfile.ZipFile | None,
+             on_error: Callable[[], None] | None = None) -> Iterator[list[str | None]]:
+    """Around a read: whatever escapes leaves as :func:`_unreadable` makes it, naming the sheet last put in the
+    yielded list; ``on_error`` runs first; the zip is closed in every case."""
+    where: list[str | None] = [None]
     try:
-        with _open(path, fmt) as wb:
-            metas = [m for m in wb.sheets_metadata if keep is None or keep(m.name)]
-            metas = [m for m in metas if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
-            errors: dict[str, list[tuple[int, int, str]]] = {}
-            memo: dict[Any, Any] = {}  # one object per repeated short text or date (see _to_table)
-            if fmt in ("xlsx", "xlsm") and metas and zf is not None:
-                errors = _xlsx_error_cells(zf, [m.name for m in metas], error_parts)
-            for meta in metas:
-                current = meta.name
-                sheet = wb.get_sheet_by_name(meta.name)
-                out[meta.name] = _to_table(sheet, meta.name, errors.get(meta.name, ()), memo)
-    except UnreadableWorkbook:
-        raise
+        yield where
     except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
-        if _passthrough(exc):
+        if on_error is not None:
+            on_error()
+        err = _unreadable(path, exc, where[0])
+        if err is exc:
             raise
-        raise _calamine_error(path, exc, current) from None
+        raise err from None
     finally:
         if zf is not None:
             zf.close()
-    return out
 
 
 class StagedTables(Mapping[str, Table]):
@@ -606,12 +624,11 @@ class StagedTables(Mapping[str, Table]):
         try:
             sheet = self._join()
             table = _to_table(sheet, name, self._errors, self._memo)
-        except UnreadableWorkbook:
-            raise
         except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
-            if _passthrough(exc):
+            err = _unreadable(self._path, exc, name)
+            if err is exc:
                 raise
-            raise _calamine_error(self._path, exc, name) from None
+            raise err from None
         finally:
             self._pending = ""
             self._close_book()
@@ -667,8 +684,12 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
     """
     fmt, zf = _detect(path, keep_zip=True)
     staged: StagedTables | None = None
-    current: str | None = None
-    try:
+
+    def stop() -> None:
+        if staged is not None:
+            staged.close()
+
+    with _reading(path, zf, stop) as where:
         big = ""
         if fmt in ("xlsx", "xlsm") and zf is not None:
             big = _largest_sheet(zf, first_part)
@@ -701,7 +722,7 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
             ready: dict[str, Table] = {}
             for name in names:
                 if name != big:
-                    current = name
+                    where[0] = name
                     ready[name] = _to_table(small.get_sheet_by_name(name), name, errors.get(name, ()), memo)
         if big not in names:  # not a sheet read_workbook returns (a part listed twice, say): drop its parse
             staged.close()
@@ -709,19 +730,6 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
         staged._names, staged._ready = names, ready
         staged._errors, staged._memo = errors.get(big, ()), memo
         return staged
-    except UnreadableWorkbook:
-        if staged is not None:
-            staged.close()
-        raise
-    except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
-        if staged is not None:
-            staged.close()
-        if _passthrough(exc):
-            raise
-        raise _calamine_error(path, exc, current) from None
-    finally:
-        if zf is not None:
-            zf.close()
 
 
 def _largest_sheet(zf: zipfile.ZipFile, first_part: str | None) -> str:
