@@ -189,7 +189,10 @@ def test_precheck_stray_far_cell_before_the_last_rows_still_found():
     assert new_precheck._ref_extent(seg) == _full_extent(seg) == (1048576, 16383)
 
 
-def test_precheck_facts_identical_to_pre_change_code(tmp_path):
+def test_precheck_facts_identical_to_pre_change_code(tmp_path, monkeypatch):
+    from toolkit.excel import read
+
+    monkeypatch.setattr(read, "STAGED_MIN_SHEET_BYTES", 0)  # the two-step pre-check on these small files too
     files = [_ledger_file(tmp_path, 3), build_fidelity_workbook(tmp_path / "f.xlsx", rows=30)]
     for path in files:
         for limits in ({}, {"max_rows": 1_048_576, "max_cols": 16_384, "max_cells": 20_000_000}):

@@ -25,6 +25,14 @@ from toolkit.excel.untrusted import finish_precheck, precheck
 from toolkit.jobs.sources import FileLedger
 
 
+@pytest.fixture(autouse=True)
+def _stage_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workbooks built here are small: stage them all the same (the size rule has its own test)."""
+    from toolkit.excel import read
+
+    monkeypatch.setattr(read, "STAGED_MIN_SHEET_BYTES", 0)
+
+
 def _no_background_parse() -> bool:
     return not any(t.name == "zhenggai-read" and t.is_alive() for t in threading.enumerate())
 
@@ -169,3 +177,19 @@ def test_check_of_a_staged_read_equals_the_check_of_the_plain_read(tmp_path: Pat
     assert codes[:2] == [("excel-error", "问题清单"), ("excel-error", "任务清单")]
     assert any(code != "excel-error" for code, _ in codes[2:])
     assert _no_background_parse()
+
+
+def test_a_workbook_whose_largest_sheet_is_small_is_read_the_plain_way(tmp_path: Path, monkeypatch) -> None:
+    """Below STAGED_MIN_SHEET_BYTES a thread and a second handle cost more than they save: no step, no thread."""
+    from toolkit.excel import read
+
+    path = _workbook(tmp_path / "w.xlsx", [20, 400, 10], set(), set())
+    size = max(i.file_size for i in zipfile.ZipFile(path).infolist() if i.filename.startswith("xl/worksheets/"))
+    monkeypatch.setattr(read, "STAGED_MIN_SHEET_BYTES", size + 1)
+    facts = precheck(path, largest_sheet_first=True)
+    assert facts.complete and not facts.largest_sheet
+    tables = read_workbook_staged(path)
+    assert type(tables) is dict and tables == read_workbook(path)
+    monkeypatch.setattr(read, "STAGED_MIN_SHEET_BYTES", size)
+    assert not precheck(path, largest_sheet_first=True).complete
+    assert isinstance(read_workbook_staged(path), StagedTables)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import toolkit.excel.read as reader
 from toolkit.core.schema import column_index, column_letter
 from toolkit.excel.read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format
 
@@ -108,7 +109,8 @@ def precheck(
 ) -> FileFacts:
     """Check an untrusted file before any workbook parser sees it.
 
-    ``largest_sheet_first``: for .xlsx/.xlsm, check the zip, every part other than a worksheet, and the
+    ``largest_sheet_first``: for .xlsx/.xlsm whose largest worksheet part is at least
+    ``toolkit.excel.read.STAGED_MIN_SHEET_BYTES``, check the zip, every part other than a worksheet, and the
     largest worksheet part only; the other worksheet parts are left in ``facts.pending`` for
     :func:`finish_precheck`. A reader may then open the workbook and parse that largest sheet while the rest
     is checked, and must parse no other sheet before ``finish_precheck`` has returned.
@@ -247,8 +249,8 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet
         later: set[str] = set()
         if largest_sheet_first:
             sheets = [i for i in infos if _SHEET_PART.match(_norm(i.filename)) and _norm(i.filename).endswith(".xml")]
-            if len(sheets) > 1:
-                largest = max(sheets, key=lambda i: i.file_size)
+            largest = max(sheets, key=lambda i: i.file_size) if sheets else None
+            if len(sheets) > 1 and largest.file_size >= reader.STAGED_MIN_SHEET_BYTES:
                 facts.largest_sheet = _norm(largest.filename)
                 later = {i.filename for i in sheets if i is not largest}
                 facts.pending = [i for i in sheets if i is not largest]
