@@ -548,19 +548,27 @@ def _read_all(path: str | os.PathLike[str], fmt: str, zf: zipfile.ZipFile | None
     else:
         names = None if sheets is None else {sheets} if isinstance(sheets, str) else set(sheets)
         keep = None if names is None else names.__contains__
-    out: dict[str, Table] = {}
     with _reading(path, zf) as where, _open(path, fmt) as wb:
-        metas = [m for m in wb.sheets_metadata if keep is None or keep(m.name)]
-        metas = [m for m in metas if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
-        errors: dict[str, list[tuple[int, int, str]]] = {}
-        memo: dict[Any, Any] = {}  # one object per repeated short text or date (see _to_table)
-        if fmt in ("xlsx", "xlsm") and metas and zf is not None:
-            errors = _xlsx_error_cells(zf, [m.name for m in metas], error_parts)
-        for meta in metas:
-            where[0] = meta.name
-            sheet = wb.get_sheet_by_name(meta.name)
-            out[meta.name] = _to_table(sheet, meta.name, errors.get(meta.name, ()), memo)
-    return out
+        return _sheet_tables(wb, fmt, zf, keep, error_parts, where)[1]
+
+
+def _sheet_tables(wb: Any, fmt: str, zf: zipfile.ZipFile | None, keep: Callable[[str], bool] | None,
+                  error_parts: set[str] | None, where: list[str | None], skip: str = "",
+                  ) -> tuple[list[str], dict[str, Table], dict[str, list[tuple[int, int, str]]], dict[Any, Any]]:
+    """From the open workbook ``wb``: (the cell sheets kept, in workbook order; their tables, ``skip`` left out;
+    the error cells of every kept sheet; the memo of shared objects). ``where[0]`` names the sheet being read."""
+    metas = [m for m in wb.sheets_metadata if keep is None or keep(m.name)]
+    names = [m.name for m in metas if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
+    errors: dict[str, list[tuple[int, int, str]]] = {}
+    memo: dict[Any, Any] = {}  # one object per repeated short text or date (see _to_table)
+    if fmt in ("xlsx", "xlsm") and names and zf is not None:
+        errors = _xlsx_error_cells(zf, names, error_parts)
+    out: dict[str, Table] = {}
+    for name in names:
+        if name != skip:
+            where[0] = name
+            out[name] = _to_table(wb.get_sheet_by_name(name), name, errors.get(name, ()), memo)
+    return names, out, errors, memo
 
 
 @contextmanager
@@ -641,10 +649,13 @@ class StagedTables(Mapping[str, Table]):
         self._ready[name] = table
         return table
 
-    def _join(self) -> Any:
+    def _wait(self) -> None:
         if self._worker is not None:
             self._worker.join()
             self._worker = None
+
+    def _join(self) -> Any:
+        self._wait()
         if "error" in self._box:
             raise self._box.pop("error")
         return self._box.pop("sheet")
@@ -664,9 +675,7 @@ class StagedTables(Mapping[str, Table]):
 
     def close(self) -> None:
         """Wait for the background parse to end and drop it (for a caller that stops early); never raises."""
-        if self._worker is not None:
-            self._worker.join()
-            self._worker = None
+        self._wait()
         self._box.clear()
         self._pending = ""
         self._close_book()
@@ -697,7 +706,8 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
 
     with _reading(path, zf, stop) as where:
         big = ""
-        if fmt in ("xlsx", "xlsm") and zf is not None and (first_part is not None or _worth_staging(zf)):
+        if fmt in ("xlsx", "xlsm") and zf is not None and (
+                first_part is not None or staged_sheet_part(zf.infolist()) is not None):
             big = _largest_sheet(zf, first_part)
         if not big:
             if finish is not None:
@@ -718,15 +728,8 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
         if finish is not None:
             finish()
         with _open(path, fmt) as small:
-            metas = [m for m in small.sheets_metadata if _KIND.get(_enum_name(m.typ), "worksheet") not in _NO_CELLS]
-            names = [m.name for m in metas]
-            errors = _xlsx_error_cells(zf, names, error_parts() if error_parts else None)
-            memo: dict[Any, Any] = {}
-            ready: dict[str, Table] = {}
-            for name in names:
-                if name != big:
-                    where[0] = name
-                    ready[name] = _to_table(small.get_sheet_by_name(name), name, errors.get(name, ()), memo)
+            names, ready, errors, memo = _sheet_tables(small, fmt, zf, None, error_parts() if error_parts else None,
+                                                       where, skip=big)
         if big not in names:  # not a sheet read_workbook returns (a part listed twice, say): drop its parse
             staged.close()
             return ready
@@ -740,10 +743,25 @@ STAGED_MIN_SHEET_BYTES = 2**20
 and the second handle on the file cost more than the overlap saves (measured on the demo ledger: 22 → 25 ms)."""
 
 
-def _worth_staging(zf: zipfile.ZipFile) -> bool:
-    """A worksheet part of at least STAGED_MIN_SHEET_BYTES (from the zip directory alone)."""
-    return any(i.file_size >= STAGED_MIN_SHEET_BYTES and _norm(i.filename).endswith(".xml")
-               and "worksheets/" in _norm(i.filename) for i in zf.infolist())
+# Sheet parts, matched against normalised names (see _norm); a workbook at the package root (minimal packages)
+# has its sheets there.
+SHEET_PART = re.compile(r"^(xl/)?(worksheets|dialogsheets|macrosheets)/[^/]+\.(xml|bin)$|^sheet\d*\.xml$")
+
+
+def is_sheet_xml(name: str) -> bool:
+    """``name`` (a zip member) is a sheet's XML part."""
+    low = _norm(name)
+    return bool(SHEET_PART.match(low)) and low.endswith(".xml")
+
+
+def staged_sheet_part(infos: Iterable[zipfile.ZipInfo]) -> zipfile.ZipInfo | None:
+    """The one rule for reading in two steps, asked by the pre-check and by the reader: the largest sheet XML
+    part, when there are several and it is at least STAGED_MIN_SHEET_BYTES; else None."""
+    sheets = [i for i in infos if is_sheet_xml(i.filename)]
+    if len(sheets) < 2:
+        return None
+    largest = max(sheets, key=lambda i: i.file_size)
+    return largest if largest.file_size >= STAGED_MIN_SHEET_BYTES else None
 
 
 def _largest_sheet(zf: zipfile.ZipFile, first_part: str | None) -> str:

@@ -21,9 +21,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import toolkit.excel.read as reader
 from toolkit.core.schema import column_index, column_letter
-from toolkit.excel.read import UnreadableWorkbook, _cfb_kind, _norm, cfb_stream_names, detect_format
+from toolkit.excel.read import SHEET_PART as _SHEET_PART
+from toolkit.excel.read import (
+    UnreadableWorkbook,
+    _cfb_kind,
+    _norm,
+    cfb_stream_names,
+    detect_format,
+    is_sheet_xml,
+    staged_sheet_part,
+)
 
 __all__ = ["FileFacts", "Limits", "RejectedFile", "finish_precheck", "precheck"]
 
@@ -109,8 +117,8 @@ def precheck(
 ) -> FileFacts:
     """Check an untrusted file before any workbook parser sees it.
 
-    ``largest_sheet_first``: for .xlsx/.xlsm whose largest worksheet part is at least
-    ``toolkit.excel.read.STAGED_MIN_SHEET_BYTES``, check the zip, every part other than a worksheet, and the
+    ``largest_sheet_first``: for .xlsx/.xlsm with a part worth parsing ahead
+    (:func:`toolkit.excel.read.staged_sheet_part`), check the zip, every part other than a worksheet, and that
     largest worksheet part only; the other worksheet parts are left in ``facts.pending`` for
     :func:`finish_precheck`. A reader may then open the workbook and parse that largest sheet while the rest
     is checked, and must parse no other sheet before ``finish_precheck`` has returned.
@@ -211,7 +219,6 @@ def _check_cfb(path: str, facts: FileFacts) -> None:
 
 # Matched against normalised names (see read._norm). A workbook at the package root
 # (minimal packages) has its sheets elsewhere: the r= scan then only runs on xl/ layouts.
-_SHEET_PART = re.compile(r"^(xl/)?(worksheets|dialogsheets|macrosheets)/[^/]+\.(xml|bin)$|^sheet\d*\.xml$")
 _CELL_TEXT_PART = re.compile(
     r"^((xl/)?(worksheets|dialogsheets|macrosheets)/[^/]+|(xl/)?sharedstrings|(xl/)?workbook|sheet\d*|content)\.xml$"
 )
@@ -246,15 +253,12 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet
                     raise reject(
                         path, "encrypted", "文件已加密（设置了打开密码），无法读取：请取消密码后另存为 .xlsx 再提交。"
                     )
-        later: set[str] = set()
-        if largest_sheet_first:
-            sheets = [i for i in infos if _SHEET_PART.match(_norm(i.filename)) and _norm(i.filename).endswith(".xml")]
-            largest = max(sheets, key=lambda i: i.file_size) if sheets else None
-            if len(sheets) > 1 and largest.file_size >= reader.STAGED_MIN_SHEET_BYTES:
-                facts.largest_sheet = _norm(largest.filename)
-                later = {i.filename for i in sheets if i is not largest}
-                facts.pending = [i for i in sheets if i is not largest]
-                facts._limits = lim
+        largest = staged_sheet_part(infos) if largest_sheet_first else None
+        if largest is not None:
+            facts.largest_sheet = _norm(largest.filename)
+            facts.pending = [i for i in infos if is_sheet_xml(i.filename) and i is not largest]
+            facts._limits = lim
+        later = {i.filename for i in facts.pending}
         facts.uncompressed = _scan_members(path, fmt, facts, lim, fh, infos, later, 0)
 
 
