@@ -66,3 +66,37 @@ def test_check_file_runs_with_the_collector_paused(tmp_path, monkeypatch):
     result = check_file(path)
     assert states == [False] and gc.isenabled()
     assert result.ledger.tasks
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other: _Node | None = None
+
+
+def test_job_objects_join_the_oldest_generation_and_cycles_are_still_collected():
+    import weakref
+
+    kept = []
+    with collector_paused():
+        survivor = [object()]  # a tracked container that outlives the job
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a  # a reference cycle the job leaves behind
+        gone = weakref.ref(a)
+        kept.append(survivor)
+        del a, b
+    assert gc.isenabled()
+    assert any(o is survivor for o in gc.get_objects(generation=2))  # aged without a young collection
+    assert gone() is not None  # nothing walked the job's objects when it ended
+    gc.collect()
+    assert gone() is None  # the next full collection clears the cycle
+
+
+def test_objects_frozen_by_someone_else_stay_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            _ = [[] for _ in range(10)]
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()

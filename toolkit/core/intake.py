@@ -16,7 +16,7 @@ import operator
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -74,6 +74,21 @@ def cell_id(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return "".join(unicodedata.normalize("NFKC", str(value)).split())
+
+
+def cell_texts(values: Iterable[Any]) -> list[str]:
+    """:func:`cell_text` of each value. Clean text and empty cells (nearly all) are done inline, without a
+    call each; every other value goes through :func:`cell_text` itself."""
+    return [v.strip() if v.__class__ is str and "\r" not in v and "_x000D_" not in v
+            else "" if v is None else cell_text(v) for v in values]
+
+
+def cell_ids(values: Iterable[Any]) -> list[str]:
+    """:func:`cell_id` of each value. Text cells are done inline (NFKC leaves ASCII text as it is, so an ASCII
+    cell only loses its spaces); every other value goes through :func:`cell_id` itself."""
+    nfkc = unicodedata.normalize
+    return [("".join(v.split()) if v.isascii() else "".join(nfkc("NFKC", v).split())) if v.__class__ is str
+            else "" if v is None else cell_id(v) for v in values]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -498,11 +513,17 @@ def _open_sheet(ledger: Ledger, tables: dict[str, Table], canonical: str, issues
 def _parse_date_field(sheet: _Sheet, row: int, key: str, label: str, raw: Any, issues: list[Issue], *,
                       reference: date | None, allow_words: bool = False):
     parsed = parse_staff_date(raw, reference=reference, allow_words=allow_words)
+    if parsed.kind == "error" or parsed.note:
+        _date_issue(sheet, row, key, label, parsed, issues)
+    return parsed
+
+
+def _date_issue(sheet: _Sheet, row: int, key: str, label: str, parsed: Any, issues: list[Issue]) -> None:
+    """The issue of a date cell that could not be read, or was read by an assumption."""
     if parsed.kind == "error":
         issues.append(Issue("bad-date", f"{label}：{parsed.error}", sheet.loc(row, key, label)))
     elif parsed.note:  # what was assumed (a year not written, "6月前"): say so at the cell
         issues.append(Issue("date-assumed", f"{label}：{parsed.note}", sheet.loc(row, key, label), WARNING))
-    return parsed
 
 
 def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue], *,
@@ -637,7 +658,11 @@ def load_settings(ledger: Ledger, tables: dict[str, Table], issues: list[Issue],
 
 def normalize_state(raw: Any) -> str:
     """Staff's completion word → one of the four states, or "" when not recognised."""
-    text = cell_id(raw)
+    return _state_of(cell_id(raw))
+
+
+def _state_of(text: str) -> str:
+    """:func:`normalize_state` of a cell already read as an id (:func:`cell_id`)."""
     if text in S.STATES:
         return text
     return S.STATE_SYNONYMS.get(text, "")
@@ -645,53 +670,104 @@ def normalize_state(raw: Any) -> str:
 
 TASK_FIELDS = ("measure", "progress", "leader", "unit", "person", "evidence", "signed_off_by", "remark", "state",
                "deadline", "extended_deadline", "completed_on", "signed_off_on", "id", "problem_id")
-"""The raw values :func:`read_task` takes, in this order (``_Sheet.values(issues, TASK_FIELDS)``)."""
+"""The raw values :func:`read_tasks` takes, in this order (``_Sheet.values(issues, TASK_FIELDS)``)."""
 
 PROBLEM_FIELDS = ("id", "category", "title", "finding", "leader", "department")
 
 
 def task_values(v: dict[str, Any]) -> tuple[Any, ...]:
-    """A row read as a dict (:meth:`_Sheet.rows`) as the tuple :func:`read_task` takes."""
+    """A row read as a dict (:meth:`_Sheet.rows`) as the tuple :func:`read_tasks` takes."""
     return tuple(v.get(k) for k in TASK_FIELDS)
+
+
+_OTHER_DATES = (("extended_deadline", "延期时限", 10), ("completed_on", "完成日期", 11), ("signed_off_on", "销号日期", 12))
+
+
+def read_tasks(sheet: _Sheet, records: Sequence[tuple[int, tuple[Any, ...]]], issues: list[Issue],
+               reference: date | None, task_ids: Sequence[str] | None = None,
+               problem_ids: Sequence[str] | None = None, ends: list[int] | None = None) -> list[Task]:
+    """Task rows (any layout; each record's values in :data:`TASK_FIELDS` order): free text trimmed, state
+    normalised, dates parsed with located issues (row by row, deadline first, in sheet order).
+
+    ``task_ids`` / ``problem_ids`` (one per record) replace the 任务编号 / 问题编号 cells (a one-sheet ledger
+    numbers them itself). The text columns are cleaned column by column (:func:`cell_texts`). ``ends``, when
+    given, receives ``len(issues)`` after each record (see :func:`_read_task_sheet`).
+    """
+    if not records:
+        return []
+    columns = list(zip(*(vals for _, vals in records), strict=True))
+    measure, progress, leader, unit, person, evidence, signer, remark, state_text = map(cell_texts, columns[:9])
+    states = list(map(_state_of, cell_ids(columns[8])))
+    ids = cell_ids(columns[13]) if task_ids is None else task_ids
+    pids = cell_ids(columns[14]) if problem_ids is None else problem_ids
+    deadline_raws = columns[9]
+    deadlines: dict[tuple[type, Any], tuple[Any, Deadline | None]] = {}  # one parse and one Deadline per value
+    tasks = []
+    for k, (row, vals) in enumerate(records):
+        raw = deadline_raws[k]
+        try:
+            parsed, deadline = deadlines[raw.__class__, raw]
+        except KeyError:
+            parsed, deadline = _read_deadline(raw, reference)
+            deadlines[raw.__class__, raw] = parsed, deadline
+        except TypeError:  # an unhashable value: read it on its own
+            parsed, deadline = _read_deadline(raw, reference)
+        if parsed.kind == "error" or parsed.note:
+            _date_issue(sheet, row, "deadline", "完成时限", parsed, issues)
+        task = Task(ids[k], pids[k], measure[k], progress[k], leader[k], unit[k], person[k], deadline, None,
+                    states[k], state_text[k], None, evidence[k], None, signer[k], remark[k], row)
+        for key, label, j in _OTHER_DATES:
+            value = vals[j]
+            if value is None:  # the usual case for these three: nothing to parse, nothing to say
+                continue
+            parsed = _parse_date_field(sheet, row, key, label, value, issues, reference=reference)
+            if parsed.kind == "date":
+                setattr(task, key, parsed.on)
+        tasks.append(task)
+        if ends is not None:
+            ends.append(len(issues))
+    return tasks
+
+
+def _read_task_sheet(sheet: _Sheet, issues: list[Issue], reference: date | None) -> list[Task]:
+    """Every task record of 任务清单, with the issues in sheet order: a skipped row's warning (合计, 注：…)
+    between the date issues of the rows above and below it, as when each row was read as it came."""
+    start = len(issues)
+    records, marks = [], []  # marks: the skipped rows' warnings issued before each record came
+    for record in sheet.values(issues, TASK_FIELDS):
+        records.append(record)
+        marks.append(len(issues) - start)
+    skipped = issues[start:]
+    del issues[start:]
+    own: list[Issue] = []
+    ends: list[int] = []
+    tasks = read_tasks(sheet, records, own, reference, ends=ends)
+    taken_skipped = taken_own = 0
+    for mark, end in zip(marks, ends, strict=True):
+        issues.extend(skipped[taken_skipped:mark])
+        issues.extend(own[taken_own:end])
+        taken_skipped, taken_own = mark, end
+    issues.extend(skipped[taken_skipped:])
+    return tasks
+
+
+def _read_deadline(raw: Any, reference: date | None) -> tuple[Any, Deadline | None]:
+    """完成时限 as parsed, and the task's Deadline (None when empty)."""
+    parsed = parse_staff_date(raw, reference=reference, allow_words=True)
+    kind = parsed.kind
+    if kind in ("date", "immediate"):
+        return parsed, Deadline(parsed.on, "date", cell_text(raw))
+    if kind == "long_term":
+        return parsed, Deadline(None, "long_term", cell_text(raw))
+    if kind == "error":
+        return parsed, Deadline(None, "invalid", cell_text(raw))
+    return parsed, None
 
 
 def read_task(sheet: _Sheet, row: int, vals: tuple[Any, ...], issues: list[Issue], reference: date | None,
               task_id: str, problem_id: str) -> Task:
-    """One task row (any layout; ``vals`` in :data:`TASK_FIELDS` order): free text trimmed, state normalised,
-    dates parsed with located issues."""
-    (measure, progress, leader, unit, person, evidence, signed_off_by, remark, state, deadline_raw, extended,
-     completed, signed_on, _id, _problem_id) = vals
-    task = Task(
-        id=task_id,
-        problem_id=problem_id,
-        measure=cell_text(measure),
-        progress=cell_text(progress),
-        leader=cell_text(leader),
-        unit=cell_text(unit),
-        person=cell_text(person),
-        evidence=cell_text(evidence),
-        signed_off_by=cell_text(signed_off_by),
-        remark=cell_text(remark),
-        row=row,
-    )
-    task.state_text = cell_text(state)
-    task.state = normalize_state(state)
-    deadline = _parse_date_field(sheet, row, "deadline", "完成时限", deadline_raw, issues,
-                                 reference=reference, allow_words=True)
-    if deadline.kind in ("date", "immediate"):
-        task.deadline = Deadline(deadline.on, "date", cell_text(deadline_raw))
-    elif deadline.kind == "long_term":
-        task.deadline = Deadline(None, "long_term", cell_text(deadline_raw))
-    elif deadline.kind == "error":
-        task.deadline = Deadline(None, "invalid", cell_text(deadline_raw))
-    for key, label, raw in (("extended_deadline", "延期时限", extended), ("completed_on", "完成日期", completed),
-                            ("signed_off_on", "销号日期", signed_on)):
-        if raw is None:  # the usual case for these three: nothing to parse, nothing to say
-            continue
-        parsed = _parse_date_field(sheet, row, key, label, raw, issues, reference=reference)
-        if parsed.kind == "date":
-            setattr(task, key, parsed.on)
-    return task
+    """One task row: :func:`read_tasks` of one record."""
+    return read_tasks(sheet, [(row, vals)], issues, reference, [task_id], [problem_id])[0]
 
 
 def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, list[Issue]]:
@@ -723,8 +799,7 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
                 )
             )
     if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_TASKS, issues, required=True)):
-        for row, vals in sheet.values(issues, TASK_FIELDS):
-            ledger.tasks.append(read_task(sheet, row, vals, issues, reference, cell_id(vals[-2]), cell_id(vals[-1])))
+        ledger.tasks.extend(_read_task_sheet(sheet, issues, reference))
     if sheet := _open_sheet(ledger, tables, S.SHEET_PEOPLE, issues, required=False):
         for row, v in sheet.rows(issues):
             ledger.people.append(Person(cell_text(v.get("name")), cell_text(v.get("post")),
@@ -1045,13 +1120,17 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     if "seq" in one.cols and tid_how.startswith("取自"):
         layout.columns[S.SHEET_TASKS]["id"] = table.letter(one.cols["seq"])
     category = ""
+    records, task_ids, problem_ids = [], [], []
     for pid, ids, group in zip(pids, tids, groups):
         first_row, first = group[0]
         category = cell_text(first.get("category")) or category
         ledger.problems.append(Problem(pid, category, cell_text(first.get("title")), "",
                                        cell_text(first.get("leader")), cell_text(first.get("unit")), first_row))
         for tid, (row, v) in zip(ids, group):
-            ledger.tasks.append(read_task(sheet, row, task_values(v), issues, reference, tid, pid))
+            records.append((row, task_values(v)))
+            task_ids.append(tid)
+            problem_ids.append(pid)
+    ledger.tasks.extend(read_tasks(sheet, records, issues, reference, task_ids, problem_ids))
     # What was recognised, said in words (adopt shows it; check warns once while no mapping sheet confirms it).
     fields = "、".join(f"{table.letter(j)}列=“{L.ONE_SHEET_BY_KEY[k].header}”" for k, j in
                        sorted(one.cols.items(), key=lambda kv: kv[1]))

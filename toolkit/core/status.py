@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import Any
 
 from toolkit.core.dates import working_days_until
 from toolkit.core.model import Ledger, Settings, Task
@@ -107,6 +108,24 @@ class TaskStatus:
     @property
     def is_open(self) -> bool:
         return self.code in OPEN_CODES
+
+
+def _slot_constructor(cls: type) -> Callable[..., Any]:
+    """A constructor for a frozen slots dataclass taking every field positionally: it sets the slots directly
+    (the generated ``__init__`` goes through ``object.__setattr__`` per field, twice the cost). The object is
+    the one ``cls(*values)`` makes (a test compares them). Written out as source, as dataclasses writes its own
+    ``__init__``: a loop over the fields would cost what it saves."""
+    names = [f.name for f in fields(cls)]
+    namespace: dict[str, Any] = {f"_set_{n}": cls.__dict__[n].__set__ for n in names}
+    namespace.update(_new=object.__new__, _cls=cls)
+    source = (f"def make({', '.join(names)}):\n    obj = _new(_cls)\n"
+              + "".join(f"    _set_{n}(obj, {n})\n" for n in names) + "    return obj\n")
+    exec(source, namespace)  # noqa: S102 - source built above from the dataclass's own field names
+    return namespace["make"]
+
+
+_new_status: Callable[..., TaskStatus] = _slot_constructor(TaskStatus)
+"""TaskStatus(task_id, code, label, days_overdue, deadline, days_left, calendar_exact, working_days_left, key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,36 +267,45 @@ def task_status(task: Task, *, today: date, settings: Settings, key: str = "") -
     - open: 逾期 after the deadline; 临期 when the days left (working days when 预警按工作日计算=是)
       are at most 临期预警天数; else 按期推进. ``days_left`` is always calendar days.
     """
-    deadline = task.effective_deadline
-    if task.state == STATE_DONE:
+    return _task_status(task, today, settings.working_days, settings.warning_days, key)
+
+
+def _task_status(task: Task, today: date, working_days: bool, warning_days: int, key: str) -> TaskStatus:
+    """:func:`task_status` with the two settings it reads passed in (called once per task row)."""
+    state = task.state
+    extended = task.extended_deadline
+    given = task.deadline
+    deadline = extended if extended is not None else (given.on if given else None)  # Task.effective_deadline
+    if state == STATE_DONE:
+        completed = task.completed_on
         if task.signed_off_on is not None:
             code = SIGNED_OFF
-        elif deadline and task.completed_on and task.completed_on > deadline:
+        elif deadline and completed and completed > deadline:
             code = DONE_LATE
         else:
             code = DONE_ON_TIME
-        late = (task.completed_on - deadline).days if deadline and task.completed_on else 0
-        return TaskStatus(task.id, code, LABELS[code], max(late, 0), deadline, key=key)
-    if task.state == STATE_BASIC_DONE:
-        return TaskStatus(task.id, BASIC_DONE, LABELS[BASIC_DONE], 0, deadline, key=key)
-    long_term_deadline = task.deadline is not None and task.deadline.is_long_term and task.extended_deadline is None
-    if task.state == STATE_LONG_TERM or (long_term_deadline and not is_not_started(task)):
-        return TaskStatus(task.id, LONG_TERM, LABELS[LONG_TERM], 0, None, key=key)
+        late = (completed - deadline).days if deadline and completed else 0
+        return _new_status(task.id, code, LABELS[code], max(late, 0), deadline, None, True, None, key)
+    if state == STATE_BASIC_DONE:
+        return _new_status(task.id, BASIC_DONE, LABELS[BASIC_DONE], 0, deadline, None, True, None, key)
+    long_term_deadline = given is not None and given.kind == "long_term" and extended is None
+    if state == STATE_LONG_TERM or (long_term_deadline and not is_not_started(task)):
+        return _new_status(task.id, LONG_TERM, LABELS[LONG_TERM], 0, None, None, True, None, key)
     if long_term_deadline:
         # 长期 typed as the deadline of work not yet started: open, nothing to count down to.
-        return TaskStatus(task.id, ON_TRACK, LABELS[ON_TRACK], 0, None, key=key)
+        return _new_status(task.id, ON_TRACK, LABELS[ON_TRACK], 0, None, None, True, None, key)
     if deadline is None:
         # No readable deadline (a validation error says so): neither on track nor late.
-        return TaskStatus(task.id, DEADLINE_UNCLEAR, LABELS[DEADLINE_UNCLEAR], 0, None, key=key)
+        return _new_status(task.id, DEADLINE_UNCLEAR, LABELS[DEADLINE_UNCLEAR], 0, None, None, True, None, key)
     left = (deadline - today).days
     if left < 0:
-        return TaskStatus(task.id, OVERDUE, LABELS[OVERDUE], -left, deadline, left, key=key)
+        return _new_status(task.id, OVERDUE, LABELS[OVERDUE], -left, deadline, left, True, None, key)
     exact, work_left = True, None
-    if settings.working_days:
+    if working_days:
         work_left, exact = working_days_until(today, deadline)
     window = work_left if work_left is not None else left
-    code = DUE_SOON if window <= settings.warning_days else ON_TRACK
-    return TaskStatus(task.id, code, LABELS[code], 0, deadline, left, exact, work_left, key=key)
+    code = DUE_SOON if window <= warning_days else ON_TRACK
+    return _new_status(task.id, code, LABELS[code], 0, deadline, left, exact, work_left, key)
 
 
 def due_in_text(st: TaskStatus) -> str | None:
@@ -296,26 +324,31 @@ def problem_status(problem_id: str, statuses: Iterable[TaskStatus]) -> ProblemSt
     """Roll-up, first rule that applies: no measures → 正在整改; all done → 已完成; any overdue → 逾期;
     any 临期 → 临期; any 时限待核 → 时限待核; only done and long-term → 长期坚持; only done, long-term and
     基本完成 (at least one) → 基本完成; else 正在整改."""
-    sts = list(statuses)
-    done = sum(s.is_done for s in sts)
-    overdue = sum(s.code == OVERDUE for s in sts)
-    if not sts:
+    return _problem_status(problem_id, [s.code for s in statuses])
+
+
+def _problem_status(problem_id: str, codes: list[str]) -> ProblemStatus:
+    """:func:`problem_status` from the codes of the problem's task statuses."""
+    n = len(codes)
+    done = codes.count(DONE_ON_TIME) + codes.count(DONE_LATE) + codes.count(SIGNED_OFF)
+    overdue = codes.count(OVERDUE)
+    if not n:
         code = P_OPEN
-    elif done == len(sts):
+    elif done == n:
         code = P_DONE
     elif overdue:
         code = P_OVERDUE
-    elif any(s.code == DUE_SOON for s in sts):
+    elif DUE_SOON in codes:
         code = P_DUE_SOON
-    elif any(s.code == DEADLINE_UNCLEAR for s in sts):
+    elif DEADLINE_UNCLEAR in codes:
         code = P_UNCLEAR
-    elif all(s.is_done or s.code == LONG_TERM for s in sts):
+    elif done + codes.count(LONG_TERM) == n:
         code = P_LONG_TERM
-    elif all(s.is_done or s.code in (LONG_TERM, BASIC_DONE) for s in sts):
+    elif done + codes.count(LONG_TERM) + codes.count(BASIC_DONE) == n:
         code = P_BASIC_DONE
     else:
         code = P_OPEN
-    return ProblemStatus(problem_id, code, PROBLEM_LABELS[code], done, len(sts), overdue)
+    return ProblemStatus(problem_id, code, PROBLEM_LABELS[code], done, n, overdue)
 
 
 def problem_count_code(status: ProblemStatus) -> str:
@@ -332,18 +365,21 @@ def evaluate_ledger(ledger: Ledger, *, today: date) -> LedgerStatus:
     settings = ledger.settings
     rule, basic_rule = settings.long_term_rule, settings.basic_done_rule
     result = LedgerStatus(today=today)
-    for i, (t, key) in enumerate(zip(ledger.tasks, task_keys(ledger.tasks))):
-        st = task_status(t, today=today, settings=settings, key=key)
-        result.rows.append(st)
-        result.tasks[key] = st
-        result.task_by_key[key] = t
-        result._index[id(t)] = i
-    by_problem: dict[str, list[TaskStatus]] = {p.id: [] for p in ledger.problems}
-    for t, st in zip(ledger.tasks, result.rows):
-        if t.problem_id in by_problem:
-            by_problem[t.problem_id].append(st)
+    tasks = ledger.tasks
+    keys = task_keys(tasks)
+    working, warning = settings.working_days, settings.warning_days
+    rows = result.rows = [_task_status(t, today, working, warning, key) for t, key in zip(tasks, keys)]
+    # As if filled row by row: a later row's key or task object replaces an earlier one's.
+    result.tasks = dict(zip(keys, rows))
+    result.task_by_key = dict(zip(keys, tasks))
+    result._index = {id(t): i for i, t in enumerate(tasks)}
+    codes_of: dict[str, list[str]] = {p.id: [] for p in ledger.problems}
+    for t, st in zip(tasks, rows):
+        codes = codes_of.get(t.problem_id)
+        if codes is not None:
+            codes.append(st.code)
     for p in ledger.problems:
-        ps = problem_status(p.id, by_problem[p.id])
+        ps = _problem_status(p.id, codes_of[p.id])
         result.problem_rows.append(ps)
         result.problems.setdefault(p.id, ps)
 

@@ -5,7 +5,10 @@ reference cycles. With the collector on, every full collection walks all of them
 time grows faster than the ledger (measured: check of 100k tasks 25–40% slower). Memory is freed
 by reference counting as before; measured peaks are the same with the collector paused. The
 collector is switched back on when the outermost job ends (a button's Python process lives on
-between clicks), and one collection then clears whatever cycles the job left.
+between clicks). What the job allocated then joins the oldest generation without a walk over it
+(``gc.freeze()`` + ``gc.unfreeze()``: two list splices), which is where a young collection would have
+moved whatever survives; any reference cycles the job left are cleared by the next full collection.
+A young collection of everything a 10k-task check allocated took 15 ms, at 100k tasks ten times that.
 """
 
 from __future__ import annotations
@@ -29,8 +32,17 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _age_job_objects()
             gc.enable()
-            gc.collect(0)
+
+
+def _age_job_objects() -> None:
+    """Move every object the collector tracks into the oldest generation, without walking them."""
+    if gc.get_freeze_count():  # someone froze objects on purpose: unfreezing would undo that
+        gc.collect(0)
+        return
+    gc.freeze()
+    gc.unfreeze()
 
 
 def bulk_job(fn: Callable[P, R]) -> Callable[P, R]:
