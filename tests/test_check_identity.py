@@ -19,7 +19,6 @@ import pytest
 from conftest import COUNTY_ROWS, PEOPLE_ROWS, PROBLEM_ROWS, SETTINGS_ROWS, TASK_HEADER, tables_from_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from test_adopt import SHAPES, _problems, one_sheet_table
 
 from toolkit.core.check import check_tables

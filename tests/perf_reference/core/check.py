@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from perf_reference.core.intake import load_ledger
+from perf_reference.core.status import LedgerStatus, evaluate_ledger, is_not_started
+from perf_reference.core.validate import validate_ledger
+from perf_reference.core.writeplan import build_write_plan
 from toolkit.core.model import County, Ledger, Table
 from toolkit.core.plan import WritePlan
 from toolkit.core.report import ERROR, WARNING, Issue, Location, Report
 from toolkit.core.schema import QINGYUAN_COUNTIES, SETTINGS_BY_KEY, SHEET_SETTINGS, SHEET_TASKS
-from perf_reference.core.status import LedgerStatus, evaluate_ledger, is_not_started
-from perf_reference.core.validate import validate_ledger
-from perf_reference.core.writeplan import build_write_plan
 
 
 @dataclass

@@ -12,10 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, partial
 
-from toolkit.core import schema as S
-from toolkit.core.model import Ledger
-from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
-from toolkit.core.report import Issue, Report
 from perf_reference.core.status import (
     DONE_LATE,
     LABELS,
@@ -26,6 +22,10 @@ from perf_reference.core.status import (
     LedgerStatus,
     due_in_text,
 )
+from toolkit.core import schema as S
+from toolkit.core.model import Ledger
+from toolkit.core.plan import CellStyle, CellWrite, Formula, SheetPlan, WritePlan
+from toolkit.core.report import Issue, Report
 
 HEADER_STYLE = CellStyle(fill="D9D9D9", bold=True, align="center", wrap=True)
 OWNED_HEADER_STYLE = CellStyle(fill="BFBFBF", bold=True, align="center", wrap=True)
