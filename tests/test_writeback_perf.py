@@ -334,3 +334,19 @@ def test_a_refused_sheet_cancels_its_stream(tmp_path, monkeypatch):
     assert len(made) == 1 and made[0].cancelled
     made[0]._thread.join(timeout=5)
     assert not made[0]._thread.is_alive()
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc's malloc_trim is Linux-only")
+def test_malloc_trim_found_without_running_ldconfig(monkeypatch):
+    import subprocess
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError("the C library must be found without a subprocess")
+
+    monkeypatch.setattr(subprocess, "Popen", no_subprocess)
+    monkeypatch.setattr(safe_write, "_TRIM", [])
+    trim = safe_write._malloc_trim()
+    import platform
+
+    if platform.libc_ver()[0] == "glibc":
+        assert trim is not None and isinstance(trim(0), int)

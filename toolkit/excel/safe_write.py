@@ -840,7 +840,8 @@ def _give_back_freed_memory() -> None:
 
     The tables are hundreds of thousands of small objects; freed, their memory mostly stays with
     the process, and the read-back's own allocations (calamine's cell grid) would come on top.
-    The C library is looked up once per process (``find_library`` runs ``ldconfig``).
+    The symbol is looked up once per process, in the C library the interpreter itself is linked with
+    (``CDLL(None)``: no ``find_library``, which runs ``ldconfig`` in a subprocess, about 20 ms).
     """
     trim = _malloc_trim()
     if trim is not None:
@@ -853,13 +854,12 @@ _TRIM: list = []
 def _malloc_trim() -> Callable[[int], int] | None:
     if not _TRIM:
         import ctypes
-        import ctypes.util
         import sys
 
         trim = None
         if sys.platform.startswith("linux"):
             try:
-                trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+                trim = ctypes.CDLL(None).malloc_trim
             except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
                 trim = None
         _TRIM.append(trim)

@@ -85,6 +85,8 @@ class SheetPatcher:
         self._st_cache: dict[bytes, tuple[int, bytes]] = {}
         # Outcome per (cell bytes after r="...", planned value and style), see _rebuild_row_fast.
         self._cell_cache: dict[tuple, tuple | None] = {}
+        # Outcome per run row: (its cells' bytes after r="...", their plans), see _rebuild_row_fast.
+        self._row_cache: dict[tuple, tuple | None] = {}
         self._needles: dict[int, bytes] = {}  # column → b'<c r="' + letters
         self._runs: dict[tuple[int, ...], tuple | None] = {}  # see _run_of
         self._style_canon: dict[int, int] = {}  # id(style) → number of its value
@@ -568,6 +570,7 @@ class SheetPatcher:
         run = self._runs.get(tuple(cols), _MISS)
         if run is _MISS:
             run = self._run_of(tuple(cols))
+        row_key = None
         if run is not None:
             # The cells of interest are adjacent columns: the first one is found by its r, the
             # rest (and the quick end of each) by one regex match right after it.
@@ -579,6 +582,11 @@ class SheetPatcher:
             # Each cell must be its r's first occurrence in the row, as a find would take it: up to the
             # last cell's end, the later columns' cells occur exactly once each.
             if rm is not None and len(before_re.findall(xml, row_start, rm.end())) == len(run_cols) - 1:
+                row_key = self._run_key(r, rm, run_cols, row_wants)
+                if row_key is not None:
+                    hit = self._row_cache.get(row_key, _MISS)
+                    if hit is not _MISS:
+                        return self._replay_row(r, m, row_start, content_end, has_r, rm, row_tail, hit)
                 n_tail = len(row_tail)
                 found = []
                 for k, col in enumerate(run_cols, 2):
@@ -664,6 +672,8 @@ class SheetPatcher:
                 parts.append(xml[last:s])
                 parts.append(new)
                 last = e
+        if row_key is not None:
+            self._remember_row(row_key, run_cols)
         if parts is None:
             return None
         parts.append(xml[last:content_end])
@@ -671,6 +681,100 @@ class SheetPatcher:
         if not has_r:
             head = self._with_row_r(head, r)
         return head + b"".join(parts) + b"</" + self.p + b"row>"
+
+    def _run_key(self, r: int, rm: re.Match[bytes], run_cols: tuple[int, ...],
+                 row_wants: dict[int, CellWrite]) -> tuple | None:
+        """A run row's key: its cells' bytes after r="..." (up to each quick end) and, per cell, the cell cache's
+        plan part (value class, value, style number; None for a cell only cleared). None when a cell's outcome
+        may depend on where it is (a cell in a blocked area) or on more than its bytes (a value the cell cache
+        skips)."""
+        lo, hi = run_cols[0], run_cols[-1]
+        for r1, c1, r2, c2 in self._blocked:
+            if r1 <= r <= r2 and c1 <= hi and lo <= c2:
+                return None
+        plans = []
+        canon_get = self._style_canon.get
+        for col in run_cols:
+            cw = row_wants.get(col)
+            if cw is None:
+                plans.append(None)
+                continue
+            value = cw.value
+            cls = value.__class__
+            if cls not in _CACHEABLE:
+                return None
+            style = cw.style
+            sid = canon_get(id(style))
+            if sid is None:
+                sid = self._canonical_style(style)
+            plans.append((cls, value, sid))
+        return rm.groups()[1:], tuple(plans)
+
+    def _remember_row(self, row_key: tuple, run_cols: tuple[int, ...]) -> None:
+        """After a run row went cell by cell: its outcome as one entry, when every cell's outcome was cached.
+
+        The entry holds the pieces that :meth:`_replay_row` joins with the row's number (the run's new bytes,
+        from the first cell's ``<c r="X`` on) and the bookkeeping of all its cells, in cell order. None: every
+        cell was left alone (the row is not rebuilt).
+        """
+        tails, plans = row_key
+        outcomes = []
+        for tail, plan in zip(tails, plans, strict=True):
+            hit = self._cell_cache.get((tail, None) if plan is None else (tail, *plan), _MISS)
+            if hit is _MISS:
+                return  # a cell's outcome was not cached (see _rebuild_row_fast): no row entry either
+            outcomes.append(hit)
+        if all(hit is None for hit in outcomes):
+            self._row_cache[row_key] = None
+            return
+        close_quote = b'"'
+        pieces = [self._needle(run_cols[0])]
+        d_count = written = 0
+        formula_gone = False
+        cleared, rewritten, extends = [], [], []
+        for k, (col, tail, hit) in enumerate(zip(run_cols, tails, outcomes, strict=True)):
+            if hit is None:
+                new_tail = tail
+            else:
+                new_tail, dc, fg, wrote, was_cleared, extended = hit
+                d_count += dc
+                formula_gone = formula_gone or fg
+                written += bool(wrote)
+                letters = letters_of(col)
+                if was_cleared:
+                    cleared.append(letters)
+                rewritten.append(letters)
+                if extended:
+                    extends.append(col)
+            following = self._needle(run_cols[k + 1]) if k + 1 < len(run_cols) else b""
+            pieces.append(close_quote + new_tail + following)
+        # The row's number goes between the pieces: b'<c r="P' + b'17' + b'"…<c r="Q' + b'17' + …
+        self._row_cache[row_key] = (tuple(pieces), d_count, formula_gone, written, tuple(cleared), tuple(rewritten),
+                                    tuple(extends))
+
+    def _replay_row(self, r: int, m: re.Match[bytes], row_start: int, content_end: int, has_r: bool,
+                    rm: re.Match[bytes], row_tail: bytes, hit: tuple | None) -> bytes | None:
+        """A run row whose key is in the row cache: the cached outcome with this row's number, and its cells'
+        bookkeeping, in the order the cell-by-cell path keeps."""
+        if hit is None:
+            return None
+        pieces, d_count, formula_gone, written, cleared, rewritten, extends = hit
+        self.strings.count_delta += d_count
+        if formula_gone:
+            self.removed_formula = True
+        self.written += written
+        if cleared:
+            self.cleared.extend([(r, letters) for letters in cleared])
+        self.rewritten.extend([(r, letters) for letters in rewritten])
+        if extends:
+            self.extent.extend([(r, col) for col in extends])
+        xml = self.xml
+        head = xml[m.start() : row_start]
+        if not has_r:
+            head = self._with_row_r(head, r)
+        number = row_tail[:-1]  # b'17"' without its quote: the quote is in the pieces
+        return b"".join((head, xml[row_start : rm.start()], number.join(pieces), xml[rm.end() : content_end],
+                         b"</", self.p, b"row>"))
 
     def _needle(self, col: int) -> bytes:
         """``<c r="`` and the column's letters (the row number and quote follow)."""
