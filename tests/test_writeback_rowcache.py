@@ -17,8 +17,7 @@ from perf_reference.patch import PatchRefused as RefPatchRefused
 from perf_reference.patch import prepare_patch as ref_prepare_patch
 
 from toolkit.core.plan import CellStyle, CellWrite, SheetPlan, WritePlan
-from toolkit.excel.patch import PatchRefused, prepare_patch
-from toolkit.excel.patch import sheetrows
+from toolkit.excel.patch import PatchRefused, prepare_patch, sheetrows
 
 SHEET = "任务清单"
 RED = CellStyle(fill="FFC7CE", font_color="9C0006")
