@@ -232,15 +232,6 @@ class _Sheet:
         letter = self.ledger.layout.column(self.canonical, key) if key else None
         return Location(self.ledger.source, self.name, row, letter, field)
 
-    def _first_filled(self, row: list[Any]) -> int | None:
-        n = len(row)
-        for j in self.staff_cols:  # owned 【自动】 cells don't count
-            if j < n:
-                v = row[j]
-                if v is not None and (type(v) is not str or v.strip()):
-                    return j
-        return None
-
     def _is_note(self, row: list[Any], first: int) -> bool:
         if not is_note_text(row[first]):
             return False
@@ -256,27 +247,23 @@ class _Sheet:
 
     def _is_repeated_header(self, row: list[Any]) -> bool:
         """At least two of the mapped columns, and at least half of them, hold their header text again
-        (as normalised). Exact, but cheap for data rows: it stops as soon as the count cannot be reached,
-        and rejects a cell without normalising it when that cannot give the header (see _header_probe)."""
-        need = self._repeat_need
-        left = len(self._repeat_probe)
-        same = 0
+        (as normalised). Exact, but cheap for data rows: it stops at the first miss more than the header
+        can afford, and rejects a cell without normalising it when that cannot give the header (see
+        _header_probe)."""
+        slack = self._repeat_slack  # misses a repeated header can have
+        if slack < 0:
+            return False  # fewer mapped columns than a repeated header needs
         n = len(row)
         for j, wanted, limit, wanted_ascii in self._repeat_probe:
-            if same + left < need:
-                return False
-            left -= 1
-            if j >= n:
-                continue
-            value = row[j]
-            if type(value) is not str or len(value) > limit:
-                continue
+            value = row[j] if j < n else None
             # NFKC leaves ASCII text ASCII: an ASCII cell cannot normalise to a non-ASCII header.
-            if not wanted_ascii and value.isascii():
+            if (value.__class__ is str and len(value) <= limit and (wanted_ascii or not value.isascii())
+                    and _normalized_text(value) == wanted):
                 continue
-            if _normalized_text(value) == wanted:
-                same += 1
-        return same >= need
+            if not slack:
+                return False
+            slack -= 1
+        return True
 
     def _header_probe(self) -> None:
         """Per mapped column: (index, normalised header, longest cell worth normalising, header is ASCII)."""
@@ -287,7 +274,8 @@ class _Sheet:
             # a 100k-row sheet would cost seconds). An empty header matches nothing.
             probe.append((j, wanted, 4 * len(wanted) + 8 if wanted else -1, wanted.isascii()))
         self._repeat_probe = probe
-        self._repeat_need = max(2, (len(self.cols) + 1) // 2)
+        need = max(2, (len(self.cols) + 1) // 2)
+        self._repeat_slack = len(probe) - need  # negative: never (fewer mapped columns than needed)
 
     def _single_text(self, row: list[Any]) -> bool:
         values = {row[j] for j in self.staff_cols if j < len(row) and row[j] is not None
@@ -320,20 +308,56 @@ class _Sheet:
             else:
                 yield excel_row, tuple(row[j] if 0 <= j < len(row) else None for j in indices)
 
+    def columns(self, issues: list[Issue], keys: tuple[str, ...]) -> tuple[list[int], list[list[Any]], list[int]]:
+        """Every record (as :meth:`rows`) column by column: the Excel rows, the raw values of each of ``keys``
+        (None where a column is absent or a row is too short), and for each record how many warnings of
+        skipped rows had been added to ``issues`` when it came (they are added in sheet order)."""
+        start = len(issues)
+        excel_rows: list[int] = []
+        rows: list[list[Any]] = []
+        marks: list[int] = []
+        for excel_row, row in self._records(issues):
+            excel_rows.append(excel_row)
+            rows.append(row)
+            marks.append(len(issues) - start)
+        shortest = min(map(len, rows), default=0)
+        columns = []
+        for key in keys:
+            j = self.cols.get(key, -1)
+            if j < 0:
+                columns.append([None] * len(rows))
+            elif j < shortest:
+                columns.append(list(map(operator.itemgetter(j), rows)))
+            else:
+                columns.append([row[j] if j < len(row) else None for row in rows])
+        return excel_rows, columns, marks
+
     def _records(self, issues: list[Issue]) -> Iterator[tuple[int, list[Any]]]:
         """(Excel row, the row's cells) of every record row; the warnings of the rows skipped go to ``issues``."""
         table = self.table
         kinds: list[tuple[int, str, int]] = []  # (index, kind, first filled index)
-        for i in range(self.header_idx + 1, len(table.rows)):
-            row = table.rows[i]
-            first = self._first_filled(row)
+        staff_cols = self.staff_cols
+        is_total, is_note, is_header = L.is_total_text, self._is_note, self._is_repeated_header
+        rows = table.rows
+        for i in range(self.header_idx + 1, len(rows)):
+            row = rows[i]
+            n = len(row)
+            first = None
+            for j in staff_cols:  # the first filled cell (owned 【自动】 cells don't count)
+                if j < n:
+                    v = row[j]
+                    if v is not None and (v.__class__ is not str or v.strip()):
+                        first = j
+                        break
             if first is None:
                 continue
-            if L.is_total_text(row[first]):
+            v = row[first]
+            # A total or a note starts with Chinese text: an ASCII or non-text first cell is neither.
+            if v.__class__ is str and not v.isascii() and is_total(v):
                 kinds.append((i, "total", first))
-            elif self._is_note(row, first):
+            elif v.__class__ is str and not v.isascii() and is_note(row, first):
                 kinds.append((i, "note", first))
-            elif self._is_repeated_header(row):
+            elif is_header(row):
                 kinds.append((i, "header", first))
             else:
                 kinds.append((i, "data", first))
@@ -683,27 +707,28 @@ def task_values(v: dict[str, Any]) -> tuple[Any, ...]:
 _OTHER_DATES = (("extended_deadline", "延期时限", 10), ("completed_on", "完成日期", 11), ("signed_off_on", "销号日期", 12))
 
 
-def read_tasks(sheet: _Sheet, records: Sequence[tuple[int, tuple[Any, ...]]], issues: list[Issue],
+def read_tasks(sheet: _Sheet, rows: Sequence[int], columns: Sequence[Sequence[Any]], issues: list[Issue],
                reference: date | None, task_ids: Sequence[str] | None = None,
                problem_ids: Sequence[str] | None = None, ends: list[int] | None = None) -> list[Task]:
-    """Task rows (any layout; each record's values in :data:`TASK_FIELDS` order): free text trimmed, state
-    normalised, dates parsed with located issues (row by row, deadline first, in sheet order).
+    """Task rows (any layout), given as their Excel rows and the raw values of :data:`TASK_FIELDS` column by
+    column: free text trimmed, state normalised, dates parsed with located issues (row by row, deadline
+    first, in sheet order).
 
     ``task_ids`` / ``problem_ids`` (one per record) replace the 任务编号 / 问题编号 cells (a one-sheet ledger
     numbers them itself). The text columns are cleaned column by column (:func:`cell_texts`). ``ends``, when
     given, receives ``len(issues)`` after each record (see :func:`_read_task_sheet`).
     """
-    if not records:
+    if not rows:
         return []
-    columns = list(zip(*(vals for _, vals in records), strict=True))
     measure, progress, leader, unit, person, evidence, signer, remark, state_text = map(cell_texts, columns[:9])
     states = list(map(_state_of, cell_ids(columns[8])))
     ids = cell_ids(columns[13]) if task_ids is None else task_ids
     pids = cell_ids(columns[14]) if problem_ids is None else problem_ids
     deadline_raws = columns[9]
+    others = [(key, label, columns[j]) for key, label, j in _OTHER_DATES]
     deadlines: dict[tuple[type, Any], tuple[Any, Deadline | None]] = {}  # one parse and one Deadline per value
     tasks = []
-    for k, (row, vals) in enumerate(records):
+    for k, row in enumerate(rows):
         raw = deadline_raws[k]
         try:
             parsed, deadline = deadlines[raw.__class__, raw]
@@ -716,8 +741,8 @@ def read_tasks(sheet: _Sheet, records: Sequence[tuple[int, tuple[Any, ...]]], is
             _date_issue(sheet, row, "deadline", "完成时限", parsed, issues)
         task = Task(ids[k], pids[k], measure[k], progress[k], leader[k], unit[k], person[k], deadline, None,
                     states[k], state_text[k], None, evidence[k], None, signer[k], remark[k], row)
-        for key, label, j in _OTHER_DATES:
-            value = vals[j]
+        for key, label, column in others:
+            value = column[k]
             if value is None:  # the usual case for these three: nothing to parse, nothing to say
                 continue
             parsed = _parse_date_field(sheet, row, key, label, value, issues, reference=reference)
@@ -733,15 +758,12 @@ def _read_task_sheet(sheet: _Sheet, issues: list[Issue], reference: date | None)
     """Every task record of 任务清单, with the issues in sheet order: a skipped row's warning (合计, 注：…)
     between the date issues of the rows above and below it, as when each row was read as it came."""
     start = len(issues)
-    records, marks = [], []  # marks: the skipped rows' warnings issued before each record came
-    for record in sheet.values(issues, TASK_FIELDS):
-        records.append(record)
-        marks.append(len(issues) - start)
+    rows, columns, marks = sheet.columns(issues, TASK_FIELDS)
     skipped = issues[start:]
     del issues[start:]
     own: list[Issue] = []
     ends: list[int] = []
-    tasks = read_tasks(sheet, records, own, reference, ends=ends)
+    tasks = read_tasks(sheet, rows, columns, own, reference, ends=ends)
     taken_skipped = taken_own = 0
     for mark, end in zip(marks, ends, strict=True):
         issues.extend(skipped[taken_skipped:mark])
@@ -764,12 +786,6 @@ def _read_deadline(raw: Any, reference: date | None) -> tuple[Any, Deadline | No
     return parsed, None
 
 
-def read_task(sheet: _Sheet, row: int, vals: tuple[Any, ...], issues: list[Issue], reference: date | None,
-              task_id: str, problem_id: str) -> Task:
-    """One task row: :func:`read_tasks` of one record."""
-    return read_tasks(sheet, [(row, vals)], issues, reference, [task_id], [problem_id])[0]
-
-
 def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, list[Issue]]:
     """Build the ledger model from sheet tables; parsing problems come back as located issues.
 
@@ -786,18 +802,8 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
     if one is not None:
         load_one_sheet(ledger, one, issues, reference)
     if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True)):
-        for row, (pid, category, title, finding, leader, department) in sheet.values(issues, PROBLEM_FIELDS):
-            ledger.problems.append(
-                Problem(
-                    id=cell_id(pid),
-                    category=cell_text(category),
-                    title=cell_text(title),
-                    finding=cell_text(finding),
-                    leader=cell_text(leader),
-                    department=cell_text(department),
-                    row=row,
-                )
-            )
+        rows, (pid, *texts), _ = sheet.columns(issues, PROBLEM_FIELDS)
+        ledger.problems.extend(Problem(*fields) for fields in zip(cell_ids(pid), *map(cell_texts, texts), rows))
     if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_TASKS, issues, required=True)):
         ledger.tasks.extend(_read_task_sheet(sheet, issues, reference))
     if sheet := _open_sheet(ledger, tables, S.SHEET_PEOPLE, issues, required=False):
@@ -1130,7 +1136,9 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
             records.append((row, task_values(v)))
             task_ids.append(tid)
             problem_ids.append(pid)
-    ledger.tasks.extend(read_tasks(sheet, records, issues, reference, task_ids, problem_ids))
+    columns = list(zip(*(vals for _, vals in records), strict=True)) or [()] * len(TASK_FIELDS)
+    ledger.tasks.extend(read_tasks(sheet, [row for row, _ in records], columns, issues, reference, task_ids,
+                                   problem_ids))
     # What was recognised, said in words (adopt shows it; check warns once while no mapping sheet confirms it).
     fields = "、".join(f"{table.letter(j)}列=“{L.ONE_SHEET_BY_KEY[k].header}”" for k, j in
                        sorted(one.cols.items(), key=lambda kv: kv[1]))
