@@ -114,7 +114,10 @@ def rule_as_of_plausible(ledger: Ledger, today: date) -> Iterator[Issue]:
     not widen the span.
     """
     fb = ledger.settings.feedback_date
-    deadlines = [d for t in ledger.tasks for d in (t.deadline.on if t.deadline else None, t.extended_deadline) if d]
+    tasks = ledger.tasks
+    # Every deadline and extension given (order does not matter: only their span is used).
+    deadlines = [t.deadline.on for t in tasks if t.deadline and t.deadline.on]
+    deadlines += [t.extended_deadline for t in tasks if t.extended_deadline]
     if fb is not None:
         limit = _years_later(fb, DEADLINE_MAX_YEARS)
         deadlines = [d for d in deadlines if fb <= d <= limit]
@@ -149,7 +152,12 @@ def rule_deadline_far(ledger: Ledger, today: date) -> Iterator[Issue]:
     if fb is None:
         return
     limit = _years_later(fb, DEADLINE_MAX_YEARS)
-    for t in ledger.tasks:
+    tasks = ledger.tasks
+    latest = max([t.deadline.on for t in tasks if t.deadline and t.deadline.on]
+                 + [t.extended_deadline for t in tasks if t.extended_deadline], default=None)
+    if latest is None or latest <= limit:
+        return  # the usual case: no date that far, nothing to say
+    for t in tasks:
         for key, label, d in (("deadline", "完成时限", t.deadline.on if t.deadline else None),
                               ("extended_deadline", "延期时限", t.extended_deadline)):
             if d is not None and d > limit:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import lru_cache
+from operator import attrgetter
 
 from toolkit.core import schema as S
 from toolkit.core.model import Ledger, Task
@@ -30,10 +31,13 @@ def rule_required_values(ledger: Ledger, today: date) -> Iterator[Issue]:
         for col in S.SHEET_COLUMNS[canonical]:
             if not col.required or ledger.layout.column(canonical, col.key) is None:
                 continue
-            for rec in records:
-                value = getattr(rec, col.key)
-                if col.key == "state":
-                    value = rec.state or rec.state_text
+            if col.key == "state":
+                values = [rec.state or rec.state_text for rec in records]
+            else:
+                values = list(map(attrgetter(col.key), records))
+            if not values.count("") and not values.count(None):
+                continue  # the usual case: the column is filled on every row (counted in C)
+            for rec, value in zip(records, values):
                 if value in ("", None):
                     if col.key == "deadline" and rec.deadline is None and getattr(rec, "extended_deadline", None):
                         continue
@@ -175,6 +179,7 @@ def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
         yield from _signoff_approvers(ledger)
         return
     dates_known = _has_column(ledger, S.SHEET_TASKS, "completed_on")
+    approver_checked = bool(ledger.layout.column(S.SHEET_TASKS, "signed_off_by"))  # as _signoff_approvers
     for t in ledger.tasks:
         if t.state_text and not t.state:
             near = difflib.get_close_matches(t.state_text, vocabulary, n=1, cutoff=0.3)
@@ -218,7 +223,8 @@ def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
                     f"销号日期 {t.signed_off_on.isoformat()} 早于完成日期 {t.completed_on.isoformat()}，销号应在完成之后",
                     _tloc(ledger, t, "signed_off_on", "销号日期"),
                 )
-        yield from _signoff_approvers(ledger, [t])
+        if approver_checked and t.signed_off_on is not None and not t.signed_off_by:
+            yield _no_approver(ledger, t)
         if t.state == S.STATE_LONG_TERM and t.deadline and t.deadline.on and not t.deadline.is_long_term:
             yield Issue(
                 "long-term-with-deadline",
@@ -228,17 +234,21 @@ def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
             )
 
 
-def _signoff_approvers(ledger: Ledger, tasks: list[Task] | None = None) -> Iterator[Issue]:
+def _signoff_approvers(ledger: Ledger) -> Iterator[Issue]:
     if not ledger.layout.column(S.SHEET_TASKS, "signed_off_by"):
         return
-    for t in ledger.tasks if tasks is None else tasks:
+    for t in ledger.tasks:
         if t.signed_off_on is not None and not t.signed_off_by:
-            yield Issue(
-                "signoff-without-approver",
-                "已填写销号日期但未填写销号审核人，请补上",
-                _tloc(ledger, t, "signed_off_by", "销号审核人"),
-                WARNING,
-            )
+            yield _no_approver(ledger, t)
+
+
+def _no_approver(ledger: Ledger, t: Task) -> Issue:
+    return Issue(
+        "signoff-without-approver",
+        "已填写销号日期但未填写销号审核人，请补上",
+        _tloc(ledger, t, "signed_off_by", "销号审核人"),
+        WARNING,
+    )
 
 
 def _has_column(ledger: Ledger, canonical: str, key: str) -> bool:

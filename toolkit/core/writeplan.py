@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, partial
+from itertools import chain, repeat
 
 from toolkit.core import schema as S
 from toolkit.core.model import Ledger
@@ -135,18 +136,19 @@ def plan_task_sheet(ledger: Ledger, status: LedgerStatus, report: Report) -> She
     by_row = _issues_by_row(report, sheet)
     status_col, overdue_col, due_col, check_col = (letters["status"], letters["days_overdue"], letters["due_in"],
                                                    letters["check"])
-    styles: dict[str, CellStyle | None] = {}
-    append = cells.append
-    for t, st in zip(ledger.tasks, status.rows):
-        # Every row gets its own status, repeated ids included (their check cell says so).
-        code, row = st.code, t.row
-        style = styles[code] if code in styles else styles.setdefault(code, status_style(code))
-        append(_cell((row, status_col, st.label, style)))
-        overdue = st.days_overdue if code in (OVERDUE, DONE_LATE) else None
-        append(_cell((row, overdue_col, overdue or None, None)))
-        append(_cell((row, due_col, due_in_text(st), None)))
-        issues = by_row.get(row)
-        append(_check_cell(row, check_col, issues) if issues else _cell((row, check_col, None, None)))
+    # Every row gets its own status, repeated ids included (their check cell says so). Four cells per row in
+    # this order: status, days overdue, due in, check; built column by column, then interleaved.
+    rows = [t.row for t in ledger.tasks]
+    sts = status.rows
+    styles = {code: status_style(code) for code in {st.code for st in sts}}
+    status_cells = map(_cell, zip(rows, repeat(status_col), [st.label for st in sts], [styles[st.code] for st in sts]))
+    late_codes = (OVERDUE, DONE_LATE)
+    overdue = [(st.days_overdue or None) if st.code in late_codes else None for st in sts]
+    overdue_cells = map(_cell, zip(rows, repeat(overdue_col), overdue, repeat(None)))
+    due_cells = map(_cell, zip(rows, repeat(due_col), map(due_in_text, sts), repeat(None)))
+    check_cells = [_check_cell(row, check_col, issues) if (issues := by_row.get(row)) else _cell((row, check_col, None, None))
+                   for row in rows]
+    cells.extend(chain.from_iterable(zip(status_cells, overdue_cells, due_cells, check_cells)))
     first = ledger.layout.header_rows[S.SHEET_TASKS] + 1
     return SheetPlan(sheet, cells, owned_columns=tuple(letters.values()), clear_from_row=first)
 
