@@ -350,3 +350,42 @@ def test_malloc_trim_found_without_running_ldconfig(monkeypatch):
 
     if platform.libc_ver()[0] == "glibc":
         assert trim is not None and isinstance(trim(0), int)
+
+
+def _thin_by_cell(table, keep_letters):  # noqa: ANN001, ANN202 - the pre-change loop, cell by cell
+    from toolkit.core.schema import column_index
+
+    keep = sorted(j - table.first_col for j in {column_index(c) for c in keep_letters}
+                  if 0 <= j - table.first_col < table.width)
+    if not keep:
+        return []
+    lo, span = keep[0], keep[-1] + 1 - keep[0]
+    rows = []
+    for line in table.rows:
+        thin = [None] * span
+        for j in keep:
+            if j < len(line):
+                thin[j - lo] = line[j]
+        rows.append(thin)
+    return rows
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(derandomize=True, max_examples=80, deadline=None)
+@given(
+    st.lists(st.lists(st.one_of(st.none(), st.integers(0, 9), st.text("ab", max_size=2)), max_size=9), max_size=8),
+    st.integers(0, 3),
+    st.sets(st.sampled_from("ABCDEFGHIJK"), min_size=1, max_size=5),
+    st.sets(st.sampled_from("ABCDEFGHIJK"), max_size=3),
+)
+def test_planned_columns_only_keeps_the_cells_the_per_cell_loop_kept(rows, first_col, planned, owned):
+    from toolkit.core.model import Table
+
+    table = Table("任务清单", [list(r) for r in rows], 1, first_col)
+    plan = WritePlan([SheetPlan("任务清单", [CellWrite(2, c, "x", None) for c in sorted(planned)],
+                                owned_columns=tuple(sorted(owned)), clear_from_row=2)])
+    thin = safe_write._planned_columns_only({"任务清单": table}, plan)["任务清单"]
+    assert thin.rows == _thin_by_cell(table, planned | owned)

@@ -684,8 +684,11 @@ class _InPlanOrder:
         self.cells = cells
 
     def __iter__(self):  # noqa: ANN204
-        col_of = _column_of
-        return ((cw.row, col_of(cw.column), i, cw.value) for i, cw in enumerate(self.cells))
+        cells = self.cells
+        for letters in {cw.column for cw in cells}:
+            _column_of(letters)  # each distinct column converted once; then plain lookups
+        index = _COLUMNS
+        return ((cw.row, index[cw.column], i, cw.value) for i, cw in enumerate(cells))
 
     def __bool__(self) -> bool:
         return bool(self.cells)
@@ -748,6 +751,8 @@ def _read_back(wb: object, name: str | None, wanted: list[tuple], sheet: object 
         got = line[j] if at == target and 0 <= j < width else ""  # below the last row: empty
         if planned.__class__ is str and got.__class__ is str and got == planned:
             continue  # the common case, decided as _same would
+        if planned is None and (got is None or got == ""):
+            continue  # the other common case (an empty cell planned), as _same decides it
         if not (got in ("", None) if planned is _CLEARED else _same(got, planned)):
             bad.append((order, row, col, planned, got))
     if shape_ok and not exhausted:
@@ -817,20 +822,26 @@ def _planned_columns_only(tables: Mapping[str, Table], plan: WritePlan) -> dict[
         if sp.owned_sheet:
             out[sp.sheet] = table
             continue
-        wanted = {column_index(c) for c in sp.owned_columns} | {column_index(cw.column) for cw in sp.cells}
+        letters = set(sp.owned_columns) | {cw.column for cw in sp.cells}  # each distinct column converted once
+        wanted = {column_index(c) for c in letters}
         keep = sorted(j - table.first_col for j in wanted if 0 <= j - table.first_col < table.width)
         if not keep:
             out[sp.sheet] = Table(table.name, [], table.first_row, table.first_col)
             continue
         lo, span = keep[0], keep[-1] + 1 - keep[0]
-        rows = []
-        for line in table.rows:
-            thin = [None] * span
-            n = len(line)
-            for j in keep:
-                if j < n:
-                    thin[j - lo] = line[j]
-            rows.append(thin)
+        if len(keep) == span:  # adjacent columns (the usual P:S): each row's slice, padded when short
+            pad = [None] * span
+            rows = [line[lo : lo + span] if len(line) >= lo + span else (line[lo : lo + span] + pad)[:span]
+                    for line in table.rows]
+        else:
+            rows = []
+            for line in table.rows:
+                thin = [None] * span
+                n = len(line)
+                for j in keep:
+                    if j < n:
+                        thin[j - lo] = line[j]
+                rows.append(thin)
         out[sp.sheet] = Table(table.name, rows, table.first_row, table.first_col + lo)
     return out
 
