@@ -218,6 +218,57 @@ def test_precheck_facts_identical_to_pre_change_code(tmp_path, monkeypatch):
             assert two == one
 
 
+def _random_numbers_workbook(path: Path, rows: int) -> Path:
+    """A sheet of random numbers: its XML compresses poorly, so the pre-check gets it in many small chunks."""
+    import xlsxwriter
+
+    rnd = random.Random(7)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("任务清单")
+    for r in range(rows):
+        ws.write_row(r, 0, [rnd.random() for _ in range(6)])
+    wb.close()
+    return path
+
+
+@pytest.mark.parametrize("segment", [150 * 1024, 400 * 1024])
+def test_precheck_facts_identical_with_many_segments(tmp_path, monkeypatch, segment):
+    """A part scanned in segments of several chunks (each cut at its last '<'): the same facts as the pre-change
+    code, and a far cell in a middle segment refused with the same message."""
+    from fidelity_workbook import rewrite_members
+
+    path = _random_numbers_workbook(tmp_path / "n.xlsx", 12000)
+    flushed: list[int] = []
+    real_flush = new_precheck._XmlScan._flush
+
+    def counting_flush(self):  # noqa: ANN001, ANN202
+        flushed.append(len(self.pieces))
+        return real_flush(self)
+
+    monkeypatch.setattr(new_precheck, "_SEGMENT", segment)
+    monkeypatch.setattr(new_precheck._XmlScan, "_flush", counting_flush)
+    old = ref_precheck.precheck(path)
+    new = new_precheck.precheck(path)
+    old.seconds = new.seconds = 0.0
+    assert {k: v for k, v in vars(new).items() if k in vars(old)} == vars(old)
+    assert len(flushed) > 3 and max(flushed) > 1  # segments of several chunks really were cut
+
+    for tenth in range(1, 10):  # a far cell anywhere in the part is found, whatever segment it falls in
+
+        def far_cell(xml: bytes, tenth: int = tenth) -> bytes:
+            i = xml.find(b"<row ", len(xml) * tenth // 10)
+            return xml[:i] + b'<c r="XFD1048576"><v>1</v></c>' + xml[i:]
+
+        bad = tmp_path / f"far{tenth}.xlsx"
+        shutil.copy(path, bad)
+        rewrite_members(bad, {"xl/worksheets/sheet1.xml": far_cell})
+        with pytest.raises(Exception) as old_exc:
+            ref_precheck.precheck(bad)
+        with pytest.raises(Exception) as new_exc:
+            new_precheck.precheck(bad)
+        assert str(new_exc.value) == str(old_exc.value) and "超出" in str(new_exc.value)
+
+
 # ----------------------------------------------------------------------------- consolidation
 
 

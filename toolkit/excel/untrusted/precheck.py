@@ -567,6 +567,16 @@ class _XmlScan:
 
     def _flush(self) -> None:
         """Scan what is held up to its last '<'; keep the rest for the next segment."""
+        last = self.pieces[-1]
+        cut = last.rfind(b"<")
+        if cut > 0 or (cut == 0 and len(self.pieces) > 1):
+            # The last '<' is in the last piece: the segment is joined once, up to it (no copy of a whole
+            # joined buffer cut again), and the same bytes are scanned.
+            seg = b"".join([*self.pieces[:-1], last[:cut]])
+            rest = last[cut:]
+            self.pieces, self.held = [rest], len(rest)
+            self._process(seg)
+            return
         buf = self.pieces[0] if len(self.pieces) == 1 else b"".join(self.pieces)
         cut = buf.rfind(b"<")
         if cut <= 0:
