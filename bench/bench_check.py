@@ -1,6 +1,6 @@
 """check + status on 1k / 10k / 100k-task ledgers against a bare python-calamine read of the same file.
 
-Run: python bench/bench_check.py [--sizes 1000,10000,100000] [--repeat 3]
+Run: python bench/bench_check.py [--sizes 1000,10000,100000] [--repeat 3] [--repeat-small 9]
 Prints medians and the ratio (check+status) / (bare read), and the peak memory (RSS) of each run,
 each measured in a fresh subprocess so one size's memory does not hide another's.
 """
@@ -64,6 +64,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat-small", type=int, default=9,
+                    help="runs for sizes up to 10k (cheap, and the noisiest on a shared machine)")
     ap.add_argument("--child", nargs=2)
     args = ap.parse_args()
     if args.child:
@@ -78,7 +80,8 @@ def main() -> None:
         path = write_synthetic(OUT / f"ledger_{n}.xlsx", n)
         bare, full = [], []
         peak, imp = 0.0, 0.0
-        for _ in range(args.repeat):  # interleaved, so machine noise hits both alike
+        repeat = max(args.repeat, args.repeat_small) if n <= 10000 else args.repeat
+        for _ in range(repeat):  # interleaved, so machine noise hits both alike
             bare.append(run("bare", path)["seconds"])
             r = run("check", path)
             full.append(r["seconds"])

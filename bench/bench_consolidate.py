@@ -4,7 +4,7 @@
 changed per return. Each measurement runs in a fresh subprocess (imports timed apart and printed,
 as in the other benchmarks); the master is copied fresh before every consolidation run.
 
-Run: python bench/bench_consolidate.py [--counties 200] [--rows 200] [--repeat 3] (or --quick)
+Run: python bench/bench_consolidate.py [--counties 200] [--rows 200] [--repeat 5] (or --quick)
 Prints medians and ratios; asserts nothing.
 
 Modes measured:
@@ -177,7 +177,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--counties", type=int, default=200)
     ap.add_argument("--rows", type=int, default=200)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="50 files x 200 rows, one run of each mode")
     ap.add_argument("--child", nargs=3)
     args = ap.parse_args()
