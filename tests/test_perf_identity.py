@@ -182,6 +182,38 @@ def test_precheck_reference_extent_equals_findall_over_every_reference():
         assert new_precheck._ref_extent(seg) == _full_extent(seg), seg[:300]
 
 
+def test_precheck_plainly_within_look_ahead_turns_away_only_references_within_both():
+    """The fast look-ahead of the candidate check: the references it finds beyond (row, column) are exactly those
+    of the alternatives alone, for candidates and references around every boundary (digits, first digit,
+    letters, case, quotes, leading zeros)."""
+    import re
+
+
+    rnd = random.Random(16)
+    for _ in range(400):
+        n = rnd.choice([1, 7, 9, 10, 99, 100, 950, 9502, 10002, 99999, 100002, rnd.randint(1, 2_000_000)])
+        top = rnd.choice([b"A", b"C", b"S", b"Z", b"AB", b"a"])
+        alone = re.compile(new_precheck._REF_START + b"(?:" + new_precheck._letters_above(top) + b"|"
+                           + new_precheck._number_above(n) + b")")
+        fast = new_precheck._greater_ref(n, top)
+        refs = []
+        for _ in range(60):
+            letters = rnd.choice(["A", "B", "S", "T", "Z", "AA", "s", "t", "", "ABC"])
+            row = max(0, n + rnd.randint(-3, 3)) if rnd.random() < 0.5 else rnd.randint(0, 10 * n + 10)
+            number = str(row).zfill(rnd.choice([1, 1, len(str(n)), len(str(n)) + 1]))
+            q = rnd.choice(['"', "'"])
+            refs.append(f"<c r={q}{letters}{number}{q}/>")
+        seg = "".join(refs).encode()
+        spans = [m.span() for m in fast.finditer(seg)]
+        assert spans == [m.span() for m in alone.finditer(seg)], (n, top, seg[:200])
+        for m in fast.finditer(seg):
+            ref = re.match(rb"[\"']([A-Za-z]*)(\d+)", seg[m.start() + 3 :])
+            letters, digits = ref.group(1).upper().decode(), ref.group(2)
+            beyond_col = len(letters) > len(top) or (len(letters) == len(top) and letters > top.upper().decode())
+            longer = len(digits) > len(str(n))  # leading zeros count as beyond: only a full count follows
+            assert int(digits) > n or longer or beyond_col, (n, top, ref.group(0))
+
+
 def test_precheck_stray_far_cell_before_the_last_rows_still_found():
     """A cell at XFD1048576 in the middle (rows no longer ascending) is caught as before."""
     rows = "".join(f'<row r="{r}"><c r="A{r}"><v>1</v></c></row>' for r in range(1, 3000))

@@ -514,8 +514,29 @@ def _greater_letters(top: bytes) -> re.Pattern[bytes]:
 @functools.lru_cache(maxsize=256)
 def _greater_ref(n: int, top: bytes) -> re.Pattern[bytes]:
     """Matches an r= reference beyond row ``n`` or column ``top``: both checks in one pass over the references
-    (the letters first: they fail at the first letter for almost every reference)."""
-    return re.compile(_REF_START + b"(?:" + _letters_above(top) + b"|" + _number_above(n) + b")")
+    (the letters first: they fail at the first letter for almost every reference), after a look-ahead that
+    turns away at once the references plainly within both (:func:`_plainly_within`)."""
+    return re.compile(_REF_START + _plainly_within(n, top) + b"(?:" + _letters_above(top) + b"|" + _number_above(n)
+                      + b")")
+
+
+def _plainly_within(n: int, top: bytes) -> bytes:
+    """A negative look-ahead for the usual reference, one upper-case letter up to ``top`` and a row number with
+    fewer digits than ``n`` or as many but a smaller first digit, then the closing quote: such a reference is
+    within both, so it can be turned away without trying the alternatives. Empty when ``top`` is not a single
+    upper-case letter (the alternatives alone decide, as before)."""
+    if len(top) != 1 or not 65 <= top[0] <= 90:
+        return b""
+    digits = str(n).encode()
+    k, first = len(digits), digits[0] - 48
+    rows = []
+    if k > 1:
+        rows.append(rb"\d{1,%d}" % (k - 1))
+    if first > 0:
+        rows.append(rb"[0-%d]\d{%d}" % (first - 1, k - 1))
+    if not rows:
+        return b""
+    return rb"(?![A-%c](?:" % top[0] + b"|".join(rows) + rb")[\"'])"
 
 
 def _parse_ref(ref: bytes) -> tuple[int, int] | None:
