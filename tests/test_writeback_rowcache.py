@@ -121,3 +121,41 @@ def test_planned_cell_inside_a_merged_range_is_refused_as_before(merged_row, tmp
     plan = WritePlan([SheetPlan(SHEET, cells, owned_columns=("C", "D", "E", "F"), clear_from_row=2)])
     old, new = _patch(ref_prepare_patch, blob, plan, tmp_path), _patch(prepare_patch, blob, plan, tmp_path)
     assert new == old and new[0] == "refused"
+
+
+NEW_VALUES = ("逾期", "按期推进", 3, 2.5, None, True, "  带空格  ", "a&b<c>")
+
+
+@settings(derandomize=True, max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(0, 6),  # rows the owned sheet already has
+    st.integers(1, 30),  # rows planned
+    st.lists(st.tuples(st.sampled_from(NEW_VALUES), st.sampled_from((None, RED, GREEN, CellStyle(num_format="yyyy-mm-dd")))),
+             min_size=1, max_size=4),
+    st.lists(st.integers(1, 30), max_size=2),
+)
+def test_new_cells_of_an_owned_sheet_patch_as_the_pre_change_code(tmp_path_factory, existing, planned, values, merges):
+    from datetime import date as date_
+
+    where = tmp_path_factory.mktemp("nc")
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True})
+    ws = wb.add_worksheet("统计")
+    for r in range(existing):
+        ws.write_row(r, 0, ["旧", r, "旧值"])
+    for r in sorted(set(merges)):
+        ws.merge_range(r - 1, 3, r - 1, 4, "")
+    wb.close()
+    cells = []
+    for r in range(1, planned + 1):
+        for c, col in enumerate("ABCDE"):
+            value, style = values[(r + c) % len(values)]
+            if style is not None and style.num_format and value is not None:
+                value = date_(2025, 4, 1 + r % 20)
+            cells.append(CellWrite(r, col, value, style))
+    plan = WritePlan([SheetPlan("统计", cells, owned_sheet=True, clear_from_row=1)])
+    blob = out.getvalue()
+    old, new = _patch(ref_prepare_patch, blob, plan, where), _patch(prepare_patch, blob, plan, where)
+    assert new == old
+    if new[0] == "written":
+        assert _patch(prepare_patch, new[1], plan, where) == _patch(ref_prepare_patch, old[1], plan, where)

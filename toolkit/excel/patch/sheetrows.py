@@ -87,6 +87,8 @@ class SheetPatcher:
         self._cell_cache: dict[tuple, tuple | None] = {}
         # Outcome per run row: (its cells' bytes after r="...", their plans), see _rebuild_row_fast.
         self._row_cache: dict[tuple, tuple | None] = {}
+        # Outcome per (value class, value, style number) of a cell written where the sheet has none (_new_cell).
+        self._new_cache: dict[tuple, tuple | None] = {}
         self._needles: dict[int, bytes] = {}  # column → b'<c r="' + letters
         self._runs: dict[tuple[int, ...], tuple | None] = {}  # see _run_of
         self._style_canon: dict[int, int] = {}  # id(style) → number of its value
@@ -855,11 +857,51 @@ class SheetPatcher:
 
     def _new_row(self, r: int) -> bytes:
         row_wants = self.wants[r]
-        cells = [self._write_cell(r, col, row_wants[col], None) for col in sorted(row_wants)]
+        cells = [self._new_cell(r, col, row_wants[col]) for col in sorted(row_wants)]
         body = b"".join(c for c in cells if c)
         if not body:
             return b""
         return b"<" + self.p + b'row r="' + str(r).encode() + b'">' + body + b"</" + self.p + b"row>"
+
+    def _new_cell(self, r: int, col: int, cw: CellWrite) -> bytes | None:
+        """:meth:`_write_cell` of a cell the sheet does not have yet. Its outcome depends only on the planned value
+        (with its type) and style, except for the position checks: a cell outside every blocked area replays the
+        outcome of the first one with the same plan (its bytes after ``r="…"``, the shared-string count, the
+        bookkeeping); the first one, and any cell in a blocked area, takes the full path."""
+        value = cw.value
+        cls = value.__class__
+        if cls not in _CACHEABLE or (self._blocked and self._is_blocked(r, col)):
+            return self._write_cell(r, col, cw, None)
+        style = cw.style
+        sid = self._style_canon.get(id(style))
+        if sid is None:
+            sid = self._canonical_style(style)
+        key = (cls, value, sid)
+        hit = self._new_cache.get(key, _MISS)
+        if hit is _MISS:
+            before = (self.strings.count_delta, self.written, len(self.extent))
+            new = self._write_cell(r, col, cw, None)
+            if new is None:
+                self._new_cache[key] = None
+            else:
+                head = self._cell_head(r, col)
+                if new.startswith(head):
+                    self._new_cache[key] = (new[len(head):], self.strings.count_delta - before[0],
+                                            self.written - before[1], len(self.extent) - before[2])
+            return new
+        if hit is None:
+            return None
+        tail, d_count, wrote, extends = hit
+        self.strings.count_delta += d_count
+        self.written += wrote
+        self.rewritten.append((r, letters_of(col)))
+        if extends:
+            self.extent.append((r, col))
+        return self._cell_head(r, col) + tail
+
+    def _cell_head(self, r: int, col: int) -> bytes:
+        """``<c r="B7"`` (with the sheet's prefix): how every cell :meth:`_cell_xml` writes begins."""
+        return b"<" + self.p + b'c r="' + cell_ref(r, col).encode() + b'"'
 
     # --- cells
     def _decode(self, s: int, e: int, attrs: bytes, hend: int) -> OldCell:
@@ -1038,7 +1080,7 @@ class SheetPatcher:
 
     def _cell_xml(self, r: int, col: int, style: int | None, value: CellValue) -> bytes:
         p = self.p
-        head = b"<" + p + b'c r="' + cell_ref(r, col).encode() + b'"' + (b' s="%d"' % style if style else b"")
+        head = self._cell_head(r, col) + (b' s="%d"' % style if style else b"")
         if value is None:
             return head + b"/>"
         v_open, v_close = b"<" + p + b"v>", b"</" + p + b"v>"
