@@ -29,7 +29,7 @@ import shutil
 import stat
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -411,6 +411,14 @@ def _column_of(letters: str) -> int:
     return c
 
 
+def _columns_of(letters: Iterable[str]) -> dict[str, int]:
+    """The cache of :func:`_column_of` holding every one of ``letters``: index it directly in a loop over cells
+    (each distinct column converted once, then a plain lookup)."""
+    for one in letters:
+        _column_of(one)
+    return _COLUMNS
+
+
 def _table_value(table: Table | None, row: int, col: int) -> object:
     """The value :func:`_grids_from_tables` would hold at (row, col), looked up without building a grid."""
     if table is None:
@@ -455,6 +463,8 @@ def _list_changes(
         def old_at(sheet: str, row: int, col: int) -> object:
             return _table_value(tables.get(sheet), row, col)
 
+    index = _columns_of({cw.column for sp in plan.sheets for cw in sp.cells}
+                        | {letters for cells in summary.rewritten_cells.values() for _row, letters in cells})
     out: list[CellChange] = []
     # Cells listed so far, per sheet, as (row, column letters). Plan letters are canonical
     # (validated A..XFD) and so are the patcher's, so letters stand for columns in these sets.
@@ -472,7 +482,7 @@ def _list_changes(
             planned.add(key)
             if key not in rewritten:
                 continue
-            old = old_at(sp.sheet, cw.row, _column_of(cw.column))
+            old = old_at(sp.sheet, cw.row, index[cw.column])
             if not _same(old, cw.value):
                 out.append(CellChange(sp.sheet, f"{cw.column}{cw.row}", None if old == "" else old, cw.value))
                 listed.add(key)
@@ -482,7 +492,7 @@ def _list_changes(
             row, letters = key
             if row < sp.clear_from_row or key in planned or (owned is not None and letters not in owned):
                 continue
-            col = _column_of(letters)
+            col = index[letters]
             old = old_at(sp.sheet, row, col)
             if old not in ("", None):
                 cleared.append((row, col, letters, old))
@@ -495,7 +505,7 @@ def _list_changes(
         for key in summary.rewritten_cells.get(sp.sheet, ()):
             if key not in listed:
                 row, col = key
-                old = old_at(sp.sheet, row, _column_of(col))
+                old = old_at(sp.sheet, row, index[col])
                 old = None if old == "" else old
                 out.append(CellChange(sp.sheet, f"{col}{row}", old, old, kind=STYLE))
     for name in summary.sheets_created:
@@ -685,9 +695,7 @@ class _InPlanOrder:
 
     def __iter__(self):  # noqa: ANN204
         cells = self.cells
-        for letters in {cw.column for cw in cells}:
-            _column_of(letters)  # each distinct column converted once; then plain lookups
-        index = _COLUMNS
+        index = _columns_of({cw.column for cw in cells})
         return ((cw.row, index[cw.column], i, cw.value) for i, cw in enumerate(cells))
 
     def __bool__(self) -> bool:
@@ -700,9 +708,10 @@ def _wanted(cells: list, cleared: tuple) -> list[tuple] | _InPlanOrder:
         rows = [cw.row for cw in cells]
         if rows == sorted(rows):
             return _InPlanOrder(cells)  # already in row order: the stable sort would keep it as is
-    wanted = [(cw.row, _column_of(cw.column), i, cw.value) for i, cw in enumerate(cells)]
+    index = _columns_of({cw.column for cw in cells} | {col for _row, col in cleared})
+    wanted = [(cw.row, index[cw.column], i, cw.value) for i, cw in enumerate(cells)]
     n = len(wanted)
-    wanted.extend((row, _column_of(col), n + i, _CLEARED) for i, (row, col) in enumerate(cleared))
+    wanted.extend((row, index[col], n + i, _CLEARED) for i, (row, col) in enumerate(cleared))
     wanted.sort(key=_by_row)
     return wanted
 
