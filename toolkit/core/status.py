@@ -243,11 +243,14 @@ class LedgerStatus:
 
 def task_keys(tasks: Iterable[Task]) -> list[str]:
     """A unique key per task row: its id, or ``id#n`` for the n-th row repeating that id."""
+    ids = [t.id for t in tasks]
+    if len(set(ids)) == len(ids):
+        return ids  # every id once (the usual ledger): each key is the id itself
     seen: dict[str, int] = {}
     keys = []
-    for t in tasks:
-        n = seen[t.id] = seen.get(t.id, 0) + 1
-        keys.append(t.id if n == 1 else f"{t.id}#{n}")
+    for tid in ids:
+        n = seen[tid] = seen.get(tid, 0) + 1
+        keys.append(tid if n == 1 else f"{tid}#{n}")
     return keys
 
 
