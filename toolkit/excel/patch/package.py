@@ -13,6 +13,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from toolkit.excel import inflating
 from toolkit.excel.patch.errors import refuse
 from toolkit.excel.patch.xmltree import Node, escape_attr, ns_prefix, parse_tree, qualify, unescape
 
@@ -104,11 +105,14 @@ def member_records(blob: bytes) -> list[tuple[str, int, bytes]]:
 def inflate(blob: bytes, e: ZipEntry) -> bytes:
     raw = memoryview(blob)[e.data_start : e.data_start + e.csize]
     if e.method == 8:
-        d = zlib.decompressobj(-15)
-        data = d.decompress(raw, e.usize + 1)
+        d = inflating.decompressobj(-15)
+        try:
+            data = d.decompress(raw, e.usize + 1)
+        except inflating.error:
+            data = b""  # a damaged stream: refused below as a damaged member
     else:
         data = bytes(raw)
-    if len(data) != e.usize or zlib.crc32(data) != e.crc:
+    if len(data) != e.usize or inflating.crc32(data) != e.crc:
         raise refuse(f"工作簿部件 {e.name} 已损坏（校验和不符）。请用 Excel 打开修复并另存后再试。")
     return data
 

@@ -16,12 +16,12 @@ import re
 import struct
 import time
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from toolkit.core.schema import column_index, column_letter
+from toolkit.excel import inflating
 from toolkit.excel.read import SHEET_PART as _SHEET_PART
 from toolkit.excel.read import (
     UnreadableWorkbook,
@@ -342,7 +342,7 @@ def _inflate(fh: Any, info: zipfile.ZipInfo, path: str, lim: Limits, budget: int
             "unsupported-compression",
             f"文件内部部件“{info.filename}”使用了不支持的压缩方式：请用 Excel 或 WPS 打开后另存为 .xlsx 再提交。",
         )
-    dec = zlib.decompressobj(-15)
+    dec = inflating.decompressobj(-15)
     while left > 0 or dec.unconsumed_tail:
         if dec.unconsumed_tail:
             data = dec.unconsumed_tail
@@ -354,7 +354,7 @@ def _inflate(fh: Any, info: zipfile.ZipInfo, path: str, lim: Limits, budget: int
             in_total += len(data)
         try:
             out = dec.decompress(data, 1 << 20)
-        except zlib.error:
+        except inflating.error:
             raise _corrupt_part(path, info.filename) from None
         out_total += len(out)
         if out_total > budget:
