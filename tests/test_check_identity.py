@@ -204,3 +204,13 @@ def test_task_status_day_by_day_as_before():
                         new = task_status(task, today=today, settings=s, key="k")
                         old = ref_status.task_status(task, today=today, settings=s, key="k")
                         assert dataclasses.astuple(new) == dataclasses.astuple(old)
+
+
+def test_fast_problem_status_constructor_makes_the_same_frozen_object():
+    from toolkit.core.status import ProblemStatus, _new_problem_status
+
+    values = ("3", "overdue", "逾期", 1, 4, 2)
+    fast = _new_problem_status(*values)
+    assert type(fast) is ProblemStatus and fast == ProblemStatus(*values)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.code = "done"  # type: ignore[misc]

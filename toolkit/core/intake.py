@@ -726,6 +726,7 @@ def read_tasks(sheet: _Sheet, rows: Sequence[int], columns: Sequence[Sequence[An
     pids = cell_ids(columns[14]) if problem_ids is None else problem_ids
     deadline_raws = columns[9]
     others = [(key, label, columns[j]) for key, label, j in _OTHER_DATES]
+    parsed_of: dict[tuple[type, Any], Any] = {}  # one parse per distinct value of these three columns
     deadlines: dict[tuple[type, Any], tuple[Any, Deadline | None]] = {}  # one parse and one Deadline per value
     tasks = []
     for k, row in enumerate(rows):
@@ -745,7 +746,14 @@ def read_tasks(sheet: _Sheet, rows: Sequence[int], columns: Sequence[Sequence[An
             value = column[k]
             if value is None:  # the usual case for these three: nothing to parse, nothing to say
                 continue
-            parsed = _parse_date_field(sheet, row, key, label, value, issues, reference=reference)
+            try:
+                parsed = parsed_of[value.__class__, value]
+            except KeyError:
+                parsed = parsed_of[value.__class__, value] = parse_staff_date(value, reference=reference)
+            except TypeError:  # an unhashable value: parsed on its own
+                parsed = parse_staff_date(value, reference=reference)
+            if parsed.kind == "error" or parsed.note:
+                _date_issue(sheet, row, key, label, parsed, issues)
             if parsed.kind == "date":
                 setattr(task, key, parsed.on)
         tasks.append(task)

@@ -351,7 +351,11 @@ def _problem_status(problem_id: str, codes: list[str]) -> ProblemStatus:
         code = P_BASIC_DONE
     else:
         code = P_OPEN
-    return ProblemStatus(problem_id, code, PROBLEM_LABELS[code], done, n, overdue)
+    return _new_problem_status(problem_id, code, PROBLEM_LABELS[code], done, n, overdue)
+
+
+_new_problem_status: Callable[..., ProblemStatus] = _slot_constructor(ProblemStatus)
+"""ProblemStatus(problem_id, code, label, done_tasks, total_tasks, overdue_tasks), every field given."""
 
 
 def problem_count_code(status: ProblemStatus) -> str:
