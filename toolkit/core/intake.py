@@ -16,7 +16,7 @@ import operator
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -728,16 +728,11 @@ def read_tasks(sheet: _Sheet, rows: Sequence[int], columns: Sequence[Sequence[An
     others = [(key, label, columns[j]) for key, label, j in _OTHER_DATES]
     parsed_of: dict[tuple[type, Any], Any] = {}  # one parse per distinct value of these three columns
     deadlines: dict[tuple[type, Any], tuple[Any, Deadline | None]] = {}  # one parse and one Deadline per value
+    read_deadline = functools.partial(_read_deadline, reference=reference)
+    parse_date = functools.partial(parse_staff_date, reference=reference)
     tasks = []
     for k, row in enumerate(rows):
-        raw = deadline_raws[k]
-        try:
-            parsed, deadline = deadlines[raw.__class__, raw]
-        except KeyError:
-            parsed, deadline = _read_deadline(raw, reference)
-            deadlines[raw.__class__, raw] = parsed, deadline
-        except TypeError:  # an unhashable value: read it on its own
-            parsed, deadline = _read_deadline(raw, reference)
+        parsed, deadline = _once_per_value(deadlines, deadline_raws[k], read_deadline)
         if parsed.kind == "error" or parsed.note:
             _date_issue(sheet, row, "deadline", "完成时限", parsed, issues)
         task = Task(ids[k], pids[k], measure[k], progress[k], leader[k], unit[k], person[k], deadline, None,
@@ -746,12 +741,7 @@ def read_tasks(sheet: _Sheet, rows: Sequence[int], columns: Sequence[Sequence[An
             value = column[k]
             if value is None:  # the usual case for these three: nothing to parse, nothing to say
                 continue
-            try:
-                parsed = parsed_of[value.__class__, value]
-            except KeyError:
-                parsed = parsed_of[value.__class__, value] = parse_staff_date(value, reference=reference)
-            except TypeError:  # an unhashable value: parsed on its own
-                parsed = parse_staff_date(value, reference=reference)
+            parsed = _once_per_value(parsed_of, value, parse_date)
             if parsed.kind == "error" or parsed.note:
                 _date_issue(sheet, row, key, label, parsed, issues)
             if parsed.kind == "date":
@@ -779,6 +769,18 @@ def _read_task_sheet(sheet: _Sheet, issues: list[Issue], reference: date | None)
         taken_skipped, taken_own = mark, end
     issues.extend(skipped[taken_skipped:])
     return tasks
+
+
+def _once_per_value(cache: dict[tuple[type, Any], Any], value: Any, compute: Callable[[Any], Any]) -> Any:
+    """``compute(value)``, computed once per distinct value (keyed by type and value, so that True, 1 and 1.0 stay
+    apart); an unhashable value is computed on its own."""
+    try:
+        return cache[value.__class__, value]
+    except KeyError:
+        result = cache[value.__class__, value] = compute(value)
+        return result
+    except TypeError:
+        return compute(value)
 
 
 def _read_deadline(raw: Any, reference: date | None) -> tuple[Any, Deadline | None]:

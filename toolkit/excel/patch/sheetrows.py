@@ -601,7 +601,6 @@ class SheetPatcher:
         parts: list[bytes] | None = None
         last = row_start
         cache_get = self._cell_cache.get
-        canon_get = self._style_canon.get
         blocked = self._blocked
         wants_get = row_wants.get
         for s, col, after_r, qe in found:
@@ -613,14 +612,9 @@ class SheetPatcher:
                 if cw is None:
                     key = (xml[after_r:qe], None)
                 else:
-                    value = cw.value
-                    cls = value.__class__
-                    if cls in _CACHEABLE:
-                        style = cw.style
-                        sid = canon_get(id(style))
-                        if sid is None:
-                            sid = self._canonical_style(style)
-                        key = (xml[after_r:qe], cls, value, sid)
+                    plan = self._plan_key(cw)
+                    if plan is not None:
+                        key = (xml[after_r:qe], *plan)
                 if key is not None:
                     hit = cache_get(key, _MISS)
                     if hit is None:
@@ -695,22 +689,29 @@ class SheetPatcher:
             if r1 <= r <= r2 and c1 <= hi and lo <= c2:
                 return None
         plans = []
-        canon_get = self._style_canon.get
         for col in run_cols:
             cw = row_wants.get(col)
             if cw is None:
                 plans.append(None)
                 continue
-            value = cw.value
-            cls = value.__class__
-            if cls not in _CACHEABLE:
+            plan = self._plan_key(cw)
+            if plan is None:
                 return None
-            style = cw.style
-            sid = canon_get(id(style))
-            if sid is None:
-                sid = self._canonical_style(style)
-            plans.append((cls, value, sid))
+            plans.append(plan)
         return rm.groups()[1:], tuple(plans)
+
+    def _plan_key(self, cw: CellWrite) -> tuple | None:
+        """What the outcome caches key a planned cell on: (value class, value, style number); equal styles from
+        different objects share a number. None for a value the caches skip (a formula, …)."""
+        value = cw.value
+        cls = value.__class__
+        if cls not in _CACHEABLE:
+            return None
+        style = cw.style
+        sid = self._style_canon.get(id(style))
+        if sid is None:
+            sid = self._canonical_style(style)
+        return cls, value, sid
 
     def _remember_row(self, row_key: tuple, run_cols: tuple[int, ...]) -> None:
         """After a run row went cell by cell: its outcome as one entry, when every cell's outcome was cached.
@@ -868,15 +869,9 @@ class SheetPatcher:
         (with its type) and style, except for the position checks: a cell outside every blocked area replays the
         outcome of the first one with the same plan (its bytes after ``r="…"``, the shared-string count, the
         bookkeeping); the first one, and any cell in a blocked area, takes the full path."""
-        value = cw.value
-        cls = value.__class__
-        if cls not in _CACHEABLE or (self._blocked and self._is_blocked(r, col)):
+        key = self._plan_key(cw)
+        if key is None or (self._blocked and self._is_blocked(r, col)):
             return self._write_cell(r, col, cw, None)
-        style = cw.style
-        sid = self._style_canon.get(id(style))
-        if sid is None:
-            sid = self._canonical_style(style)
-        key = (cls, value, sid)
         hit = self._new_cache.get(key, _MISS)
         if hit is _MISS:
             before = (self.strings.count_delta, self.written, len(self.extent))
