@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -52,19 +53,42 @@ def jinja_env() -> jinja2.Environment:
 
 
 def clean_value(value: object, *, keep_newlines: bool = False) -> object:
-    """``value`` with every string inside (lists, dicts, dataclasses) cleaned for Word."""
+    """``value`` with every string inside (lists, dicts, dataclasses) cleaned for Word.
+
+    A frozen dataclass none of whose fields changed is returned as it is (a notice has about a
+    thousand body items, nearly all clean): equal to the copy ``dataclasses.replace`` would make.
+    """
     if isinstance(value, str):
         if keep_newlines:
             return "\n".join(clean_text(line) for line in value.split("\n"))
         return clean_text(value)
     if isinstance(value, list | tuple):
-        return type(value)(clean_value(v) for v in value)
+        return type(value)([clean_value(v) for v in value])
     if isinstance(value, dict):
         return {k: clean_value(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: clean_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return dataclasses.replace(value, **changes)
+        names, frozen = _dataclass_fields(type(value))
+        changes = {}
+        same = frozen
+        for name in names:
+            old = getattr(value, name)
+            new = changes[name] = clean_value(old)
+            if new is not old:
+                same = False
+        return value if same else dataclasses.replace(value, **changes)
     return value
+
+
+_FIELDS: dict[type, tuple[tuple[str, ...], bool]] = {}
+
+
+def _dataclass_fields(cls: type) -> tuple[tuple[str, ...], bool]:
+    """The field names of a dataclass type and whether it is frozen (looked up once per type)."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        params = getattr(cls, "__dataclass_params__", None)
+        known = _FIELDS[cls] = (tuple(f.name for f in dataclasses.fields(cls)), bool(getattr(params, "frozen", False)))
+    return known
 
 
 def template_source(template_path: Path | str | None, default_name: str, kind: str) -> Path | IO[bytes]:
@@ -90,6 +114,41 @@ def _style_id(doc: DocumentObject, style_name: str) -> str | None:
 
 
 _W_P, _W_PPR, _W_PSTYLE, _W_VAL = qn("w:p"), qn("w:pPr"), qn("w:pStyle"), qn("w:val")
+_W_T, _W_BR, _W_TAB = qn("w:t"), qn("w:br"), qn("w:tab")
+
+
+def _style_ids(body) -> dict | None:
+    """Each paragraph of ``body`` (nested ones too) that has a style → its style id, in document order.
+
+    Found from the ``w:pStyle`` elements up (lxml walks the tree in C; asking each paragraph for its
+    ``w:pPr`` and that for its ``w:pStyle`` costs two path lookups per paragraph). This is the style
+    python-docx would resolve (the first ``w:pStyle`` of the first ``w:pPr``) only where they stand in the
+    usual places: ``w:pPr`` first in its paragraph, ``w:pStyle`` first in it. Anything else (a tracked
+    change of properties, properties after the text) gives None, and the caller asks paragraph by paragraph.
+    """
+    ids = {}
+    for ps in body.iter(_W_PSTYLE):
+        ppr = ps.getparent()
+        p = ppr.getparent() if ppr is not None else None
+        if (
+            ppr.tag != _W_PPR
+            or p is None
+            or p.tag != _W_P
+            or ps.getprevious() is not None
+            or ppr.getprevious() is not None
+        ):
+            return None
+        ids[p] = ps.get(_W_VAL)
+    return ids
+
+
+def _style_names(doc: DocumentObject) -> dict:
+    """Style id → style name, for every style of the document."""
+    names = {}
+    for el in doc.styles.element.findall(qn("w:style")):
+        name = el.find(qn("w:name"))
+        names[el.get(qn("w:styleId"))] = name.get(_W_VAL) if name is not None else ""
+    return names
 
 
 def paragraphs_by_style(doc: DocumentObject) -> dict[str, list]:
@@ -98,12 +157,15 @@ def paragraphs_by_style(doc: DocumentObject) -> dict[str, list]:
     python-docx's ``paragraph.style`` resolves the style through an XPath search per paragraph, which
     made a 1,000-measure notice spend a second in post-processing; here each style id is resolved once.
     """
-    names = {}
-    for el in doc.styles.element.findall(qn("w:style")):
-        name = el.find(qn("w:name"))
-        names[el.get(qn("w:styleId"))] = name.get(_W_VAL) if name is not None else ""
+    names = _style_names(doc)
     out: dict[str, list] = {}
-    for p in doc.element.body.iter(_W_P):
+    body = doc.element.body
+    ids = _style_ids(body)
+    if ids is not None:
+        for p, sid in ids.items():
+            out.setdefault(names.get(sid, ""), []).append(p)
+        return out
+    for p in body.iter(_W_P):
         ppr = p.find(_W_PPR)
         pstyle = ppr.find(_W_PSTYLE) if ppr is not None else None
         if pstyle is not None:
@@ -118,21 +180,30 @@ def paragraphs_in_style(doc: DocumentObject, style_name: str) -> list:
 
 def styled_paragraphs(doc: DocumentObject) -> list[tuple[str, str]]:
     """(style name, text) of every body paragraph, styles resolved once for the document."""
-    names = {}
-    for el in doc.styles.element.findall(qn("w:style")):
-        name = el.find(qn("w:name"))
-        names[el.get(qn("w:styleId"))] = name.get(qn("w:val")) if name is not None else ""
+    names = _style_names(doc)
     out = []
-    for p in doc.element.body.iterchildren(qn("w:p")):
-        ppr = p.find(_W_PPR)
-        pstyle = ppr.find(_W_PSTYLE) if ppr is not None else None
-        style = names.get(pstyle.get(_W_VAL), "") if pstyle is not None else ""
+    w_t = _W_T
+    body = doc.element.body
+    ids = _style_ids(body)
+    for p in body.iterchildren(_W_P):
+        if ids is not None:
+            sid = ids.get(p, _NO_STYLE)
+            style = "" if sid is _NO_STYLE else names.get(sid, "")
+        else:
+            ppr = p.find(_W_PPR)
+            pstyle = ppr.find(_W_PSTYLE) if ppr is not None else None
+            style = names.get(pstyle.get(_W_VAL), "") if pstyle is not None else ""
         text = "".join(
-            (el.text or "") if el.tag == qn("w:t") else "\n" if el.tag == qn("w:br") else "\t"
-            for el in p.iter(qn("w:t"), qn("w:br"), qn("w:tab"))
+            [
+                (el.text or "") if el.tag == w_t else "\n" if el.tag == _W_BR else "\t"
+                for el in p.iter(w_t, _W_BR, _W_TAB)
+            ]
         )
         out.append((style, text))
     return out
+
+
+_NO_STYLE = object()
 
 
 def _set_right_indent(paragraphs: list, chars: float) -> None:
@@ -195,6 +266,27 @@ def avoid_lone_characters(by_style: dict[str, list], first_line_chars: float = 2
     return changed
 
 
+# Characters docxtpl's resolve_listing turns into Word markup (tab, paragraph, line and page breaks).
+_LISTING = re.compile("[\t\a\n\f]")
+_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)  # docxtpl's own paragraph pattern
+
+
+class _Template(DocxTemplate):
+    """docxtpl's template, its listing pass skipped where it has nothing to do.
+
+    ``resolve_listing`` rewrites every run of every paragraph with nested regex substitutions,
+    which only ever change a tab, ``\\a``, line or page break inside a paragraph. A paragraph without
+    any of these comes out as it went in, so only the paragraphs that have one are passed to
+    docxtpl (each on its own: docxtpl's pattern matches it whole); the XML is the same.
+    """
+
+    def resolve_listing(self, xml: str) -> str:
+        if _LISTING.search(xml) is None:
+            return xml
+        resolve = super().resolve_listing
+        return _PARAGRAPH.sub(lambda m: resolve(m[0]) if _LISTING.search(m[0]) else m[0], xml)
+
+
 def render_document(
     source: Path | IO[bytes],
     variables: dict,
@@ -206,7 +298,7 @@ def render_document(
     title: str = "",
 ) -> DocxTemplate:
     """Lint, render and post-process one template; returns the rendered (unsaved) DocxTemplate."""
-    tpl = DocxTemplate(source)
+    tpl = _Template(source)
     problems = [p for p in lint_document(tpl.get_docx(), variables=allowed, item_fields=item_fields) if p.is_error]
     if problems:
         listing = "\n".join(p.describe() for p in problems)
