@@ -232,9 +232,10 @@ def test_precheck_facts_identical_to_pre_change_code(tmp_path, monkeypatch):
             new = new_precheck.precheck(path, **limits)
             old.seconds = new.seconds = 0.0
             # error_parts is a fact the pre-change code did not collect (it lets the reader skip a second
-            # decompression), and the rest of the new fields serve the two-step pre-check; every fact the
-            # pre-change code did collect is identical.
-            added = {"error_parts", "largest_sheet", "pending", "_limits"}
+            # decompression), the formula-free sheets are asked for by the reader workers only (precheck(formulas=
+            # True)), and the rest of the new fields serve the two-step pre-check; every fact the pre-change code
+            # did collect is identical.
+            added = {"error_parts", "formula_free", "_formula_seen", "largest_sheet", "pending", "_limits"}
             facts = vars(new)
             assert set(facts) - set(vars(old)) == added
             assert {k: v for k, v in facts.items() if k not in added} == vars(old)

@@ -302,6 +302,20 @@ def column_letter(index: int) -> str:
     return letters
 
 
+# SpreadsheetML: the start of a formula element (<f>, <x:f …/>): what a reader looking for formula cells searches for.
+FORMULA_START = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
+
+
+# What every FORMULA_START match ends with. Searched first: it fails fast on a sheet without formulas ('<' is
+# in every tag, so a search starting at '<' tries everywhere; 'f' before a space, '/' or '>' is rare).
+_FORMULA_TAIL = re.compile(rb"f[\s/>]")
+
+
+def has_formula_start(data: bytes) -> bool:
+    """``data`` holds the start of a formula element (most sheets have none: that is settled by one fast search)."""
+    return _FORMULA_TAIL.search(data) is not None and FORMULA_START.search(data) is not None
+
+
 def column_index(letters: str) -> int:
     """Excel letters → 0-based column index."""
     n = 0

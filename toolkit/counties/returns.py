@@ -29,6 +29,7 @@ from toolkit.core.dates import parse_staff_date, year_reference
 from toolkit.core.intake import cell_text, normalize_state
 from toolkit.core.model import CellError, Layout, Ledger, Table, Task
 from toolkit.core.report import WARNING, Issue, Location
+from toolkit.core.schema import FORMULA_START, has_formula_start
 from toolkit.core.validate import rule_dates, rule_states
 from toolkit.counties.metadata import (
     CHINA_TZ_OFFSET,
@@ -209,7 +210,7 @@ _MODIFIED_RE = re.compile(rb"<(?:[\w.-]+:)?modified(?:\s[^>]*)?>([^<]{8,40})</")
 _SHEET_RE = re.compile(rb"<(?:[\w.-]+:)?sheet\s([^>]*?)/?>")
 _ATTR_RE = re.compile(rb"""([\w.:-]+)\s*=\s*["']([^"']*)["']""")
 _REL_RE = re.compile(rb"<(?:[\w.-]+:)?Relationship\s([^>]*?)/?>")
-_F_RE = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
+_F_RE = FORMULA_START
 _C_START_RE = re.compile(rb"<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]+\d+)[\"']")
 
 
@@ -225,10 +226,13 @@ def _read_part(zf: zipfile.ZipFile, name: str) -> bytes | None:
         return fh.read(_MAX_PART + 1)[:_MAX_PART]
 
 
-def probe_zip(path: Path, sheets: tuple[str, ...]) -> ZipProbe:
+def probe_zip(path: Path, sheets: tuple[str, ...], formula_free: set[str] | None = None) -> ZipProbe:
     """Read the last-saved time and the formula cells of ``sheets``; empty on any trouble.
 
     Called only for files the guard accepted (sizes, ratios and DTDs already checked).
+    ``formula_free``: the worksheet parts (normalised names) the pre-check scanned whole without finding a
+    formula element start (``precheck(formulas=True)``); such a part is not decompressed again, as its
+    search would find nothing.
     """
     probe = ZipProbe()
     try:
@@ -252,9 +256,11 @@ def probe_zip(path: Path, sheets: tuple[str, ...]) -> ZipProbe:
                 rid = next((v.decode() for k, v in attrs.items() if k.endswith(":id")), None)
                 if name not in sheets or rid not in targets:
                     continue
+                # The part's name as the pre-check names parts (forward slashes, no leading slash, lower case).
+                if formula_free and targets[rid].replace("\\", "/").lstrip("/").lower() in formula_free:
+                    continue
                 data = _read_part(zf, targets[rid])
-                # A formula is "<f" or "<x:f": bytes.find before the regex (most sheets have none).
-                if data and (b"<f" in data or b":f" in data) and _F_RE.search(data):
+                if data and has_formula_start(data):
                     probe.formulas[name] = _formula_cells(data)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError, RuntimeError):
         return probe
@@ -333,8 +339,10 @@ class Prepared:
 _NO_NOTE_DATES = (type(None), date, datetime)  # completed_on values parsed alike whatever the reference year
 
 
-def prepare_return(path: str | Path, tables: dict[str, Table]) -> Prepared:
-    """Run in the reader worker after its read: the master-independent part of :func:`check_return`."""
+def prepare_return(path: str | Path, tables: dict[str, Table], formula_free: set[str] | None = None) -> Prepared:
+    """Run in the reader worker after its read: the master-independent part of :func:`check_return`.
+
+    ``formula_free``: what the worker's pre-check found about formulas (see :func:`probe_zip`)."""
     path = Path(path)
     try:
         meta = parse_meta(tables)
@@ -343,7 +351,7 @@ def prepare_return(path: str | Path, tables: dict[str, Table]) -> Prepared:
     scratch = ReturnCheck(path)
     data = _data_table(scratch, tables, meta)
     # The formulas of the one sheet check_return looks at (the data sheet, perhaps renamed).
-    probe = probe_zip(path, (data.name,) if data is not None else ())
+    probe = probe_zip(path, (data.name,) if data is not None else (), formula_free)
     prep = Prepared(probe, meta)
     rows = _data_rows(scratch, data, meta) if data is not None else None
     if not rows:
@@ -369,10 +377,11 @@ def prepare_return(path: str | Path, tables: dict[str, Table]) -> Prepared:
     return prep
 
 
-def prepare_in_worker(path: str, tables: dict[str, Table]) -> tuple[dict[str, Table], Prepared]:
+def prepare_in_worker(path: str, tables: dict[str, Table], facts: Any = None) -> tuple[dict[str, Table], Prepared]:
     """The reader worker's answer for a county file: its tables (the metadata sheet cut to its
-    first row once parsed: nothing else of it is looked at again) and :func:`prepare_return`."""
-    prep = prepare_return(path, tables)
+    first row once parsed: nothing else of it is looked at again) and :func:`prepare_return`.
+    ``facts``: the worker's pre-check of the file (its FileFacts), or None."""
+    prep = prepare_return(path, tables, getattr(facts, "formula_free", None))
     meta_table = find_meta_table(tables) if prep.meta is not None else None
     if meta_table is not None and prep.meta is not None and meta_table.name != prep.meta.data_sheet:
         # _data_table tells the metadata sheet from a renamed data sheet by name or by its first row.

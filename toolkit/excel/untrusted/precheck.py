@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolkit.core.schema import column_index, column_letter
+from toolkit.core.schema import column_index, column_letter, has_formula_start
 from toolkit.excel import inflating
 from toolkit.excel.read import SHEET_PART as _SHEET_PART
 from toolkit.excel.read import (
@@ -86,6 +86,10 @@ class FileFacts:
     error_parts: set[str] = field(default_factory=set)
     # A pre-check in two steps (precheck(largest_sheet_first=True)): the largest sheet part (normalised), and
     # what finish_precheck() still has to check. Every other part is checked once ``pending`` is empty.
+    # Asked for with precheck(formulas=True): the worksheet parts (normalised) scanned whole in which no formula
+    # element starts (FORMULA_START): a reader need not decompress them again to look for formula cells.
+    formula_free: set[str] | None = None
+    _formula_seen: set[str] = field(default_factory=set, repr=False)
     largest_sheet: str = ""
     pending: list[zipfile.ZipInfo] = field(default_factory=list, repr=False)
     _limits: Limits | None = field(default=None, repr=False)
@@ -114,8 +118,11 @@ def precheck(
     max_text_run: int = Limits.max_text_run,
     max_entries: int = Limits.max_entries,
     largest_sheet_first: bool = False,
+    formulas: bool = False,
 ) -> FileFacts:
     """Check an untrusted file before any workbook parser sees it.
+
+    ``formulas``: also note the worksheet parts without any formula element (``facts.formula_free``).
 
     ``largest_sheet_first``: for .xlsx/.xlsm with a part worth parsing ahead
     (:func:`toolkit.excel.read.staged_sheet_part`), check the zip, every part other than a worksheet, and that
@@ -130,7 +137,7 @@ def precheck(
     limits = Limits(max_bytes, max_uncompressed, max_ratio, max_cells, max_rows, max_cols, max_text_run, max_entries)
     spath = os.fspath(path)
     started = time.perf_counter()
-    facts = _guarded(spath, lambda: _precheck(spath, limits, largest_sheet_first))
+    facts = _guarded(spath, lambda: _precheck(spath, limits, largest_sheet_first, formulas))
     facts.seconds = time.perf_counter() - started
     return facts
 
@@ -161,7 +168,7 @@ def _guarded(path: str, check: Any) -> FileFacts:
         ) from None
 
 
-def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False) -> FileFacts:
+def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False, formulas: bool = False) -> FileFacts:
     try:
         size = os.stat(path).st_size
     except OSError:
@@ -184,7 +191,7 @@ def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False) -> File
         detect_format(path)
         raise
     fmt = detect_format(path)  # real type, encrypted, renamed .docx/.pdf... (raises)
-    facts = FileFacts(path=path, format=fmt, size=size)
+    facts = FileFacts(path=path, format=fmt, size=size, formula_free=set() if formulas else None)
     if fmt in ("xlsx", "xlsm", "xlsb", "ods"):
         _check_zip(path, fmt, facts, lim, largest_sheet_first and fmt in ("xlsx", "xlsm"))
     else:
@@ -573,6 +580,7 @@ class _XmlScan:
         self.first = True
         self.max_row = 0
         self.max_col = -1
+        self.formula = False  # a formula element starts in a segment scanned so far (formulas=True only)
         # ODS state: current row index (0-based), column within the row, row repeat, content.
         self.o_row = 0
         self.o_col = 0
@@ -618,6 +626,14 @@ class _XmlScan:
             self._check_extent(self.max_row, self.max_col, "单元格（含只设置了格式的空单元格）位置")
             self.facts.max_row = max(self.facts.max_row, self.max_row)
             self.facts.max_col = max(self.facts.max_col, self.max_col)
+            free = self.facts.formula_free
+            if free is not None:
+                # Formula-free only when every member of that name is (a name may be stored twice).
+                if self.formula:
+                    self.facts._formula_seen.add(self.name)
+                    free.discard(self.name)
+                elif self.name not in self.facts._formula_seen:
+                    free.add(self.name)
 
     def _process(self, seg: bytes) -> None:
         if self.first:
@@ -640,6 +656,8 @@ class _XmlScan:
             self.facts.error_parts.add(self.name)
         if self.sheet:
             self._scan_refs(seg)
+            if self.facts.formula_free is not None and not self.formula:
+                self.formula = has_formula_start(seg)
         elif self.ods:
             self._ods(seg)
 

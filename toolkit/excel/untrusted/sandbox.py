@@ -105,12 +105,14 @@ def _worker_loop(cfg: dict[str, Any]) -> None:
         job_id, path, sheets, limits, post = job if len(job) == 5 else (*job, None)
         try:
             # The pre-check found the parts holding error cells: the read need not decompress the others again.
-            error_parts = precheck(path, **limits).error_parts if limits is not None else None
+            # A post_tables hook is given the pre-check's facts, formula-free sheets included.
+            facts = precheck(path, **limits, formulas=isinstance(post, tuple)) if limits is not None else None
+            error_parts = facts.error_parts if facts is not None else None
             tables = read_workbook(path, sheets=sheets, error_parts=error_parts)
             payload: Any = tables
             if post is not None:
                 if isinstance(post, tuple):  # post_tables: the function's answer is the whole payload
-                    payload = _post_hook(post[0])(path, tables)
+                    payload = _post_hook(post[0])(path, tables, facts)
                 else:
                     payload = (tables, _post_hook(post)(path, tuple(tables)))
             result: tuple[Any, ...] = (job_id, True, payload)
@@ -263,7 +265,8 @@ def iter_read_untrusted(
 
     ``post`` (``"package.module:function"``) is called in the worker as ``function(path, sheet
     names)`` after a successful read, under the same limits; the pair's value is then ``(tables,
-    what it returned)``. With ``post_tables`` it is called as ``function(path, tables)`` and what it
+    what it returned)``. With ``post_tables`` it is called as ``function(path, tables, facts)`` (facts: the
+    pre-check's FileFacts with ``formula_free``, None when ``check`` is off) and what it
     returns is the pair's value (it may leave out what the caller does not need, so that less is
     sent back). The timeouts run while
     the generator is suspended: consume it promptly (:func:`stream_read_untrusted` does so in a
