@@ -269,9 +269,9 @@ def test_consolidate_job_reads_the_master_once_and_writes_what_a_direct_run_writ
     prechecks: list[Path] = []
     real_precheck = ledger_file.precheck_ledger
 
-    def counting_precheck(path):
+    def counting_precheck(path, **kw):
         prechecks.append(Path(path))
-        return real_precheck(path)
+        return real_precheck(path, **kw)
 
     real_staged = ledger_file.read_ledger_staged
 

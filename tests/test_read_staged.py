@@ -193,3 +193,95 @@ def test_a_workbook_whose_largest_sheet_is_small_is_read_the_plain_way(tmp_path:
     monkeypatch.setattr(read, "STAGED_MIN_SHEET_BYTES", size)
     assert not precheck(path, largest_sheet_first=True).complete
     assert isinstance(read_workbook_staged(path), StagedTables)
+
+
+# --------------------------------------------------------------------------------------------------
+# 基本信息 first, the task list's pre-check deferred (consolidation starts the county reads sooner)
+
+
+def _with_far_cell_in_largest(path: Path) -> Path:
+    """A ledger whose small sheets are fine and whose largest sheet (任务清单) has one value at XFD1048576."""
+    _ledger_with_errors(path)
+    from fidelity_workbook import rewrite_members
+
+    def far(xml: bytes) -> bytes:
+        i = xml.rfind(b"</sheetData>")
+        return xml[:i] + b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>' + xml[i:]
+
+    return rewrite_members(path, {"xl/worksheets/sheet3.xml": far})
+
+
+def test_deferred_pre_check_reads_settings_at_once_and_the_whole_file_as_before(tmp_path: Path) -> None:
+    path = _ledger_with_errors(tmp_path / "台账.xlsx")
+    one_step = precheck(path)
+    deferred = precheck(path, defer_largest=True)
+    assert deferred.largest_pending and deferred.largest_sheet == "xl/worksheets/sheet3.xml"
+    assert precheck(path, largest_sheet_first=True).largest_pending is False
+    finish_precheck(deferred)
+    assert not deferred.largest_pending and deferred.complete
+    one_step.seconds = deferred.seconds = 0.0
+    assert {k: v for k, v in vars(deferred).items() if k not in ("largest_sheet", "_limits")} == {
+        k: v for k, v in vars(one_step).items() if k not in ("largest_sheet", "_limits")}
+
+    source = FileLedger(path)
+    settings = source.settings_tables()
+    assert list(settings) == ["基本信息"] and source._facts.largest_pending  # 任务清单 not yet cleared
+    assert settings["基本信息"] == read_workbook(path)["基本信息"]
+    tables, _ = source.loaded()
+    assert not source._facts.largest_pending
+    assert {n: t for n, t in tables.items()} == read_ledger_tables(path)
+    assert _no_background_parse()
+
+
+def test_a_largest_sheet_refused_after_settings_were_read_refuses_the_file_before_it_is_parsed(
+        tmp_path: Path, monkeypatch) -> None:
+    path = _with_far_cell_in_largest(tmp_path / "far.xlsx")
+    with pytest.raises(ToolkitError) as plain:
+        read_ledger_tables(path)
+    assert "XFD1048576" in str(plain.value)
+    from toolkit.excel import read
+
+    parsed: list[str] = []
+    real_open = read._open
+
+    def watching(*args, **kwargs):  # every calamine workbook opened, and each sheet asked of it
+        wb = real_open(*args, **kwargs)
+        real_get = wb.get_sheet_by_name
+
+        class Watch:
+            def __getattr__(self, name):
+                return getattr(wb, name)
+
+            def get_sheet_by_name(self, name):
+                parsed.append(name)
+                return real_get(name)
+
+            def __enter__(self):
+                wb.__enter__()
+                return self
+
+            def __exit__(self, *exc):
+                return wb.__exit__(*exc)
+
+        return Watch()
+
+    monkeypatch.setattr(read, "_open", watching)
+    source = FileLedger(path)
+    assert list(source.settings_tables()) == ["基本信息"]
+    assert parsed == ["基本信息"]
+    with pytest.raises(ToolkitError) as later:
+        source.loaded()
+    assert str(later.value) == str(plain.value)
+    assert "任务清单" not in parsed
+    assert _no_background_parse()
+
+
+def test_reading_a_deferred_sheet_by_name_finishes_the_pre_check_first(tmp_path: Path) -> None:
+    path = _with_far_cell_in_largest(tmp_path / "far.xlsx")
+    facts = precheck(path, defer_largest=True)
+    assert list(read_ledger_tables(path, facts=facts, sheets=["问题清单"])) == ["问题清单"]
+    assert facts.largest_pending  # not needed for 问题清单
+    with pytest.raises(ToolkitError, match="XFD1048576"):
+        read_ledger_tables(path, facts=facts, sheets=["任务清单"])
+    with pytest.raises(ToolkitError, match="XFD1048576"):
+        read_ledger_tables(path, facts=precheck(path, defer_largest=True))

@@ -17,20 +17,53 @@ LEDGER_LIMITS = {"max_rows": 1_048_576, "max_cols": 16_384, "max_cells": 20_000_
 """The staff's own file: only what would exhaust memory is refused."""
 
 
-def precheck_ledger(path: str | Path):
+def precheck_ledger(path: str | Path, *, defer_largest: bool = False):  # noqa: ANN201 - FileFacts
     """The structural pre-check of a ledger workbook (FileFacts); ToolkitError when it cannot be read.
 
     Even the staff's own file gets it (a few ms for a normal ledger): one stray cell at XFD1048576
     would otherwise make the reader abort the whole process. Its limits are wider than for county
-    files: only what would exhaust memory is refused.
+    files: only what would exhaust memory is refused. ``defer_largest``: the largest sheet (the task
+    list) is left for later (see precheck); :func:`read_ledger_tables` and :func:`read_ledger_staged`
+    finish the pre-check before they parse it.
     """
     from toolkit.excel.read import UnreadableWorkbook
     from toolkit.excel.untrusted import precheck
 
     try:
-        return precheck(path, **LEDGER_LIMITS)
+        return precheck(path, defer_largest=defer_largest, **LEDGER_LIMITS)
     except UnreadableWorkbook as exc:
         raise ToolkitError(str(exc)) from exc
+
+
+def _finish(facts) -> None:  # noqa: ANN001 - FileFacts
+    """Finish a pre-check left in two steps; ToolkitError when the rest of the file is refused."""
+    from toolkit.excel.read import UnreadableWorkbook
+    from toolkit.excel.untrusted import finish_precheck
+
+    try:
+        finish_precheck(facts)
+    except UnreadableWorkbook as exc:
+        raise ToolkitError(str(exc)) from exc
+
+
+def _pending_sheet_wanted(path: str | Path, facts, sheets) -> bool:  # noqa: ANN001
+    """Whether reading ``sheets`` (names or a test on a name, None: all) would parse a part the pre-check has not
+    cleared yet. Asked of the package itself (sheet name → part); when in doubt, yes."""
+    import zipfile
+
+    from toolkit.excel.read import _norm, _sheet_parts
+
+    if sheets is None:
+        return True
+    keep = sheets if callable(sheets) else ({sheets} if isinstance(sheets, str) else set(sheets)).__contains__
+    pending = {_norm(i.filename) for i in facts.pending}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = _sheet_parts(zf)
+    except Exception:  # noqa: BLE001 - the read itself says what is wrong; here: finish first
+        return True
+    wanted = [name for name in parts if keep(name)]
+    return not wanted or any(_norm(parts[name]) in pending for name in wanted)
 
 
 def read_ledger_staged(path: str | Path, *, facts=None, while_parsing=None):  # noqa: ANN001, ANN201
@@ -49,6 +82,8 @@ def read_ledger_staged(path: str | Path, *, facts=None, while_parsing=None):  # 
     try:
         if facts is None:
             facts = precheck(path, largest_sheet_first=True, **LEDGER_LIMITS)
+        elif facts.largest_pending:
+            finish_precheck(facts)  # the largest sheet was left for later: cleared before it is parsed
         tables = read_workbook_staged(
             path, first_part=facts.largest_sheet if facts.pending else None,
             finish=lambda: finish_precheck(facts),
@@ -69,6 +104,8 @@ def read_ledger_tables(path: str | Path, *, facts=None, sheets=None) -> dict[str
 
     if facts is None:
         facts = precheck_ledger(path)
+    elif facts.pending and _pending_sheet_wanted(path, facts, sheets):
+        _finish(facts)
     try:
         return read_workbook(path, sheets=sheets,
                              error_parts=facts.error_parts if facts.format in ("xlsx", "xlsm") else None)

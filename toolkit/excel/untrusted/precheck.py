@@ -98,6 +98,12 @@ class FileFacts:
     def complete(self) -> bool:
         return not self.pending
 
+    @property
+    def largest_pending(self) -> bool:
+        """The largest sheet part is still to be checked (``precheck(defer_largest=True)``): nothing may parse it
+        before :func:`finish_precheck` has returned."""
+        return bool(self.largest_sheet) and any(_norm(i.filename) == self.largest_sheet for i in self.pending)
+
 
 FIX_BIG = "请删除无关的工作表、空白行列和图片，只保留需要报送的内容，另存为 .xlsx 后再提交"
 
@@ -119,10 +125,15 @@ def precheck(
     max_entries: int = Limits.max_entries,
     largest_sheet_first: bool = False,
     formulas: bool = False,
+    defer_largest: bool = False,
 ) -> FileFacts:
     """Check an untrusted file before any workbook parser sees it.
 
     ``formulas``: also note the worksheet parts without any formula element (``facts.formula_free``).
+    ``defer_largest``: the other way round from ``largest_sheet_first``: everything but the largest worksheet
+    part (same rule) is checked now, and that part is left in ``facts.pending`` (``facts.largest_pending``), so
+    that a small sheet (基本信息) can be read at once; nothing may parse the largest sheet before
+    :func:`finish_precheck` has returned.
 
     ``largest_sheet_first``: for .xlsx/.xlsm with a part worth parsing ahead
     (:func:`toolkit.excel.read.staged_sheet_part`), check the zip, every part other than a worksheet, and that
@@ -137,13 +148,14 @@ def precheck(
     limits = Limits(max_bytes, max_uncompressed, max_ratio, max_cells, max_rows, max_cols, max_text_run, max_entries)
     spath = os.fspath(path)
     started = time.perf_counter()
-    facts = _guarded(spath, lambda: _precheck(spath, limits, largest_sheet_first, formulas))
+    facts = _guarded(spath, lambda: _precheck(spath, limits, largest_sheet_first, formulas, defer_largest))
     facts.seconds = time.perf_counter() - started
     return facts
 
 
 def finish_precheck(facts: FileFacts) -> FileFacts:
-    """Check the parts a ``largest_sheet_first`` pre-check left (nothing to do otherwise); RejectedFile as precheck."""
+    """Check the parts a ``largest_sheet_first`` or ``defer_largest`` pre-check left (nothing to do otherwise);
+    RejectedFile as precheck."""
     if not facts.pending:
         return facts
     started = time.perf_counter()
@@ -168,7 +180,8 @@ def _guarded(path: str, check: Any) -> FileFacts:
         ) from None
 
 
-def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False, formulas: bool = False) -> FileFacts:
+def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False, formulas: bool = False,
+              defer_largest: bool = False) -> FileFacts:
     try:
         size = os.stat(path).st_size
     except OSError:
@@ -193,7 +206,8 @@ def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False, formula
     fmt = detect_format(path)  # real type, encrypted, renamed .docx/.pdf... (raises)
     facts = FileFacts(path=path, format=fmt, size=size, formula_free=set() if formulas else None)
     if fmt in ("xlsx", "xlsm", "xlsb", "ods"):
-        _check_zip(path, fmt, facts, lim, largest_sheet_first and fmt in ("xlsx", "xlsm"))
+        _check_zip(path, fmt, facts, lim, largest_sheet_first and fmt in ("xlsx", "xlsm"),
+                   defer_largest and fmt in ("xlsx", "xlsm"))
     else:
         _check_cfb(path, facts)
     return facts
@@ -232,7 +246,8 @@ _CELL_TEXT_PART = re.compile(
 _XMLISH = (".xml", ".rels", ".vml", ".bin")
 
 
-def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet_first: bool = False) -> None:
+def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet_first: bool = False,
+               defer_largest: bool = False) -> None:
     with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
         infos = zf.infolist()
         names = [i.filename for i in infos]
@@ -260,10 +275,12 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet
                     raise reject(
                         path, "encrypted", "文件已加密（设置了打开密码），无法读取：请取消密码后另存为 .xlsx 再提交。"
                     )
-        largest = staged_sheet_part(infos) if largest_sheet_first else None
+        largest = staged_sheet_part(infos) if largest_sheet_first or defer_largest else None
         if largest is not None:
             facts.largest_sheet = _norm(largest.filename)
-            facts.pending = [i for i in infos if is_sheet_xml(i.filename) and i is not largest]
+            facts.pending = (
+                [largest] if defer_largest else [i for i in infos if is_sheet_xml(i.filename) and i is not largest]
+            )
             facts._limits = lim
         later = {i.filename for i in facts.pending}
         facts.uncompressed = _scan_members(path, fmt, facts, lim, fh, infos, later, 0)
