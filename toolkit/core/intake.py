@@ -99,6 +99,11 @@ def _normalized_text(text: str) -> str:
 
 _NONE = [None]  # appended to a row so that an absent column's index (-1) reads None (see _Sheet.values)
 
+
+def _column(rows: list[list[Any]], j: int, shortest: int) -> list[Any]:
+    """Column ``j`` of ``rows`` (None where a row is too short); ``shortest``: the length of the shortest row."""
+    return list(map(operator.itemgetter(j), rows)) if j < shortest else [r[j] if j < len(r) else None for r in rows]
+
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
     S.SHEET_PROBLEMS: ("id", "title"),
     S.SHEET_TASKS: ("id", "problem_id", "measure"),
@@ -265,6 +270,46 @@ class _Sheet:
             slack -= 1
         return True
 
+    def _repeated_header_rows(self, body: list[list[Any]], shortest: int) -> set[int] | None:
+        """The indices into ``body`` of the rows :meth:`_is_repeated_header` accepts, found column by column.
+
+        A repeated header misses at most ``slack`` of the mapped columns, so it matches in at least one of any
+        ``slack + 1`` of them: only the rows that match there (by each column's distinct values) are asked. The
+        columns looked at are the cheapest: an empty header matches nothing and needs no look, then those with
+        the fewest distinct values in the first rows (ids and long texts cost the most). None when a cell cannot
+        be hashed (then each row is asked as before).
+        """
+        slack = self._repeat_slack
+        if slack < 0:
+            return set()
+        sample = body[:64]
+
+        def cost(p: tuple[int, str, int, bool]) -> int:
+            j = p[0]
+            if p[2] < 0:
+                return -1
+            try:
+                return len({r[j] if j < len(r) else None for r in sample})
+            except TypeError:
+                return len(sample)
+
+        probe = sorted(self._repeat_probe, key=cost)[: slack + 1]
+        candidates: set[int] = set()
+        for j, wanted, limit, wanted_ascii in probe:
+            if limit < 0:
+                continue
+            col = _column(body, j, shortest)
+            try:
+                distinct = set(col)
+            except TypeError:
+                return None
+            hits = {v for v in distinct if v.__class__ is str and len(v) <= limit
+                    and (wanted_ascii or not v.isascii()) and _normalized_text(v) == wanted}
+            if hits:
+                candidates.update(k for k, v in enumerate(col) if v in hits)
+        is_header = self._is_repeated_header
+        return {k for k in candidates if is_header(body[k])}
+
     def _header_probe(self) -> None:
         """Per mapped column: (index, normalised header, longest cell worth normalising, header is ASCII)."""
         probe = []
@@ -339,28 +384,39 @@ class _Sheet:
         staff_cols = self.staff_cols
         is_total, is_note, is_header = L.is_total_text, self._is_note, self._is_repeated_header
         rows = table.rows
-        for i in range(self.header_idx + 1, len(rows)):
-            row = rows[i]
-            n = len(row)
-            first = None
-            for j in staff_cols:  # the first filled cell (owned 【自动】 cells don't count)
-                if j < n:
-                    v = row[j]
-                    if v is not None and (v.__class__ is not str or v.strip()):
-                        first = j
-                        break
-            if first is None:
-                continue
-            v = row[first]
-            # A total or a note starts with Chinese text: an ASCII or non-text first cell is neither.
-            if v.__class__ is str and not v.isascii() and is_total(v):
-                kinds.append((i, "total", first))
-            elif v.__class__ is str and not v.isascii() and is_note(row, first):
-                kinds.append((i, "note", first))
-            elif is_header(row):
-                kinds.append((i, "header", first))
-            else:
-                kinds.append((i, "data", first))
+        lo = self.header_idx + 1
+        body = rows[lo:]
+        if body and staff_cols:
+            shortest = min(map(len, body))
+            j0, later_cols = staff_cols[0], staff_cols[1:]
+            col0 = _column(body, j0, shortest)
+            # Rows that can be a repeated header, found column by column (None: ask row by row).
+            headers = self._repeated_header_rows(body, shortest)
+            append = kinds.append
+            for k, v in enumerate(col0):
+                if v is not None and (v.__class__ is not str or v.strip()):
+                    first = j0  # the first filled cell (owned 【自动】 cells don't count)
+                else:
+                    row = body[k]
+                    n = len(row)
+                    first = None
+                    for j in later_cols:
+                        if j < n:
+                            v = row[j]
+                            if v is not None and (v.__class__ is not str or v.strip()):
+                                first = j
+                                break
+                    if first is None:
+                        continue
+                # A total or a note starts with Chinese text: an ASCII or non-text first cell is neither.
+                if v.__class__ is str and not v.isascii() and is_total(v):
+                    append((lo + k, "total", first))
+                elif v.__class__ is str and not v.isascii() and is_note(body[k], first):
+                    append((lo + k, "note", first))
+                elif (k in headers) if headers is not None else is_header(body[k]):
+                    append((lo + k, "header", first))
+                else:
+                    append((lo + k, "data", first))
         # Lines below a note that hold one text only, up to the end of the sheet, continue the note.
         pending: list[int] = []
         for n in range(len(kinds) - 1, -1, -1):
@@ -376,12 +432,13 @@ class _Sheet:
         word = RECORD_WORDS.get(self.canonical, "记录")
         skipped = self.ledger.layout.skipped_rows.setdefault(self.canonical, [])
         note_text = ""
+        first_row = table.first_row  # table.excel_row(i), without a call per row
         for i, kind, first in kinds:
-            row = table.rows[i]
-            excel_row = table.excel_row(i)
             if kind == "data":
-                yield excel_row, row
+                yield first_row + i, rows[i]
                 continue
+            row = rows[i]
+            excel_row = first_row + i
             skipped.append(excel_row)
             where = Location(self.ledger.source, self.name, excel_row, table.letter(first))
             if kind == "total":
