@@ -1,8 +1,12 @@
 """check + status on 1k / 10k / 100k-task ledgers against a bare python-calamine read of the same file.
 
-Run: python bench/bench_check.py [--sizes 1000,10000,100000] [--repeat 3] [--repeat-small 9]
+Run: python bench/bench_check.py [--sizes 1000,10000,100000] [--repeat 5] [--repeat-small 9]
 Prints medians and the ratio (check+status) / (bare read), and the peak memory (RSS) of each run,
 each measured in a fresh subprocess so one size's memory does not hide another's.
+
+The sizes are interleaved: each round runs every size (bare read, then check) in turn, the 100k size in
+``--repeat`` of the rounds spread evenly over them. A slow or fast spell of the machine then hits every
+size alike, so the linearity ratio (100k ratio ÷ 10k ratio) compares runs made under the same conditions.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def run(mode: str, path: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--repeat-small", type=int, default=9,
                     help="runs for sizes up to 10k (cheap, and the noisiest on a shared machine)")
     ap.add_argument("--child", nargs=2)
@@ -74,22 +78,33 @@ def main() -> None:
     from synthetic import write_synthetic
 
     OUT.mkdir(exist_ok=True)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    paths = {n: write_synthetic(OUT / f"ledger_{n}.xlsx", n) for n in sizes}
+    repeats = {n: max(args.repeat, args.repeat_small) if n <= 10000 else args.repeat for n in sizes}
+    rounds = max(repeats.values())
+    # The rounds each size runs in, spread evenly (9 rounds, 5 runs: rounds 0, 2, 4, 6, 8).
+    runs_in = {n: {round(k * (rounds - 1) / max(repeats[n] - 1, 1)) for k in range(repeats[n])} for n in sizes}
+    bare: dict[int, list[float]] = {n: [] for n in sizes}
+    full: dict[int, list[float]] = {n: [] for n in sizes}
+    peak = dict.fromkeys(sizes, 0.0)
+    imp = dict.fromkeys(sizes, 0.0)
+    for r in range(rounds):  # interleaved, so machine noise hits every size and both modes alike
+        for n in sizes:
+            if r not in runs_in[n]:
+                continue
+            bare[n].append(run("bare", paths[n])["seconds"])
+            got = run("check", paths[n])
+            full[n].append(got["seconds"])
+            peak[n], imp[n] = max(peak[n], got["peak_mb"]), got["import"]
     ratios: dict[int, float] = {}
-    print(f"{'tasks':>7} {'bare read s':>12} {'check+status s':>15} {'ratio':>6} {'peak MB':>8} {'import s':>9}")
-    for n in (int(s) for s in args.sizes.split(",")):
-        path = write_synthetic(OUT / f"ledger_{n}.xlsx", n)
-        bare, full = [], []
-        peak, imp = 0.0, 0.0
-        repeat = max(args.repeat, args.repeat_small) if n <= 10000 else args.repeat
-        for _ in range(repeat):  # interleaved, so machine noise hits both alike
-            bare.append(run("bare", path)["seconds"])
-            r = run("check", path)
-            full.append(r["seconds"])
-            peak, imp = max(peak, r["peak_mb"]), r["import"]
-        b, f = statistics.median(bare), statistics.median(full)
-        print(f"{n:>7} {b:>12.3f} {f:>15.3f} {f / b:>6.2f} {peak:>8.0f} {imp:>9.3f}", flush=True)
+    print(f"{'tasks':>7} {'bare read s':>12} {'check+status s':>15} {'ratio':>6} {'peak MB':>8} {'import s':>9} "
+          f"{'runs':>5}")
+    for n in sizes:
+        b, f = statistics.median(bare[n]), statistics.median(full[n])
+        print(f"{n:>7} {b:>12.3f} {f:>15.3f} {f / b:>6.2f} {peak[n]:>8.0f} {imp[n]:>9.3f} {len(full[n]):>5}",
+              flush=True)
         ratios[n] = f / b
-        pairs = [x / y for x, y in zip(full, bare, strict=True)]  # each run against the bare read next to it
+        pairs = [x / y for x, y in zip(full[n], bare[n], strict=True)]  # each run against the bare read next to it
         print(f"SPREAD\tcheck {n // 1000}k\t{min(pairs):.2f}\t{max(pairs):.2f}", flush=True)
     for n, r in ratios.items():
         print(f"RATIO\tcheck {n // 1000}k\t{r:.2f}", flush=True)
