@@ -104,6 +104,7 @@ def _column(rows: list[list[Any]], j: int, shortest: int) -> list[Any]:
     """Column ``j`` of ``rows`` (None where a row is too short); ``shortest``: the length of the shortest row."""
     return list(map(operator.itemgetter(j), rows)) if j < shortest else [r[j] if j < len(r) else None for r in rows]
 
+
 RECORD_KEYS: dict[str, tuple[str, ...]] = {
     S.SHEET_PROBLEMS: ("id", "title"),
     S.SHEET_TASKS: ("id", "problem_id", "measure"),

@@ -84,12 +84,13 @@ class FileFacts:
     # XML parts (normalised names, see read._norm) holding an error-typed cell marker (t="e"): the reader
     # need not decompress any other .xml part again to find error values (read_workbook(error_parts=)).
     error_parts: set[str] = field(default_factory=set)
-    # A pre-check in two steps (precheck(largest_sheet_first=True)): the largest sheet part (normalised), and
-    # what finish_precheck() still has to check. Every other part is checked once ``pending`` is empty.
     # Asked for with precheck(formulas=True): the worksheet parts (normalised) scanned whole in which no formula
     # element starts (FORMULA_START): a reader need not decompress them again to look for formula cells.
     formula_free: set[str] | None = None
     _formula_seen: set[str] = field(default_factory=set, repr=False)
+    # A pre-check in two steps (precheck(largest_sheet_first=True), or defer_largest=True): the largest sheet part
+    # (normalised), and what finish_precheck() still has to check (the other sheets, or that largest one). Every
+    # part is checked once ``pending`` is empty.
     largest_sheet: str = ""
     pending: list[zipfile.ZipInfo] = field(default_factory=list, repr=False)
     _limits: Limits | None = field(default=None, repr=False)
