@@ -104,27 +104,19 @@ def template_source(template_path: Path | str | None, default_name: str, kind: s
     return io.BytesIO(template_bytes(kind))
 
 
-def _style_id(doc: DocumentObject, style_name: str) -> str | None:
-    """The style id of the paragraph style named ``style_name`` (looked up once per document)."""
-    for el in doc.styles.element.findall(qn("w:style")):
-        name = el.find(qn("w:name"))
-        if name is not None and name.get(qn("w:val")) == style_name:
-            return el.get(qn("w:styleId"))
-    return None
-
-
 _W_P, _W_PPR, _W_PSTYLE, _W_VAL = qn("w:p"), qn("w:pPr"), qn("w:pStyle"), qn("w:val")
 _W_T, _W_BR, _W_TAB = qn("w:t"), qn("w:br"), qn("w:tab")
+_NO_STYLE = object()  # a paragraph without a style (styled_paragraphs)
 
 
-def _style_ids(body) -> dict | None:
-    """Each paragraph of ``body`` (nested ones too) that has a style → its style id, in document order.
+def _style_ids(body) -> dict:
+    """Each paragraph of ``body`` (nested ones too) that has a style → its style id (the first ``w:pStyle`` of
+    its first ``w:pPr``, as python-docx resolves it), in document order.
 
-    Found from the ``w:pStyle`` elements up (lxml walks the tree in C; asking each paragraph for its
-    ``w:pPr`` and that for its ``w:pStyle`` costs two path lookups per paragraph). This is the style
-    python-docx would resolve (the first ``w:pStyle`` of the first ``w:pPr``) only where they stand in the
-    usual places: ``w:pPr`` first in its paragraph, ``w:pStyle`` first in it. Anything else (a tracked
-    change of properties, properties after the text) gives None, and the caller asks paragraph by paragraph.
+    Found from the ``w:pStyle`` elements up (lxml walks the tree in C; asking each paragraph for its ``w:pPr``
+    and that for its ``w:pStyle`` costs two path lookups per paragraph), where they stand in the usual places:
+    ``w:pPr`` first in its paragraph, ``w:pStyle`` first in it. Anything else (a tracked change of properties,
+    properties after the text) and every paragraph is asked in turn, as before.
     """
     ids = {}
     for ps in body.iter(_W_PSTYLE):
@@ -137,8 +129,16 @@ def _style_ids(body) -> dict | None:
             or ps.getprevious() is not None
             or ppr.getprevious() is not None
         ):
-            return None
+            break
         ids[p] = ps.get(_W_VAL)
+    else:
+        return ids
+    ids = {}
+    for p in body.iter(_W_P):
+        ppr = p.find(_W_PPR)
+        pstyle = ppr.find(_W_PSTYLE) if ppr is not None else None
+        if pstyle is not None:
+            ids[p] = pstyle.get(_W_VAL)
     return ids
 
 
@@ -159,17 +159,8 @@ def paragraphs_by_style(doc: DocumentObject) -> dict[str, list]:
     """
     names = _style_names(doc)
     out: dict[str, list] = {}
-    body = doc.element.body
-    ids = _style_ids(body)
-    if ids is not None:
-        for p, sid in ids.items():
-            out.setdefault(names.get(sid, ""), []).append(p)
-        return out
-    for p in body.iter(_W_P):
-        ppr = p.find(_W_PPR)
-        pstyle = ppr.find(_W_PSTYLE) if ppr is not None else None
-        if pstyle is not None:
-            out.setdefault(names.get(pstyle.get(_W_VAL), ""), []).append(p)
+    for p, sid in _style_ids(doc.element.body).items():
+        out.setdefault(names.get(sid, ""), []).append(p)
     return out
 
 
@@ -186,13 +177,8 @@ def styled_paragraphs(doc: DocumentObject) -> list[tuple[str, str]]:
     body = doc.element.body
     ids = _style_ids(body)
     for p in body.iterchildren(_W_P):
-        if ids is not None:
-            sid = ids.get(p, _NO_STYLE)
-            style = "" if sid is _NO_STYLE else names.get(sid, "")
-        else:
-            ppr = p.find(_W_PPR)
-            pstyle = ppr.find(_W_PSTYLE) if ppr is not None else None
-            style = names.get(pstyle.get(_W_VAL), "") if pstyle is not None else ""
+        sid = ids.get(p, _NO_STYLE)
+        style = "" if sid is _NO_STYLE else names.get(sid, "")
         text = "".join(
             [
                 (el.text or "") if el.tag == w_t else "\n" if el.tag == _W_BR else "\t"
@@ -201,9 +187,6 @@ def styled_paragraphs(doc: DocumentObject) -> list[tuple[str, str]]:
         )
         out.append((style, text))
     return out
-
-
-_NO_STYLE = object()
 
 
 def _set_right_indent(paragraphs: list, chars: float) -> None:
