@@ -286,11 +286,10 @@ class _Sheet:
         sample = body[:64]
 
         def cost(p: tuple[int, str, int, bool]) -> int:
-            j = p[0]
             if p[2] < 0:
                 return -1
             try:
-                return len({r[j] if j < len(r) else None for r in sample})
+                return len(set(_column(sample, p[0], shortest)))  # shortest of body: no longer than the sample's
             except TypeError:
                 return len(sample)
 
@@ -370,12 +369,7 @@ class _Sheet:
         columns = []
         for key in keys:
             j = self.cols.get(key, -1)
-            if j < 0:
-                columns.append([None] * len(rows))
-            elif j < shortest:
-                columns.append(list(map(operator.itemgetter(j), rows)))
-            else:
-                columns.append([row[j] if j < len(row) else None for row in rows])
+            columns.append([None] * len(rows) if j < 0 else _column(rows, j, shortest))
         return excel_rows, columns, marks
 
     def _records(self, issues: list[Issue]) -> Iterator[tuple[int, list[Any]]]:
