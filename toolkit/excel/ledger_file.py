@@ -35,17 +35,6 @@ def precheck_ledger(path: str | Path, *, defer_largest: bool = False):  # noqa: 
         raise ToolkitError(str(exc)) from exc
 
 
-def _finish(facts) -> None:  # noqa: ANN001 - FileFacts
-    """Finish a pre-check left in two steps; ToolkitError when the rest of the file is refused."""
-    from toolkit.excel.read import UnreadableWorkbook
-    from toolkit.excel.untrusted import finish_precheck
-
-    try:
-        finish_precheck(facts)
-    except UnreadableWorkbook as exc:
-        raise ToolkitError(str(exc)) from exc
-
-
 def _pending_sheet_wanted(path: str | Path, facts, sheets) -> bool:  # noqa: ANN001
     """Whether reading ``sheets`` (names or a test on a name, None: all) would parse a part the pre-check has not
     cleared yet. Asked of the package itself (sheet name → part); when in doubt, yes."""
@@ -101,12 +90,13 @@ def read_ledger_tables(path: str | Path, *, facts=None, sheets=None) -> dict[str
     ``sheets``: names or a test on a name, to read only those sheets (see read_workbook).
     """
     from toolkit.excel.read import UnreadableWorkbook, read_workbook
+    from toolkit.excel.untrusted import finish_precheck
 
     if facts is None:
         facts = precheck_ledger(path)
-    elif facts.pending and _pending_sheet_wanted(path, facts, sheets):
-        _finish(facts)
     try:
+        if facts.pending and _pending_sheet_wanted(path, facts, sheets):
+            finish_precheck(facts)  # a part left for later is cleared before it is parsed
         return read_workbook(path, sheets=sheets,
                              error_parts=facts.error_parts if facts.format in ("xlsx", "xlsm") else None)
     except UnreadableWorkbook as exc:
