@@ -302,6 +302,11 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def normalize_part_name(name: str) -> str:
+    """A zip member (package part) name as compared: forward slashes, no leading slash, lower case."""
+    return name.replace("\\", "/").lstrip("/").lower()
+
+
 # SpreadsheetML: the start of a formula element (<f>, <x:f …/>): what a reader looking for formula cells searches for.
 FORMULA_START = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
 

@@ -29,7 +29,7 @@ from toolkit.core.dates import parse_staff_date, year_reference
 from toolkit.core.intake import cell_text, normalize_state
 from toolkit.core.model import CellError, Layout, Ledger, Table, Task
 from toolkit.core.report import WARNING, Issue, Location
-from toolkit.core.schema import FORMULA_START, has_formula_start
+from toolkit.core.schema import FORMULA_START, has_formula_start, normalize_part_name
 from toolkit.core.validate import rule_dates, rule_states
 from toolkit.counties.metadata import (
     CHINA_TZ_OFFSET,
@@ -210,7 +210,6 @@ _MODIFIED_RE = re.compile(rb"<(?:[\w.-]+:)?modified(?:\s[^>]*)?>([^<]{8,40})</")
 _SHEET_RE = re.compile(rb"<(?:[\w.-]+:)?sheet\s([^>]*?)/?>")
 _ATTR_RE = re.compile(rb"""([\w.:-]+)\s*=\s*["']([^"']*)["']""")
 _REL_RE = re.compile(rb"<(?:[\w.-]+:)?Relationship\s([^>]*?)/?>")
-_F_RE = FORMULA_START
 _C_START_RE = re.compile(rb"<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]+\d+)[\"']")
 
 
@@ -256,8 +255,7 @@ def probe_zip(path: Path, sheets: tuple[str, ...], formula_free: set[str] | None
                 rid = next((v.decode() for k, v in attrs.items() if k.endswith(":id")), None)
                 if name not in sheets or rid not in targets:
                     continue
-                # The part's name as the pre-check names parts (forward slashes, no leading slash, lower case).
-                if formula_free and targets[rid].replace("\\", "/").lstrip("/").lower() in formula_free:
+                if formula_free and normalize_part_name(targets[rid]) in formula_free:
                     continue
                 data = _read_part(zf, targets[rid])
                 if data and has_formula_start(data):
@@ -278,7 +276,7 @@ def _formula_cells(data: bytes) -> set[str]:
     starts = [(m.start(), m.group(1)) for m in _C_START_RE.finditer(data)]
     positions = [p for p, _ in starts]
     out: set[str] = set()
-    for m in _F_RE.finditer(data):
+    for m in FORMULA_START.finditer(data):
         i = bisect_right(positions, m.start()) - 1
         if i >= 0:
             out.add(starts[i][1].decode("ascii").upper())

@@ -36,6 +36,7 @@ from typing import Any
 from xml.parsers import expat
 
 from toolkit.core.model import CellError, Table
+from toolkit.core.schema import normalize_part_name
 
 __all__ = [
     "UnreadableWorkbook",
@@ -211,9 +212,7 @@ def _sniff_text(head: bytes) -> str | None:
     return None
 
 
-def _norm(name: str) -> str:
-    """A zip member name as compared: forward slashes, no leading slash, lower case."""
-    return name.replace("\\", "/").lstrip("/").lower()
+_norm = normalize_part_name  # a zip member name as compared (the one rule, shared with the county zip probe)
 
 
 def _zip_kind(path: str | os.PathLike[str], names: list[str], read: Any) -> str:
