@@ -104,19 +104,20 @@ class FileLedger:
         from toolkit.core.schema import SHEET_SETTINGS
         from toolkit.excel.ledger_file import read_ledger_tables
 
-        # The task list (the largest sheet) is pre-checked only when the whole file is read (see _read): 基本信息
-        # is read at once, and a job that starts other work from it (consolidation's county reads) starts sooner.
-        facts = self._prechecked(defer_largest=True)
-        return read_ledger_tables(self.path, facts=facts, sheets=lambda name: is_sheet(name, SHEET_SETTINGS))
+        return read_ledger_tables(self.path, facts=self._prechecked(),
+                                  sheets=lambda name: is_sheet(name, SHEET_SETTINGS))
 
-    def _prechecked(self, *, defer_largest: bool = False):  # noqa: ANN202 - toolkit.excel.untrusted.FileFacts
-        """The pre-check of the file as it is now, done once: a file saved since is checked again."""
+    def _prechecked(self):  # noqa: ANN202 - toolkit.excel.untrusted.FileFacts
+        """The pre-check of the file as it is now, done once: a file saved since is checked again.
+
+        The task list (the largest sheet) is left for the whole read (see _read): 基本信息 is read at once, and a
+        job that starts other work from it (consolidation's county reads) starts sooner."""
         from toolkit.excel.ledger_file import precheck_ledger
 
         self.require_file()
         stat = self._file_stat()
         if self._facts is None or self._stat != stat:
-            self._facts = precheck_ledger(self.path, defer_largest=defer_largest)
+            self._facts = precheck_ledger(self.path, defer_largest=True)
             self._stat = stat
         return self._facts
 
