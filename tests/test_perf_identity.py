@@ -184,14 +184,15 @@ def test_precheck_reference_extent_equals_findall_over_every_reference():
 
 def test_precheck_plainly_within_look_ahead_turns_away_only_references_within_both():
     """The fast look-ahead of the candidate check: the references it finds beyond (row, column) are exactly those
-    of the alternatives alone, for candidates and references around every boundary (digits, first digit,
+    of the alternatives alone, for candidates and references around every boundary (digits, each digit position,
     letters, case, quotes, leading zeros)."""
     import re
 
 
     rnd = random.Random(16)
     for _ in range(400):
-        n = rnd.choice([1, 7, 9, 10, 99, 100, 950, 9502, 10002, 99999, 100002, rnd.randint(1, 2_000_000)])
+        n = rnd.choice([1, 7, 9, 10, 99, 100, 950, 9502, 10002, 24877, 49400, 99999, 100002,
+                        rnd.randint(1, 2_000_000)])
         top = rnd.choice([b"A", b"C", b"S", b"Z", b"AB", b"a"])
         alone = re.compile(new_precheck._REF_START + b"(?:" + new_precheck._letters_above(top) + b"|"
                            + new_precheck._number_above(n) + b")")
@@ -201,6 +202,9 @@ def test_precheck_plainly_within_look_ahead_turns_away_only_references_within_bo
             letters = rnd.choice(["A", "B", "S", "T", "Z", "AA", "s", "t", "", "ABC"])
             row = max(0, n + rnd.randint(-3, 3)) if rnd.random() < 0.5 else rnd.randint(0, 10 * n + 10)
             number = str(row).zfill(rnd.choice([1, 1, len(str(n)), len(str(n)) + 1]))
+            if rnd.random() < 0.3:  # as many digits as n, the same as n up to a random position
+                cut = rnd.randint(0, len(str(n)))
+                number = str(n)[:cut] + "".join(rnd.choice(string.digits) for _ in str(n)[cut:])
             q = rnd.choice(['"', "'"])
             refs.append(f"<c r={q}{letters}{number}{q}/>")
         seg = "".join(refs).encode()
