@@ -40,8 +40,10 @@ UNITS = ("办公室", "人事科", "清城区", "英德市", "未登记单位", 
 PEOPLE = ("周丽", "李国强", "周丽、李国强", "王五", "", None)
 DEADLINES = (date(2024, 6, 30), date(2024, 9, 3), date(2024, 12, 31), date(2020, 1, 1), date(2032, 1, 1),
              datetime(2024, 9, 5, 10, 30), "长期坚持", "长期", "立行立改", "2024年9月前", "6月底", "2024.10.1", "不详",
-             45500.0, "", None)
-DATES = (None, None, date(2024, 8, 1), date(2024, 10, 1), "2024-07-01", "昨天", date(2023, 1, 1))
+             45500.0, "", None, date(2024, 4, 2), date(2024, 4, 1))
+# With the boundaries of the date rules: the feedback date (2024-04-02, 基本信息) and the day before, TODAY.
+DATES = (None, None, date(2024, 8, 1), date(2024, 10, 1), "2024-07-01", "昨天", date(2023, 1, 1), date(2024, 4, 2),
+         date(2024, 4, 1), TODAY)
 STATES = ("未启动", "推进中", "已完成", "长期坚持", "基本完成", "完成", "进行中", "不知道", "", None)
 SIGNERS = ("", None, "审核人")
 

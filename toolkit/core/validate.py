@@ -35,8 +35,11 @@ def rule_required_values(ledger: Ledger, today: date) -> Iterator[Issue]:
                 values = [rec.state or rec.state_text for rec in records]
             else:
                 values = list(map(attrgetter(col.key), records))
-            if not values.count("") and not values.count(None):
-                continue  # the usual case: the column is filled on every row (counted in C)
+            # The usual case: the column is filled on every row, seen in C by truth value ("" and None are false;
+            # a false value of any other kind only sends the column to the exact test below). Not list.count(""):
+            # 完成时限 holds Deadline objects, and comparing each one would call its Python-level __eq__.
+            if all(values):
+                continue
             for rec, value in zip(records, values):
                 if value in ("", None):
                     if col.key == "deadline" and rec.deadline is None and getattr(rec, "extended_deadline", None):
@@ -107,7 +110,14 @@ def rule_known_units_and_people(ledger: Ledger, today: date) -> Iterator[Issue]:
     units = {p.unit for p in ledger.people if p.unit} | ledger.county_names()
     units |= {p.department for p in ledger.problems if p.department}
     names = {p.name for p in ledger.people if p.name}
+    # The cells that can raise a warning, found once per distinct value; a task with none of them (nearly all)
+    # is passed over with three set lookups. The warnings and their order are those of the full test.
+    odd_units = {u for u in {t.unit for t in ledger.tasks} if u and u not in units}
+    odd_people = {v for v in {t.person for t in ledger.tasks} | {t.leader for t in ledger.tasks}
+                  if any(person not in names for person in _split_names(v))} if names else set()
     for t in ledger.tasks:
+        if t.unit not in odd_units and t.person not in odd_people and t.leader not in odd_people:
+            continue
         if t.unit and t.unit not in units:
             hint = difflib.get_close_matches(t.unit, sorted(units), n=1, cutoff=0.5)
             yield Issue(
@@ -142,32 +152,40 @@ def rule_dates(ledger: Ledger, today: date) -> Iterator[Issue]:
     """Impossible dates: deadlines before the feedback date, completions and sign-offs in the future."""
     fb = ledger.settings.feedback_date
     for t in ledger.tasks:
-        if fb and t.deadline and t.deadline.on and t.deadline.on < fb:
+        on = t.deadline.on if t.deadline else None
+        if fb and on and on < fb:
             yield Issue(
                 "deadline-before-feedback",
-                f"完成时限 {t.deadline.on.isoformat()} 早于巡察反馈日期 {fb.isoformat()}，请核对时限",
+                f"完成时限 {on.isoformat()} 早于巡察反馈日期 {fb.isoformat()}，请核对时限",
                 _tloc(ledger, t, "deadline", "完成时限"),
             )
-        if t.extended_deadline and t.deadline and t.deadline.on and t.extended_deadline <= t.deadline.on:
+        extended = t.extended_deadline
+        if extended and on and extended <= on:
             yield Issue(
                 "extension-not-later",
-                f"延期时限 {t.extended_deadline.isoformat()} 不晚于原时限 {t.deadline.on.isoformat()}，请核对",
+                f"延期时限 {extended.isoformat()} 不晚于原时限 {on.isoformat()}，请核对",
                 _tloc(ledger, t, "extended_deadline", "延期时限"),
             )
-        for key, label in (("completed_on", "完成日期"), ("signed_off_on", "销号日期")):
-            d = getattr(t, key)
-            if d and d > today:
-                yield Issue(
-                    "date-in-future",
-                    f"{label} {d.isoformat()} 晚于今天（{today.isoformat()}），不能预填，请填写实际日期",
-                    _tloc(ledger, t, key, label),
-                )
-            if d and fb and d < fb and key == "signed_off_on":
-                yield Issue(
-                    "date-before-feedback",
-                    f"{label} {d.isoformat()} 早于巡察反馈日期 {fb.isoformat()}，请核对",
-                    _tloc(ledger, t, key, label),
-                )
+        done = t.completed_on
+        if done and done > today:
+            yield _date_in_future(ledger, t, "completed_on", "完成日期", done, today)
+        signed = t.signed_off_on
+        if signed and signed > today:
+            yield _date_in_future(ledger, t, "signed_off_on", "销号日期", signed, today)
+        if signed and fb and signed < fb:
+            yield Issue(
+                "date-before-feedback",
+                f"销号日期 {signed.isoformat()} 早于巡察反馈日期 {fb.isoformat()}，请核对",
+                _tloc(ledger, t, "signed_off_on", "销号日期"),
+            )
+
+
+def _date_in_future(ledger: Ledger, t: Task, key: str, label: str, d: date, today: date) -> Issue:
+    return Issue(
+        "date-in-future",
+        f"{label} {d.isoformat()} 晚于今天（{today.isoformat()}），不能预填，请填写实际日期",
+        _tloc(ledger, t, key, label),
+    )
 
 
 def rule_states(ledger: Ledger, today: date) -> Iterator[Issue]:
