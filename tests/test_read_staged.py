@@ -285,3 +285,166 @@ def test_reading_a_deferred_sheet_by_name_finishes_the_pre_check_first(tmp_path:
         read_ledger_tables(path, facts=facts, sheets=["任务清单"])
     with pytest.raises(ToolkitError, match="XFD1048576"):
         read_ledger_tables(path, facts=precheck(path, defer_largest=True))
+
+
+# --- the largest part's name stored twice; the workbook opened while the largest part is pre-checked ----------
+
+_FAR_SHEET = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+              b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576">'
+              b'<c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>')
+
+
+def _largest_name_twice(tmp_path: Path, far_copy_last: bool, name: str | None = None) -> Path:
+    """A workbook whose largest sheet part is stored twice under one name (``name``: the second copy's own
+    spelling, e.g. in upper case); one copy holds A1 and XFD1048576, which python-calamine would allocate as
+    17 billion cells and abort the process. A zip reader may take either copy: both must be pre-checked before
+    anything parses that sheet."""
+    import warnings
+
+    src = _workbook(tmp_path / "src.xlsx", [5, 300], set(), set())
+    with zipfile.ZipFile(src) as zf:
+        items = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
+    path = tmp_path / f"twice_{int(far_copy_last)}_{name is not None}.xlsx"
+    largest = "xl/worksheets/sheet2.xml"
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name: that is the point
+        if not far_copy_last:
+            out.writestr(name or largest, _FAR_SHEET)
+        for item, body in items:
+            out.writestr(item, body)
+        if far_copy_last:
+            out.writestr(name or largest, _FAR_SHEET)
+    return path
+
+
+@pytest.mark.parametrize("far_copy_last", [True, False])
+def test_a_largest_part_stored_twice_is_checked_whole_in_the_first_step(tmp_path: Path, far_copy_last: bool) -> None:
+    """Before: the first step passed over both copies (skipped by name) and the background parse could start on
+    the unchecked one (measured: the process aborted, 'memory allocation of 549755813888 bytes failed')."""
+    path = _largest_name_twice(tmp_path, far_copy_last)
+    with pytest.raises(Exception) as err:
+        precheck(path, largest_sheet_first=True, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+    assert getattr(err.value, "code", "") == "too-many-cells"
+    # The other two-step order leaves every copy for its second step, and that step refuses the file.
+    facts = precheck(path, defer_largest=True, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+    assert facts.largest_pending and [i.filename for i in facts.pending] == ["xl/worksheets/sheet2.xml"] * 2
+    with pytest.raises(Exception, match="XFD1048576"):
+        finish_precheck(facts)
+
+
+def test_a_largest_part_stored_twice_in_another_case_is_one_part(tmp_path: Path) -> None:
+    path = _largest_name_twice(tmp_path, True, name="XL/Worksheets/Sheet2.xml")
+    with pytest.raises(Exception, match="XFD1048576"):
+        precheck(path, largest_sheet_first=True, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+
+
+@pytest.mark.parametrize("far_copy_last", [True, False])
+def test_staff_ledger_with_a_largest_part_stored_twice_is_refused_not_a_crash(tmp_path: Path,
+                                                                             far_copy_last: bool) -> None:
+    """End to end, in a child process with an address-space limit: a regression aborts the child (a failed test
+    here), not the test run."""
+    import subprocess
+    import sys
+    import textwrap
+
+    path = _largest_name_twice(tmp_path, far_copy_last)
+    code = textwrap.dedent(f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+        from datetime import date
+        from toolkit.excel import read
+        read.STAGED_MIN_SHEET_BYTES = 0
+        from toolkit.core.errors import ToolkitError
+        from toolkit.jobs.sources import FileLedger
+        try:
+            FileLedger({str(path)!r}).check(date(2025, 4, 7))
+        except ToolkitError as exc:
+            print("REFUSED", exc)
+    """)
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "REFUSED" in out.stdout and "XFD1048576" in out.stdout
+
+
+def _ledger_for_hook(tmp_path: Path) -> Path:
+    return _workbook(tmp_path / "hook.xlsx", [5, 300, 7], set(), set())
+
+
+def test_before_largest_is_called_once_between_the_other_parts_and_the_largest(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    module = sys.modules["toolkit.excel.untrusted.precheck"]  # the package exports a function of that name
+    path = _ledger_for_hook(tmp_path)
+    seen: list[str] = []
+    real = module._scan_members
+
+    def scan(path_, fmt, facts, lim, fh, infos, later, total):  # noqa: ANN001, ANN202
+        seen.extend(i.filename for i in infos if i.filename not in later and i.filename.endswith(".xml"))
+        return real(path_, fmt, facts, lim, fh, infos, later, total)
+
+    monkeypatch.setattr(module, "_scan_members", scan)
+    facts = precheck(path, largest_sheet_first=True, before_largest=lambda fmt: seen.append(f"HOOK:{fmt}"))
+    hook = seen.index("HOOK:xlsx")
+    assert seen.count("HOOK:xlsx") == 1 and seen[hook + 1:] == ["xl/worksheets/sheet2.xml"]
+    assert "xl/sharedStrings.xml" in seen[:hook] and "xl/styles.xml" in seen[:hook]
+    assert {i.filename for i in facts.pending} == {"xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml"}
+    # The facts are those of the pre-check without the hook.
+    plain = precheck(path, largest_sheet_first=True)
+    facts.seconds = plain.seconds = 0.0
+    names = [i.filename for i in facts.pending]
+    assert names == [i.filename for i in plain.pending]
+    facts.pending = plain.pending = []  # ZipInfo objects compare by identity: compared by name above
+    assert vars(facts) == vars(plain)
+
+
+def test_before_largest_is_not_called_for_a_file_refused_before_the_largest(tmp_path: Path) -> None:
+    src = _ledger_for_hook(tmp_path)
+    with zipfile.ZipFile(src) as zf:
+        items = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
+    path = tmp_path / "dtd.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, body in items:
+            if name == "xl/styles.xml":
+                body = body.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e "e">]>', 1)
+            out.writestr(name, body)
+    called: list[str] = []
+    with pytest.raises(Exception) as err:
+        precheck(path, largest_sheet_first=True, before_largest=called.append)
+    assert getattr(err.value, "code", "") == "xml-dtd" and called == []
+
+
+def _no_open_ahead() -> bool:
+    return not any(t.name == "zhenggai-open" and t.is_alive() for t in threading.enumerate())
+
+
+def test_workbook_opened_during_the_pre_check_reads_what_the_plain_read_reads(tmp_path: Path) -> None:
+    from toolkit.excel import read
+
+    path = _ledger_for_hook(tmp_path)
+    opened: list[object] = []
+    real = read.OpeningWorkbook.__init__
+
+    def spy(self, path_, fmt):  # noqa: ANN001, ANN202
+        opened.append(fmt)
+        real(self, path_, fmt)
+
+    read.OpeningWorkbook.__init__ = spy
+    try:
+        facts, tables = read_ledger_staged(path)
+    finally:
+        read.OpeningWorkbook.__init__ = real
+    assert opened == ["xlsx"] and isinstance(tables, StagedTables)
+    assert tables.resolve() == read_workbook(path)
+    assert _no_background_parse() and _no_open_ahead()
+
+
+def test_a_largest_sheet_refused_after_the_open_started_closes_the_open_workbook(tmp_path: Path) -> None:
+    path = _with_far_cell_in_largest(tmp_path / "far_largest.xlsx")
+    with pytest.raises(ToolkitError, match="XFD1048576"):
+        read_ledger_staged(path)
+    assert _no_background_parse() and _no_open_ahead()
+    facts = precheck(path, defer_largest=True, max_rows=1_048_576, max_cols=16_384, max_cells=20_000_000)
+    with pytest.raises(ToolkitError, match="XFD1048576"):
+        read_ledger_staged(path, facts=facts)  # the deferred order: opened, then refused in finish_precheck
+    assert _no_background_parse() and _no_open_ahead()

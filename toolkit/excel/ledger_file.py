@@ -65,20 +65,31 @@ def read_ledger_staged(path: str | Path, *, facts=None, while_parsing=None):  # 
     background). ``while_parsing``: work for the wait, see toolkit.excel.read.StagedTables.
     Returns (FileFacts, Mapping[str, Table]).
     """
-    from toolkit.excel.read import UnreadableWorkbook, read_workbook_staged
+    from toolkit.excel.read import OpeningWorkbook, UnreadableWorkbook, read_workbook_staged
     from toolkit.excel.untrusted import finish_precheck, precheck
+
+    opened: list[OpeningWorkbook] = []  # the workbook opened while the largest sheet is pre-checked
+
+    def open_ahead(fmt: str) -> None:
+        try:
+            opened.append(OpeningWorkbook(path, fmt))
+        except RuntimeError:  # no thread to spare: the read opens the workbook itself
+            pass
 
     try:
         if facts is None:
-            facts = precheck(path, largest_sheet_first=True, **LEDGER_LIMITS)
+            facts = precheck(path, largest_sheet_first=True, before_largest=open_ahead, **LEDGER_LIMITS)
         elif facts.largest_pending:
-            finish_precheck(facts)  # the largest sheet was left for later: cleared before it is parsed
+            # The largest sheet was left for later: cleared before it is parsed.
+            finish_precheck(facts, before_largest=open_ahead)
         tables = read_workbook_staged(
             path, first_part=facts.largest_sheet if facts.pending else None,
             finish=lambda: finish_precheck(facts),
             error_parts=lambda: facts.error_parts if facts.format in ("xlsx", "xlsm") else None,
-            while_parsing=while_parsing)
+            while_parsing=while_parsing, opening=opened.pop() if opened else None)
     except UnreadableWorkbook as exc:
+        for opening in opened:  # refused before the read took it
+            opening.close()
         raise ToolkitError(str(exc)) from exc
     return facts, tables
 

@@ -44,6 +44,7 @@ __all__ = [
     "detect_format",
     "read_workbook",
     "read_workbook_staged",
+    "OpeningWorkbook",
     "StagedTables",
     "list_sheets",
     "describe_sheets",
@@ -680,10 +681,53 @@ class StagedTables(Mapping[str, Table]):
         self._close_book()
 
 
+class OpeningWorkbook:
+    """python-calamine opening a workbook in a background thread, started before the read that takes it.
+
+    The open reads the package, the workbook part, the shared strings and the styles, never a worksheet, and
+    python-calamine does it without holding the interpreter lock: started once those parts are pre-checked
+    (``precheck(before_largest=...)``), it overlaps the pre-check of the largest worksheet (about 6 ms of a 10k-task
+    ledger, 90 ms at 100k: the shared strings). :meth:`take` gives the workbook (what opening raised, raised there);
+    :meth:`close` ends it unused and never raises.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str) -> None:
+        self.path, self.fmt = path, fmt
+        self._box: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._open, name="zhenggai-open", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        try:
+            self._box["wb"] = _open(self.path, self.fmt)
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that takes the workbook
+            self._box["error"] = exc
+
+    def take(self) -> Any:
+        """The open workbook (waits for the open); raises what opening raised. Once only."""
+        self._thread.join()
+        if "error" in self._box:
+            raise self._box.pop("error")
+        return self._box.pop("wb")
+
+    def close(self) -> None:
+        """Wait for the open and close the workbook if it was not taken; never raises."""
+        self._thread.join()
+        self._box.pop("error", None)
+        wb = self._box.pop("wb", None)
+        if wb is not None:
+            try:
+                wb.close()
+            except BaseException as exc:  # noqa: BLE001 - a read-only handle: nothing to lose
+                if _passthrough(exc):
+                    raise
+
+
 def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None = None,
                          finish: Callable[[], Any] | None = None,
                          error_parts: Callable[[], set[str] | None] | None = None,
-                         while_parsing: Callable[[], Any] | None = None) -> Mapping[str, Table]:
+                         while_parsing: Callable[[], Any] | None = None,
+                         opening: OpeningWorkbook | None = None) -> Mapping[str, Table]:
     """:func:`read_workbook` of every sheet, with the largest sheet parsed in a background thread.
 
     ``first_part`` (normalised, see :func:`_norm`) is the one sheet part already cleared to be parsed while
@@ -691,17 +735,25 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
     file is cleared already, and the largest sheet part is chosen here. No other sheet is parsed before
     ``finish()`` has returned, and whatever it raises is raised here (once the background parse is over).
     ``error_parts()``: as read_workbook's ``error_parts``, asked for once the whole file is cleared.
-    ``while_parsing``: see :class:`StagedTables`.
+    ``while_parsing``: see :class:`StagedTables`. ``opening``: this file's workbook being opened already (see
+    :class:`OpeningWorkbook`): the largest sheet is parsed on it; it is closed here whatever happens.
 
     Returns a :class:`StagedTables` for .xlsx/.xlsm with more than one sheet, else the plain dict of
     read_workbook (after ``finish()``). Raises :class:`UnreadableWorkbook` and nothing else.
     """
-    fmt, zf = _detect(path, keep_zip=True)
     staged: StagedTables | None = None
 
     def stop() -> None:
+        if opening is not None:
+            opening.close()
         if staged is not None:
             staged.close()
+
+    try:
+        fmt, zf = _detect(path, keep_zip=True)
+    except BaseException:
+        stop()
+        raise
 
     with _reading(path, zf, stop) as where:
         big = ""
@@ -709,10 +761,14 @@ def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None
                 first_part is not None or staged_sheet_part(zf.infolist()) is not None):
             big = _largest_sheet(zf, first_part)
         if not big:
+            if opening is not None:
+                opening.close()
             if finish is not None:
                 finish()
             return _read_all(path, fmt, zf, None, error_parts() if error_parts else None)
-        wb = _open(path, fmt)
+        wb = opening.take() if opening is not None and opening.fmt == fmt else _open(path, fmt)
+        if opening is not None:
+            opening.close()  # taken (nothing left to close), or opened as another format (closed unused)
         box: dict[str, Any] = {}
 
         def parse() -> None:

@@ -16,7 +16,7 @@ import re
 import struct
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +127,7 @@ def precheck(
     largest_sheet_first: bool = False,
     formulas: bool = False,
     defer_largest: bool = False,
+    before_largest: Callable[[str], Any] | None = None,
 ) -> FileFacts:
     """Check an untrusted file before any workbook parser sees it.
 
@@ -142,6 +143,12 @@ def precheck(
     :func:`finish_precheck`. A reader may then open the workbook and parse that largest sheet while the rest
     is checked, and must parse no other sheet before ``finish_precheck`` has returned.
 
+    ``before_largest`` (with ``largest_sheet_first``): called once with the format (``xlsx``/``xlsm``) when every
+    part except the worksheet parts is checked and the largest worksheet part is about to be, so that a reader may
+    open the workbook meanwhile (python-calamine's open reads the package, the workbook, the shared strings and
+    the styles, never a worksheet). Not called when the file is refused before that point, nor when there is no
+    largest part to check first.
+
     Returns :class:`FileFacts` for a file that may be read; raises :class:`RejectedFile`
     (Chinese reason) for an empty, oversized, encrypted, non-workbook, zip-bomb, DTD/entity,
     absurd-dimension or giant-text file. Never raises anything else.
@@ -149,17 +156,21 @@ def precheck(
     limits = Limits(max_bytes, max_uncompressed, max_ratio, max_cells, max_rows, max_cols, max_text_run, max_entries)
     spath = os.fspath(path)
     started = time.perf_counter()
-    facts = _guarded(spath, lambda: _precheck(spath, limits, largest_sheet_first, formulas, defer_largest))
+    facts = _guarded(spath, lambda: _precheck(spath, limits, largest_sheet_first, formulas, defer_largest,
+                                              before_largest))
     facts.seconds = time.perf_counter() - started
     return facts
 
 
-def finish_precheck(facts: FileFacts) -> FileFacts:
+def finish_precheck(facts: FileFacts, before_largest: Callable[[str], Any] | None = None) -> FileFacts:
     """Check the parts a ``largest_sheet_first`` or ``defer_largest`` pre-check left (nothing to do otherwise);
-    RejectedFile as precheck."""
+    RejectedFile as precheck. ``before_largest``: as precheck's, called when what is left is the largest worksheet
+    part (``facts.largest_pending``: every other part is checked already), before it is checked."""
     if not facts.pending:
         return facts
     started = time.perf_counter()
+    if before_largest is not None and facts.largest_pending:
+        before_largest(facts.format)
     _guarded(facts.path, lambda: _check_pending(facts))
     facts.seconds += time.perf_counter() - started
     return facts
@@ -182,7 +193,7 @@ def _guarded(path: str, check: Any) -> FileFacts:
 
 
 def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False, formulas: bool = False,
-              defer_largest: bool = False) -> FileFacts:
+              defer_largest: bool = False, before_largest: Callable[[str], Any] | None = None) -> FileFacts:
     try:
         size = os.stat(path).st_size
     except OSError:
@@ -208,7 +219,7 @@ def _precheck(path: str, lim: Limits, largest_sheet_first: bool = False, formula
     facts = FileFacts(path=path, format=fmt, size=size, formula_free=set() if formulas else None)
     if fmt in ("xlsx", "xlsm", "xlsb", "ods"):
         _check_zip(path, fmt, facts, lim, largest_sheet_first and fmt in ("xlsx", "xlsm"),
-                   defer_largest and fmt in ("xlsx", "xlsm"))
+                   defer_largest and fmt in ("xlsx", "xlsm"), before_largest)
     else:
         _check_cfb(path, facts)
     return facts
@@ -248,7 +259,7 @@ _XMLISH = (".xml", ".rels", ".vml", ".bin")
 
 
 def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet_first: bool = False,
-               defer_largest: bool = False) -> None:
+               defer_largest: bool = False, before_largest: Callable[[str], Any] | None = None) -> None:
     with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
         infos = zf.infolist()
         names = [i.filename for i in infos]
@@ -277,13 +288,25 @@ def _check_zip(path: str, fmt: str, facts: FileFacts, lim: Limits, largest_sheet
                         path, "encrypted", "文件已加密（设置了打开密码），无法读取：请取消密码后另存为 .xlsx 再提交。"
                     )
         largest = staged_sheet_part(infos) if largest_sheet_first or defer_largest else None
+        # Every member stored under the largest part's name (a name stored twice, or once more in another case or
+        # with backslashes, is one part to a reader, and it may read either copy): checked together, never split
+        # between the two steps. Skipping members by name below would otherwise pass over a copy in both steps.
+        same: list[zipfile.ZipInfo] = []
         if largest is not None:
             facts.largest_sheet = _norm(largest.filename)
+            same = [i for i in infos if _norm(i.filename) == facts.largest_sheet]
             facts.pending = (
-                [largest] if defer_largest else [i for i in infos if is_sheet_xml(i.filename) and i is not largest]
+                same if defer_largest
+                else [i for i in infos if is_sheet_xml(i.filename) and _norm(i.filename) != facts.largest_sheet]
             )
             facts._limits = lim
         later = {i.filename for i in facts.pending}
+        if largest is not None and largest_sheet_first and before_largest is not None:
+            # Every other part first, then the hook, then the largest part (every copy of it).
+            total = _scan_members(path, fmt, facts, lim, fh, infos, later | {i.filename for i in same}, 0)
+            before_largest(fmt)
+            facts.uncompressed = _scan_members(path, fmt, facts, lim, fh, same, set(), total)
+            return
         facts.uncompressed = _scan_members(path, fmt, facts, lim, fh, infos, later, 0)
 
 
