@@ -399,15 +399,10 @@ def test_before_largest_is_called_once_between_the_other_parts_and_the_largest(t
 
 
 def test_before_largest_is_not_called_for_a_file_refused_before_the_largest(tmp_path: Path) -> None:
-    src = _ledger_for_hook(tmp_path)
-    with zipfile.ZipFile(src) as zf:
-        items = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
-    path = tmp_path / "dtd.xlsx"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, body in items:
-            if name == "xl/styles.xml":
-                body = body.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e "e">]>', 1)
-            out.writestr(name, body)
+    from fidelity_workbook import rewrite_members
+
+    path = rewrite_members(_ledger_for_hook(tmp_path),
+                           {"xl/styles.xml": lambda xml: xml.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e "e">]>', 1)})
     called: list[str] = []
     with pytest.raises(Exception) as err:
         precheck(path, largest_sheet_first=True, before_largest=called.append)
