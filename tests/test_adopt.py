@@ -389,3 +389,131 @@ def test_three_lists_and_one_sheet_give_identical_statuses_and_statistics(proble
     assert one.status.stats.problems_overall == three.status.stats.problems_overall
     assert one.status.stats.by_category == three.status.stats.by_category
     assert one.status.stats.by_unit == three.status.stats.by_unit
+
+
+# ------------------------------------------------------------------------ category heading rows (one sheet)
+
+HEAD_NO_CATEGORY = [h for h in HEAD if h != "问题类别"]
+
+
+def build_with_headings(path: Path, shape: str = "merged", heading: str = "merged") -> Path:
+    """A one-sheet ledger without a 问题类别 column whose categories are heading rows above their problems, as many
+    offices keep it. ``heading``: merged (一、… merged across the table), column (一、… in 序号 only) or ordinal
+    (一 in 序号, the category in 存在问题)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "整改台账"
+    ws.append([TITLE])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEAD_NO_CATEGORY))
+    ws.append(HEAD_NO_CATEGORY)
+    category = None
+    for n, (cat, prob, measures) in enumerate(PROBLEMS, 1):
+        if cat != category:
+            category = cat
+            number, _, words = cat.partition("、")
+            ws.append([number, words] if heading == "ordinal" else [cat])
+            if heading == "merged":
+                ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row,
+                               end_column=len(HEAD_NO_CATEGORY))
+        first = ws.max_row + 1
+        for k, (measure, unit, deadline, progress, state) in enumerate(measures, 1):
+            show = k == 1 or shape == "repeated"
+            ws.append([n if show else None, prob if show else None, measure, "王局长", unit, "张三", deadline,
+                       progress, state])
+        if shape == "merged" and len(measures) > 1:
+            for c in (1, 2):
+                ws.merge_cells(start_row=first, start_column=c, end_row=ws.max_row, end_column=c)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("heading", ["merged", "column", "ordinal"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_category_heading_rows_name_the_category_of_the_problems_below(tmp_path, shape, heading):
+    result = check(build_with_headings(tmp_path / f"{shape}_{heading}.xlsx", shape, heading))
+    ledger = result.ledger
+    one, two = ("党的领导方面", "作风建设方面") if heading == "ordinal" else ("一、党的领导方面", "二、作风建设方面")
+    # Heading rows 3 and 7; the problems and measures are those of the ledger with a 问题类别 column, one row lower.
+    assert [(p.id, p.category, p.title, p.row) for p in ledger.problems] == [
+        ("1", one, "学习贯彻不深入", 4), ("2", one, "决策程序不规范", 6), ("3", two, "督查不到位", 8)]
+    assert [(t.id, t.problem_id, t.row) for t in ledger.tasks] == [
+        ("1-1", "1", 4), ("1-2", "1", 5), ("2-1", "2", 6), ("3-1", "3", 8), ("3-2", "3", 9), ("3-3", "3", 10)]
+    assert result.valid, result.report.flatten()
+    headings = [i for i in result.report.warnings if i.code == "category-heading"]
+    assert [(i.location.row, i.location.column) for i in headings] == [(3, "A"), (7, "A")]
+    assert f"归入类别“{one}”" in headings[0].message
+    codes = {i.code for i in result.report.issues}
+    assert "missing-category-column" not in codes and "missing-value" not in codes
+    assert any(line.startswith("类别：取自2个类别标题行（第3、7行）") for line in ledger.layout.detection)
+    # The same statuses and statistics as the ledger that has the column (by category too).
+    with_column = check(build_one_sheet(tmp_path / "column.xlsx", shape))
+    assert [r.code for r in result.status.rows] == [r.code for r in with_column.status.rows]
+    assert result.status.stats.overall == with_column.status.stats.overall
+    assert list(result.status.stats.by_category.values()) == list(with_column.status.stats.by_category.values())
+
+
+def test_rows_that_only_look_like_headings_stay_records(tmp_path):
+    """A problem with its measure on the row is no heading, whatever its 序号; a title alone under 存在问题 is a
+    problem (its missing cells are reported), not a heading; a 问题类别 column filled wins over a heading."""
+    rows = [HEAD,
+            ["一、党的领导方面"],  # a heading (序号 column, alone)
+            ["一", "一、", "学习贯彻不深入方面", "建立学习制度", "王局长", "办公室", "张三", date(2024, 6, 30), "", "已完成"],
+            [None, None, "决策程序不规范方面"],  # a title alone, right of the first field column
+            ["二、作风建设方面"]]
+    rows.append([3, "自有类别", "督查不到位", "完善督查机制", "王局长", "办公室", "张三", date(2024, 6, 30), "", "推进中"])
+    result = check_tables({"整改台账": Table("整改台账", rows)}, today=TODAY)
+    ledger = result.ledger
+    assert [(p.category, p.title, p.row) for p in ledger.problems] == [
+        ("一、", "学习贯彻不深入方面", 3), ("一、", "决策程序不规范方面", 4), ("自有类别", "督查不到位", 6)]
+    assert [i.location.row for i in result.report.warnings if i.code == "category-heading"] == [2, 5]
+    assert {(i.code, i.location.row) for i in result.report.errors} >= {("missing-value", 4)}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problems=_problems, shape=st.sampled_from(SHAPES))
+def test_three_lists_and_one_sheet_with_heading_rows_give_identical_statistics(problems, shape):
+    """Invariant: the categories given by heading rows count as the 问题类别 column does (the same tallies per
+    category, whatever the order of the problems and however their measures are laid out)."""
+    problems = [(c, f"{t}{n}", ms) for n, (c, t, ms) in enumerate(problems)]
+    three = check_tables(three_list_tables(problems), today=TODAY)
+    rows: list[list] = [[h for h in HEAD if h != "问题类别"]]
+    merged = []
+    category = None
+    for n, (cat, prob, measures) in enumerate(problems, 1):
+        if cat != category:
+            category = cat
+            rows.append([cat] + [cat] * (len(rows[0]) - 1))  # a heading merged across the table, as spread
+            merged.append((len(rows), 0, len(rows), len(rows[0]) - 1))
+        first = len(rows) + 1
+        for k, (measure, unit, deadline, progress, state) in enumerate(measures, 1):
+            show = k == 1 or shape == "repeated"
+            rows.append([n if show else None, prob if show else None, measure, "王局长", unit, "张三", deadline,
+                         progress, state])
+        if shape == "merged" and len(measures) > 1:
+            merged += [(first, c, len(rows), c) for c in range(2)]
+    one = check_tables({"整改台账": Table("整改台账", rows, merged=merged)}, today=TODAY)
+    assert [(p.id, p.category) for p in one.ledger.problems] == [(p.id, p.category) for p in three.ledger.problems]
+    assert [r.code for r in one.status.rows] == [r.code for r in three.status.rows]
+    assert one.status.stats.overall == three.status.stats.overall
+    assert one.status.stats.problems_overall == three.status.stats.problems_overall
+    assert one.status.stats.by_category == three.status.stats.by_category
+
+
+def test_adopted_ledger_with_heading_rows_keeps_them_and_the_notice_numbers_categories_once(tmp_path):
+    path = build_with_headings(tmp_path / "台账.xlsx", "merged", "merged")
+    run_adopt(FileLedger(path), write=True, today=TODAY)
+    fill_settings(path)
+    status = run_status(FileLedger(path), today=TODAY)
+    assert status.exit_code == 0, status.refused
+    wb = openpyxl.load_workbook(path)
+    ws = wb["整改台账"]
+    assert "A3:I3" in {str(r) for r in ws.merged_cells.ranges} and ws["A3"].value == "一、党的领导方面"
+    assert "A7:I7" in {str(r) for r in ws.merged_cells.ranges} and ws["A7"].value == "二、作风建设方面"
+    header = [c.value for c in ws[2]]
+    state_col = header.index("【自动】状态") + 1
+    assert ws.cell(3, state_col).value is None and ws.cell(7, state_col).value is None  # nothing on the headings
+    assert ws.cell(4, state_col).value and ws.cell(10, state_col).value
+    run_notice(FileLedger(path), today=TODAY, out=tmp_path / "通报.docx")
+    text = [p.text for p in Document(str(tmp_path / "通报.docx")).paragraphs]
+    assert "（一）党的领导方面" in text and "（二）作风建设方面" in text
+    assert not any("（一）一、" in t for t in text)

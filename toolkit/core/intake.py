@@ -207,8 +207,10 @@ class _Sheet:
     """A located staff sheet: header, column map, and iteration over data rows."""
 
     def __init__(self, ledger: Ledger, canonical: str, table: Table, header_idx: int, cols: dict[str, int],
-                 *, record_keys: tuple[str, ...] | None = None):
+                 *, record_keys: tuple[str, ...] | None = None, headings: bool = False):
         self.ledger = ledger
+        # A one-sheet ledger's category heading rows (Excel row, category), when asked for (see _heading).
+        self.heading_rows: list[tuple[int, str]] | None = [] if headings else None
         self.record_keys = RECORD_KEYS.get(canonical, ()) if record_keys is None else record_keys
         self.canonical = canonical
         self.table = table
@@ -322,6 +324,26 @@ class _Sheet:
         need = max(2, (len(self.cols) + 1) // 2)
         self._repeat_slack = len(probe) - need  # negative: never (fewer mapped columns than needed)
 
+    def _heading(self, row: list[Any], first: int) -> str | None:
+        """The category a heading row names (layouts.heading_category), or None. Its first filled cell is not right
+        of the table's first field column (a text alone under 存在问题 is a problem, not a heading), and no staff
+        cell holds anything but text (a merged range spreads one text over the cells it covers)."""
+        if not self.staff_cols or first > min(self.cols.values(), default=-1):
+            return None
+        texts: list[str] = []
+        for j in self.staff_cols:
+            v = row[j] if j < len(row) else None
+            if v is None:
+                continue
+            if v.__class__ is not str:
+                return None
+            text = "".join(v.split())
+            if text and text not in texts:
+                texts.append(text)
+                if len(texts) > 2:
+                    return None
+        return L.heading_category(texts)
+
     def _single_text(self, row: list[Any]) -> bool:
         values = {row[j] for j in self.staff_cols if j < len(row) and row[j] is not None
                   and not (isinstance(row[j], str) and not row[j].strip())}
@@ -378,6 +400,7 @@ class _Sheet:
         kinds: list[tuple[int, str, int]] = []  # (index, kind, first filled index)
         staff_cols = self.staff_cols
         is_total, is_note, is_header = L.is_total_text, self._is_note, self._is_repeated_header
+        headings, heading_of = self.heading_rows, {}
         rows = table.rows
         lo = self.header_idx + 1
         body = rows[lo:]
@@ -408,6 +431,9 @@ class _Sheet:
                     append((lo + k, "total", first))
                 elif v.__class__ is str and not v.isascii() and is_note(body[k], first):
                     append((lo + k, "note", first))
+                elif headings is not None and v.__class__ is str and (category := self._heading(body[k], first)):
+                    append((lo + k, "heading", first))
+                    heading_of[lo + k] = category
                 elif (k in headers) if headers is not None else is_header(body[k]):
                     append((lo + k, "header", first))
                 else:
@@ -444,6 +470,12 @@ class _Sheet:
                 message = (f"此行“{note_text}”是表格注释，不作为{word}读取，不计入统计。"
                            f"如果这其实是一项{word}，请把注释文字移出本行并填写编号")
                 issues.append(Issue("table-note", message, where, WARNING))
+            elif kind == "heading":
+                category = heading_of[i]
+                self.heading_rows.append((excel_row, category))
+                issues.append(Issue("category-heading", f"此行“{_snippet(category, 24)}”是类别标题行，不作为问题或{word}读取；"
+                                    f"其下的问题（到下一个类别标题行为止）归入类别“{_snippet(category, 24)}”"
+                                    "（“问题类别”列有填写的，以该列为准）", where, WARNING))
             elif kind == "continuation":
                 message = (f"此行“{_snippet(row[first])}”位于表格注释“{note_text}”之后，视为注释的续行，"
                            f"不作为{word}读取，不计入统计")
@@ -1082,8 +1114,10 @@ def _settings_from_title(ledger: Ledger, one: OneSheet) -> None:
         return
 
 
-def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]]) -> tuple[list[list[tuple[int, dict]]], Counter]:
-    """Measure rows grouped into problems by the 存在问题 column: merged, repeated or blank below."""
+def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]], headings: Sequence[int] = (),
+                ) -> tuple[list[list[tuple[int, dict]]], Counter]:
+    """Measure rows grouped into problems by the 存在问题 column: merged, repeated or blank below. A category
+    heading row (its Excel row in ``headings``) ends the problem above it."""
     title_col = one.cols.get("title")
     table = one.table
     col_abs = table.first_col + title_col if title_col is not None else -1
@@ -1091,10 +1125,19 @@ def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]]) -> tuple[
     groups: list[list[tuple[int, dict]]] = []
     how: Counter = Counter()
     title_of = ""
+    after = sorted(headings)
+    h = 0
     for row, v in rows:
         title = cell_text(v.get("title"))
         rng = next(((r1, r2) for r1, r2 in merged if r1 <= row <= r2), None)
-        if groups and rng and rng[0] < row and groups[-1][0][0] >= rng[0]:
+        crossed = False
+        while h < len(after) and after[h] < row:
+            crossed = crossed or bool(groups) and after[h] > groups[-1][-1][0]
+            h += 1
+        if crossed:
+            groups.append([])
+            title_of = title
+        elif groups and rng and rng[0] < row and groups[-1][0][0] >= rng[0]:
             how["merged"] += 1
         elif groups and not title:
             how["blank"] += 1
@@ -1145,7 +1188,8 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     layout.mapping_sheet = one.mapping_sheet
     layout.fields = {k: one.table.letter(j) for k, j in sorted(one.cols.items(), key=lambda kv: kv[1])}
     table = one.table
-    sheet = _Sheet(ledger, S.SHEET_TASKS, table, one.header_idx, one.cols, record_keys=("seq", "title", "measure"))
+    sheet = _Sheet(ledger, S.SHEET_TASKS, table, one.header_idx, one.cols, record_keys=("seq", "title", "measure"),
+                   headings=True)
     letters = dict(layout.columns[S.SHEET_TASKS])
     header_row = table.excel_row(one.header_idx)
     normalized = sheet.normalized_header
@@ -1159,6 +1203,7 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     for key in ("sheet_names", "header_rows", "last_rows", "next_free_column"):
         d = getattr(layout, key)
         d[S.SHEET_PROBLEMS] = d[S.SHEET_TASKS]
+    no_category_at: int | None = None
     for col in L.ONE_SHEET_COLUMNS:
         if col.key in one.cols:
             continue
@@ -1173,6 +1218,7 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
                 Location(ledger.source, table.name, header_row, None, col.header),
             ))
         elif col.key == "category":
+            no_category_at = len(issues)  # said only when no category heading rows stand for the column
             issues.append(Issue(
                 "missing-category-column",
                 f"工作表“{table.name}”第{header_row}行（表头）没有“问题类别”列，所有问题归为一类，通报中不分方面；"
@@ -1181,7 +1227,10 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
                 WARNING,
             ))
     rows = list(sheet.rows(issues))
-    groups, how = _group_rows(one, rows)
+    headings = sheet.heading_rows or []
+    if headings and no_category_at is not None:
+        del issues[no_category_at]
+    groups, how = _group_rows(one, rows, [r for r, _ in headings])
     pids, tids, pid_how, tid_how = _number(one, groups)
     if "seq" in one.cols and pid_how.startswith("取自"):
         layout.columns[S.SHEET_PROBLEMS]["id"] = table.letter(one.cols["seq"])
@@ -1189,8 +1238,12 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
         layout.columns[S.SHEET_TASKS]["id"] = table.letter(one.cols["seq"])
     category = ""
     records, task_ids, problem_ids = [], [], []
+    h = 0
     for pid, ids, group in zip(pids, tids, groups):
         first_row, first = group[0]
+        while h < len(headings) and headings[h][0] < first_row:  # the heading rows above this problem
+            category = headings[h][1]
+            h += 1
         category = cell_text(first.get("category")) or category
         ledger.problems.append(Problem(pid, category, cell_text(first.get("title")), "",
                                        cell_text(first.get("leader")), cell_text(first.get("unit")), first_row))
@@ -1214,6 +1267,9 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
         + (f"（{shapes}）" if shapes else "（每个问题一行）"),
         f"问题编号：{pid_how}；措施编号：{tid_how}",
     ]
+    if headings:
+        rows_text = "、".join(str(r) for r, _ in headings[:8]) + ("…" if len(headings) > 8 else "")
+        layout.detection.insert(4, f"类别：取自{len(headings)}个类别标题行（第{rows_text}行）")
     if one.how == "detected":
         issues.append(Issue(
             "layout-detected",

@@ -139,6 +139,28 @@ def is_total_text(value: object) -> bool:
     return any(text == w or text.startswith(w + ":") for w in TOTAL_WORDS)
 
 
+# A category heading row of a one-sheet ledger (docs/rules/adopt.md): 一、…  （一）…  第一部分…  or …方面(的问题).
+_HEADING_ORDINAL = re.compile(r"^(?:[一二三四五六七八九十]+[、.,，:：]|\([一二三四五六七八九十]+\)|第[一二三四五六七八九十]+(?:部分|类|方面))")
+_HEADING_TAIL = re.compile(r"(?:方面|方面的问题|方面问题|方面存在的问题)[:：。]?$")
+
+
+def heading_category(texts: list[str]) -> str | None:
+    """The category named by a row whose staff cells hold only ``texts`` (its distinct texts, in column order,
+    spaces removed), or None when the row is not a category heading.
+
+    A heading holds one text that starts with a Chinese ordinal (一、 （一） 第一部分…) or ends with 方面 (方面的问题…),
+    kept as written; or a bare Chinese ordinal (一 / 一、 / （一）) followed by one text, which is the category.
+    """
+    if len(texts) == 1:
+        text = unicodedata.normalize("NFKC", texts[0])
+        return texts[0] if _HEADING_ORDINAL.match(text) or _HEADING_TAIL.search(text) else None
+    if len(texts) == 2:
+        seq = parse_seq(texts[0])
+        if seq is not None and seq.kind in ("cn", "paren") and not seq.text[1:-1].isdigit() and not seq.text.isdigit():
+            return texts[1]
+    return None
+
+
 def counties_from_units(units: list[str]) -> list[str]:
     """Units that read as a county-level unit (县/区/市, not a department of one), in order of appearance.
 

@@ -53,6 +53,7 @@ from toolkit.notice.text import (
     ordinal_paren_cn,
     public_period,
     signature_indents,
+    without_typed_ordinal,
 )
 
 if TYPE_CHECKING:
@@ -332,7 +333,8 @@ def section2_items(ledger: Ledger, status: LedgerStatus, warnings: list[str], *,
     problem_no = 0
     for cat_no, category in enumerate(ledger.categories(), start=1):
         if levels > 1:
-            items.append(BodyItem(HEADING2, ordinal_paren_cn(cat_no) + clean_text(category), "category"))
+            items.append(BodyItem(HEADING2, ordinal_paren_cn(cat_no) + without_typed_ordinal(clean_text(category)),
+                                  "category"))
         in_category = [p for p in ledger.problems if p.category == category]
         withheld = [p for p in in_category if public and not p.public]
         for problem in (p for p in in_category if not (public and not p.public)):

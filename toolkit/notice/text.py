@@ -105,6 +105,17 @@ def chinese_number(n: int) -> str:
     return out
 
 
+# An ordinal staff typed before a heading (一、 一． （一） (1) 1、 1.), dropped where the notice numbers it itself.
+_TYPED_ORDINAL = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(](?:[一二三四五六七八九十]+|\d+)[）)]|\d+[、．]|\d+\.(?!\d))")
+
+
+def without_typed_ordinal(text: str) -> str:
+    """``text`` without a leading ordinal staff typed (``一、关于…方面`` → ``关于…方面``): the notice puts its own
+    ordinal before a category heading. A text that is nothing but an ordinal is kept as it is."""
+    rest = _TYPED_ORDINAL.sub("", text, count=1).lstrip(_STRIP)
+    return rest or text
+
+
 def ordinal_section(n: int) -> str:
     """First-level ordinal: 一、"""
     return f"{chinese_number(n)}、"
