@@ -517,3 +517,70 @@ def test_adopted_ledger_with_heading_rows_keeps_them_and_the_notice_numbers_cate
     text = [p.text for p in Document(str(tmp_path / "通报.docx")).paragraphs]
     assert "（一）党的领导方面" in text and "（二）作风建设方面" in text
     assert not any("（一）一、" in t for t in text)
+
+
+# -------------------------------------------------------------------------------------- two-row headers
+
+def build_two_row_header(path: Path, vertical: bool, lower_wider: bool = False) -> Path:
+    """A one-sheet ledger whose header takes two rows: 责任 over 责任领导/责任单位/责任人, 整改情况 over
+    整改进展/完成情况. ``vertical``: the one-row headers merged down over both rows (as Excel users often do);
+    else written in the upper row only. ``lower_wider``: 完成时限 moves to the lower row too (then the lower row
+    names more fields than the upper one)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "整改台账"
+    ws.append([TITLE])
+    ws.merge_cells("A1:J1")
+    ws.append(["序号", "问题类别", "存在问题", "整改措施", "责任", None, None,
+               "时限" if lower_wider else "完成时限", "整改情况", None])
+    ws.append([None, None, None, None, "责任领导", "责任单位", "责任人", "完成时限" if lower_wider else None,
+               "整改进展", "完成情况"])
+    ws.merge_cells("E2:G2")
+    ws.merge_cells("I2:J2")
+    if vertical:
+        for c in ("A", "B", "C", "D") + (() if lower_wider else ("H",)):
+            ws.merge_cells(f"{c}2:{c}3")
+    for n, (cat, prob, measures) in enumerate(PROBLEMS, 1):
+        for measure, unit, deadline, progress, state in measures:
+            ws.append([n, cat, prob, measure, "王局长", unit, "张三", deadline, progress, state])
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("vertical", [True, False])
+@pytest.mark.parametrize("lower_wider", [False, True])
+def test_two_row_header_reads_every_column(tmp_path, vertical, lower_wider):
+    result = check(build_two_row_header(tmp_path / "two.xlsx", vertical, lower_wider))
+    ledger = result.ledger
+    assert ledger.layout.kind == L.ONE_SHEET
+    assert ledger.layout.fields == {"seq": "A", "category": "B", "title": "C", "measure": "D", "leader": "E",
+                                    "unit": "F", "person": "G", "deadline": "H", "progress": "I", "state": "J"}
+    assert ledger.layout.header_rows["任务清单"] == 3
+    assert [(p.id, p.title) for p in ledger.problems] == [("1", "学习贯彻不深入"), ("2", "决策程序不规范"),
+                                                         ("3", "督查不到位")]
+    assert [(t.row, t.unit, t.state) for t in ledger.tasks][:2] == [(4, "办公室", "已完成"), (5, "英德市", "推进中")]
+    assert result.valid, result.report.flatten()
+    if not vertical:  # the pair was recognised (with merges spread down, the lower row alone names every field)
+        assert any("第2–3行为表头（两行表头）" in line for line in ledger.layout.detection)
+
+
+def test_a_row_below_the_header_that_holds_data_is_never_a_second_header(tmp_path):
+    """The lower row of a pair names a field in every filled cell: a first data row of short words is data."""
+    rows = [HEAD, ["1", "党的领导方面", "学习", "整改措施", "王局长", "办公室", "张三", date(2024, 6, 30), "", "已完成"]]
+    result = check_tables({"整改台账": Table("整改台账", rows)}, today=TODAY)
+    assert result.ledger.layout.header_rows["任务清单"] == 1
+    assert [(t.measure, t.row) for t in result.ledger.tasks] == [("整改措施", 2)]
+
+
+def test_adopted_two_row_header_ledger_gets_its_columns_in_the_lower_row(tmp_path):
+    path = build_two_row_header(tmp_path / "台账.xlsx", vertical=False)
+    run_adopt(FileLedger(path), write=True, today=TODAY)
+    fill_settings(path)
+    status = run_status(FileLedger(path), today=TODAY)
+    assert status.exit_code == 0, status.refused
+    ws = openpyxl.load_workbook(path)["整改台账"]
+    lower = [c.value for c in ws[3]]
+    assert "【自动】状态" in lower and "E2:G2" in {str(r) for r in ws.merged_cells.ranges}
+    again = check(path)
+    assert [(t.id, t.state) for t in again.ledger.tasks] == [(t.id, t.state) for t in status.check.ledger.tasks]
+    assert again.ledger.layout.fields["unit"] == "F"

@@ -952,6 +952,7 @@ class OneSheet:
     cols: dict[str, int]
     how: str  # "detected" | "mapping"
     mapping_sheet: str = ""
+    upper_header_idx: int | None = None  # a two-row header: the upper row's index (header_idx is the lower row)
 
 
 def find_mapping_sheet(tables: dict[str, Table]) -> str | None:
@@ -1069,6 +1070,7 @@ def detect_one_sheet(ledger: Ledger, tables: dict[str, Table], issues: list[Issu
         table = tables[name]
         if not table.rows:
             continue
+        upper = None
         if mapping is not None and mapping["header_row"]:
             header_idx = mapping["header_row"] - table.first_row
             if not 0 <= header_idx < len(table.rows):
@@ -1080,13 +1082,50 @@ def detect_one_sheet(ledger: Ledger, tables: dict[str, Table], issues: list[Issu
                 continue
             header_idx, match = max(found, key=lambda c: (len(c[1].mapping), -c[0]))
             cols = match.mapping
+            if (pair := _two_row_header(table, header_idx, cols)) is not None:
+                upper, header_idx, cols = pair
         if mapping is not None:
             cols = _apply_mapping(ledger, mapping, table, header_idx, cols, issues)
         elif _is_problem_link_header(table, header_idx) or not {"title", "measure"} <= cols.keys():
             continue
         return OneSheet(_spread_merged(table), header_idx, cols, "mapping" if mapping else "detected",
-                        mapping["name"] if mapping else "")
+                        mapping["name"] if mapping else "", upper if mapping is None else None)
     return None
+
+
+def _two_row_header(table: Table, header_idx: int, cols: dict[str, int]) -> tuple[int, int, dict[str, int]] | None:
+    """A header over two rows (责任 above 责任领导/责任单位/责任人, 整改情况 above 整改进展/完成情况, the other
+    headers in the upper row only): (upper index, lower index, the fields of both), when the pair of the chosen
+    header row and the row right above or below it names more fields than the chosen row alone; else None.
+
+    A pair qualifies when every filled cell of the lower row names a field (so a data row never does), and every
+    filled cell of the upper row names a field or stands above a cell of the lower row that does (a group label).
+    A field named in both rows is read from the lower row's column; two fields in one column disqualify the pair.
+    """
+    best = None
+    for upper in (header_idx - 1, header_idx):
+        lower = upper + 1
+        if upper < 0 or lower >= len(table.rows):
+            continue
+        top = HeaderMatch(_normalized_row(table.rows[upper]), L.ONE_SHEET_COLUMNS)
+        bottom = HeaderMatch(_normalized_row(table.rows[lower]), L.ONE_SHEET_COLUMNS)
+        named_below = {j for found in bottom.cells.values() for j, _ in found}
+        named_above = {j for found in top.cells.values() for j, _ in found}
+        if not named_below or any(j not in named_below for j in _filled(table.rows[lower])):
+            continue
+        if any(j not in named_above and j not in named_below for j in _filled(table.rows[upper])):
+            continue
+        union = {**top.mapping, **bottom.mapping}
+        if len(set(union.values())) != len(union) or len(union) <= len(cols):
+            continue
+        if best is None or len(union) > len(best[2]):
+            best = (upper, lower, union)
+    return best
+
+
+def _filled(row: list[Any]) -> list[int]:
+    """Indices of the cells of ``row`` that hold something (a blank text is empty)."""
+    return [j for j, v in enumerate(row) if v is not None and not (v.__class__ is str and not v.strip())]
 
 
 _TITLE_RE = re.compile(r"^(?P<org>.+?)关于(?P<round>.*?巡察)")
@@ -1260,8 +1299,12 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     shapes = "，".join(f"{word}{how[k]}行" for k, word in (("merged", "合并单元格"), ("repeated", "逐行重复"),
                                                            ("blank", "下方留空")) if how[k])
     source = f"按“{L.MAPPING_SHEET}”工作表" if one.how == "mapping" else "自动识别"
+    if one.upper_header_idx is not None:
+        header_text = f"第{table.excel_row(one.upper_header_idx)}–{header_row}行为表头（两行表头）"
+    else:
+        header_text = f"第{header_row}行为表头"
     layout.detection[:0] = [
-        f"{source}：工作表“{table.name}”是一表式整改台账，第{header_row}行为表头",
+        f"{source}：工作表“{table.name}”是一表式整改台账，{header_text}",
         f"列：{fields}",
         f"分组：按“存在问题”列把{len(ledger.tasks)}项措施归入{len(ledger.problems)}个问题"
         + (f"（{shapes}）" if shapes else "（每个问题一行）"),
