@@ -424,3 +424,29 @@ def test_records_as_tuples_equal_records_as_dicts(small_tables, kinds, drop):
         return got, [(i.code, i.location.row, i.location.column) for i in issues]
 
     assert read("tuple") == read("dict")
+
+
+# ----------------------------------------------------------------------------- column-number rows
+
+
+@pytest.mark.parametrize("numbers", [list(range(1, 15)), [str(n) for n in range(1, 15)], [1, 2, 3]])
+def test_a_column_number_row_under_the_header_is_not_a_task(small_tables, numbers):
+    rows = [numbers, task_row("1-1", 1), task_row("2-1", 2)]
+    result = check_tables(small_tables(rows), today=TODAY)
+    assert [t.id for t in result.ledger.tasks] == ["1-1", "2-1"]
+    assert result.report.flatten() == [["任务清单", 2, "A", "column-numbers"]]
+
+
+@pytest.mark.parametrize("numbers", [[1, 2], [1, 3, 4, 5], [2, 3, 4], [1, 2, "3a", 4], [1.5, 2, 3]])
+def test_rows_that_do_not_number_the_columns_are_read_as_before(small_tables, numbers):
+    rows = [numbers, task_row("1-1", 1)]
+    result = check_tables(small_tables(rows), today=TODAY)
+    assert "column-numbers" not in {i.code for i in result.report.issues}
+    assert len(result.ledger.tasks) == 2
+
+
+def test_column_numbers_further_down_are_data(small_tables):
+    rows = [task_row("1-1", 1), list(range(1, 15))]
+    result = check_tables(small_tables(rows), today=TODAY)
+    assert "column-numbers" not in {i.code for i in result.report.issues}
+    assert len(result.ledger.tasks) == 2

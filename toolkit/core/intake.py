@@ -344,6 +344,21 @@ class _Sheet:
                     return None
         return L.heading_category(texts)
 
+    def _column_numbers(self, row: list[Any]) -> bool:
+        """The row numbers the columns (1 2 3 … left to right, at least three, each staff cell filled one more than
+        the one before; 栏目序号 under the header of many official forms): not a record."""
+        want = 1
+        for j in self.staff_cols:
+            v = row[j] if j < len(row) else None
+            if v is None or (v.__class__ is str and not v.strip()):
+                continue
+            if v.__class__ is str and v.strip().isascii() and v.strip().isdigit():
+                v = int(v.strip())
+            if v.__class__ is not int or v != want:
+                return False
+            want += 1
+        return want > 3
+
     def _single_text(self, row: list[Any]) -> bool:
         values = {row[j] for j in self.staff_cols if j < len(row) and row[j] is not None
                   and not (isinstance(row[j], str) and not row[j].strip())}
@@ -427,7 +442,9 @@ class _Sheet:
                     if first is None:
                         continue
                 # A total or a note starts with Chinese text: an ASCII or non-text first cell is neither.
-                if v.__class__ is str and not v.isascii() and is_total(v):
+                if not kinds and self._column_numbers(body[k]):
+                    append((lo + k, "numbers", first))
+                elif v.__class__ is str and not v.isascii() and is_total(v):
                     append((lo + k, "total", first))
                 elif v.__class__ is str and not v.isascii() and is_note(body[k], first):
                     append((lo + k, "note", first))
@@ -470,6 +487,9 @@ class _Sheet:
                 message = (f"此行“{note_text}”是表格注释，不作为{word}读取，不计入统计。"
                            f"如果这其实是一项{word}，请把注释文字移出本行并填写编号")
                 issues.append(Issue("table-note", message, where, WARNING))
+            elif kind == "numbers":
+                issues.append(Issue("column-numbers", f"此行（1、2、3…）是表头下的栏目序号行，不作为{word}读取，不计入统计",
+                                    where, WARNING))
             elif kind == "heading":
                 category = heading_of[i]
                 self.heading_rows.append((excel_row, category))
