@@ -487,6 +487,18 @@ def _passthrough(exc: BaseException) -> bool:
     return isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
 
 
+def _close_quietly(wb: Any) -> None:
+    """Close a python-calamine workbook (None: nothing to do); only an interrupt escapes (a read-only handle:
+    nothing to lose)."""
+    if wb is None:
+        return
+    try:
+        wb.close()
+    except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+        if _passthrough(exc):
+            raise
+
+
 def _unreadable(path: str | os.PathLike[str], exc: BaseException, sheet: str | None) -> BaseException:
     """What leaves a read for ``exc``: an UnreadableWorkbook or an interrupt as it is, anything else (a calamine
     error, a pyo3 panic) as the UnreadableWorkbook that says it in Chinese."""
@@ -662,12 +674,7 @@ class StagedTables(Mapping[str, Table]):
 
     def _close_book(self) -> None:
         wb, self._wb = self._wb, None
-        if wb is not None:
-            try:
-                wb.close()
-            except BaseException as exc:  # noqa: BLE001 - closing a read-only handle: nothing to lose
-                if _passthrough(exc):
-                    raise
+        _close_quietly(wb)
 
     def resolve(self) -> dict[str, Table]:
         """Every table, the largest included (waits for its parse): what read_workbook returns."""
@@ -714,13 +721,7 @@ class OpeningWorkbook:
         """Wait for the open and close the workbook if it was not taken; never raises."""
         self._thread.join()
         self._box.pop("error", None)
-        wb = self._box.pop("wb", None)
-        if wb is not None:
-            try:
-                wb.close()
-            except BaseException as exc:  # noqa: BLE001 - a read-only handle: nothing to lose
-                if _passthrough(exc):
-                    raise
+        _close_quietly(self._box.pop("wb", None))
 
 
 def read_workbook_staged(path: str | os.PathLike[str], *, first_part: str | None = None,
