@@ -441,9 +441,9 @@ class _Sheet:
                                 break
                     if first is None:
                         continue
-                # A total or a note starts with Chinese text: an ASCII or non-text first cell is neither.
-                if not kinds and self._column_numbers(body[k]):
+                if not kinds and self._column_numbers(body[k]):  # only the first row below the header
                     append((lo + k, "numbers", first))
+                # A total or a note starts with Chinese text: an ASCII or non-text first cell is neither.
                 elif v.__class__ is str and not v.isascii() and is_total(v):
                     append((lo + k, "total", first))
                 elif v.__class__ is str and not v.isascii() and is_note(body[k], first):
@@ -1189,11 +1189,11 @@ def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]], headings:
     for row, v in rows:
         title = cell_text(v.get("title"))
         rng = next(((r1, r2) for r1, r2 in merged if r1 <= row <= r2), None)
-        crossed = False
+        crossed = False  # a heading lies between the row before and this one (headings are no data rows)
         while h < len(after) and after[h] < row:
-            crossed = crossed or bool(groups) and after[h] > groups[-1][-1][0]
+            crossed = True
             h += 1
-        if crossed:
+        if crossed and groups:
             groups.append([])
             title_of = title
         elif groups and rng and rng[0] < row and groups[-1][0][0] >= rng[0]:
