@@ -584,3 +584,163 @@ def test_adopted_two_row_header_ledger_gets_its_columns_in_the_lower_row(tmp_pat
     again = check(path)
     assert [(t.id, t.state) for t in again.ledger.tasks] == [(t.id, t.state) for t in status.check.ledger.tasks]
     assert again.ledger.layout.fields["unit"] == "F"
+
+
+# ------------------------------------------------------------------- problems on title rows above their measures
+
+TITLE_SEQS = {"cn": (["一", "二", "三"], lambda n, k: k), "int": ([1, 2, 3], lambda n, k: f"（{k}）"),
+              "dotted": ([1, 2, 3], lambda n, k: f"{n}.{k}"), "none": ([None] * 3, lambda n, k: None)}
+
+
+def build_with_title_rows(path: Path, seq: str = "cn", merged: bool = False, problems=PROBLEMS,
+                          category: bool = True) -> Path:
+    """A one-sheet ledger whose problems stand on rows of their own (序号, 问题类别, 存在问题), their measures on the
+    rows below (存在问题 blank, or merged down from the title row when ``merged``). Without ``category`` there is
+    no 问题类别 column: a title row 一 | 学习贯彻不深入 then has the shape of a category heading row."""
+    numbers, measure_number = TITLE_SEQS[seq]
+    head = HEAD if category else HEAD_NO_CATEGORY
+    title_col = head.index("存在问题") + 1
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "整改台账"
+    ws.append([TITLE])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
+    ws.append(head)
+    for n, (cat, prob, measures) in enumerate(problems, 1):
+        ws.append([numbers[n - 1], cat, prob] if category else [numbers[n - 1], prob])
+        first = ws.max_row
+        for k, (measure, unit, deadline, progress, state) in enumerate(measures, 1):
+            row = [measure_number(n, k), None, None, measure, "王局长", unit, "张三", deadline, progress, state]
+            ws.append(row if category else row[:1] + row[2:])
+        if merged:
+            ws.merge_cells(start_row=first, start_column=title_col, end_row=ws.max_row, end_column=title_col)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("category", [True, False])
+@pytest.mark.parametrize("merged", [False, True])
+@pytest.mark.parametrize("seq", list(TITLE_SEQS))
+def test_problems_on_title_rows_take_the_measures_below_them(tmp_path, seq, merged, category):
+    result = check(build_with_title_rows(tmp_path / f"{seq}.xlsx", seq, merged, category=category))
+    ledger = result.ledger
+    pids = {"cn": ["一", "二", "三"]}.get(seq, ["1", "2", "3"])
+    one, two = ("一、党的领导方面", "二、作风建设方面") if category else ("", "")
+    # Title rows 3, 6 and 8; the measures below them.
+    assert [(p.id, p.category, p.title, p.row) for p in ledger.problems] == [
+        (pids[0], one, "学习贯彻不深入", 3), (pids[1], one, "决策程序不规范", 6), (pids[2], two, "督查不到位", 8)]
+    tids = ([f"{n}.{k}" for n, k in ((1, 1), (1, 2), (2, 1), (3, 1), (3, 2), (3, 3))] if seq == "dotted" else
+            [f"{pids[n - 1]}-{k}" for n, k in ((1, 1), (1, 2), (2, 1), (3, 1), (3, 2), (3, 3))])
+    assert [(t.id, t.problem_id, t.measure, t.row) for t in ledger.tasks] == [
+        (tids[0], pids[0], "建立学习制度", 4), (tids[1], pids[0], "开展专题学习", 5), (tids[2], pids[1], "修订议事规则", 7),
+        (tids[3], pids[2], "完善督查机制", 9), (tids[4], pids[2], "建立督查台账", 10), (tids[5], pids[2], "按月通报进展", 11)]
+    assert result.valid, result.report.flatten()
+    codes = {i.code for i in result.report.issues}
+    assert "category-heading" not in codes and "missing-value" not in codes
+    assert any("问题标题行3行" in line for line in ledger.layout.detection)
+    # The same statuses and statistics as the ledger whose problems are merged over their measures.
+    merged_form = check(build_one_sheet(tmp_path / "merged.xlsx", "merged"))
+    assert [r.code for r in result.status.rows] == [r.code for r in merged_form.status.rows]
+    assert [r.code for r in result.status.problem_rows] == [r.code for r in merged_form.status.problem_rows]
+    assert result.status.stats.overall == merged_form.status.stats.overall
+    assert result.status.stats.by_unit == merged_form.status.stats.by_unit
+    if category:
+        assert result.status.stats.by_category == merged_form.status.stats.by_category
+
+
+def test_rows_that_only_resemble_title_rows_stay_what_they_were(tmp_path):
+    """Not a title row: a problem row with a measure field of its own (a measure with its text missing: reported
+    at the cell); a title alone with a category heading right below it; a heading above a problem row."""
+    head = [h for h in HEAD if h != "问题类别"]
+    rows = [head,
+            ["一", "党的领导方面"],  # a heading: the row below is a problem of its own
+            [1, "学习贯彻不深入", "建立学习制度", "王局长", "办公室", "张三", date(2024, 6, 30), "", "已完成"],
+            [2, "决策程序不规范", None, None, "办公室", None, date(2025, 6, 30), "", "推进中"],  # no measure text
+            [None, None, "修订议事规则", "王局长", "办公室", "张三", date(2025, 6, 30), "", "推进中"],
+            [3, "督查不到位"],  # a title alone, a heading right below: not a title row
+            ["二", "作风建设方面"],
+            [4, "作风不实", "完善督查机制", "王局长", "清新区", "张三", date(2024, 3, 31), "", "未启动"]]
+    result = check_tables({"整改台账": Table("整改台账", rows)}, today=TODAY)
+    ledger = result.ledger
+    assert [(p.title, p.category, p.row) for p in ledger.problems] == [
+        ("学习贯彻不深入", "党的领导方面", 3), ("决策程序不规范", "党的领导方面", 4), ("督查不到位", "党的领导方面", 6),
+        ("作风不实", "作风建设方面", 8)]
+    assert [t.row for t in ledger.tasks] == [3, 4, 5, 6, 8]
+    assert [i.location.row for i in result.report.warnings if i.code == "category-heading"] == [2, 7]
+    assert ("missing-value", 4) in {(i.code, i.location.row) for i in result.report.errors}
+    assert not any("问题标题行" in line for line in ledger.layout.detection)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problems=_problems, merged=st.booleans(), seq=st.sampled_from(list(TITLE_SEQS)))
+def test_three_lists_and_title_rows_give_identical_statuses_and_statistics(problems, merged, seq):
+    """Invariant: a problem on a title row above its measures counts as the same problem in the three lists."""
+    problems = [(c, f"{t}{n}", ms) for n, (c, t, ms) in enumerate(problems)]
+    three = check_tables(three_list_tables(problems), today=TODAY)
+    rows: list[list] = [HEAD]
+    spans = []
+    for n, (cat, prob, measures) in enumerate(problems, 1):
+        rows.append([{"cn": "一二三四五六"[n - 1], "none": None}.get(seq, n), cat, prob])
+        first = len(rows)
+        for k, (measure, unit, deadline, progress, state) in enumerate(measures, 1):
+            number = {"dotted": f"{n}.{k}", "int": f"（{k}）", "cn": k}.get(seq)
+            rows.append([number, None, prob if merged else None, measure, "王局长", unit, "张三", deadline, progress,
+                         state])  # a merged 存在问题 as the reader spreads it
+        if merged:
+            spans.append((first, 2, len(rows), 2))
+    one = check_tables({"整改台账": Table("整改台账", rows, merged=spans)}, today=TODAY)
+    assert [p.row for p in one.ledger.problems] == [r for r, row in enumerate(rows, 1) if row[3:] == []]
+    assert [(p.category, p.title) for p in one.ledger.problems] == [(p.category, p.title) for p in three.ledger.problems]
+    assert [t.state for t in one.ledger.tasks] == [t.state for t in three.ledger.tasks]
+    assert [r.code for r in one.status.rows] == [r.code for r in three.status.rows]
+    assert [r.code for r in one.status.problem_rows] == [r.code for r in three.status.problem_rows]
+    assert one.status.stats.overall == three.status.stats.overall
+    assert one.status.stats.problems_overall == three.status.stats.problems_overall
+    assert one.status.stats.by_category == three.status.stats.by_category
+    assert one.status.stats.by_unit == three.status.stats.by_unit
+
+
+def test_adopted_ledger_with_title_rows_gets_problem_statuses_on_them(tmp_path):
+    path = build_with_title_rows(tmp_path / "台账.xlsx", "cn", merged=True)
+    run_adopt(FileLedger(path), write=True, today=TODAY)
+    fill_settings(path)
+    status = run_status(FileLedger(path), today=TODAY)
+    assert status.exit_code == 0, status.refused
+    ws = openpyxl.load_workbook(path)["整改台账"]
+    header = [c.value for c in ws[2]]
+    task_state, problem_state = header.index("【自动】状态") + 1, header.index("【自动】整改状态") + 1
+    assert [ws.cell(r, problem_state).value for r in (3, 6, 8)] == [
+        p.label for p in status.check.status.problem_rows]
+    assert all(ws.cell(r, task_state).value is None for r in (3, 6, 8))  # title rows are no measures
+    assert all(ws.cell(r, task_state).value for r in (4, 5, 7, 9, 10, 11))
+    assert all(ws.cell(r, problem_state).value is None for r in (4, 5, 7, 9, 10, 11))
+    assert "C3:C5" in {str(r) for r in ws.merged_cells.ranges} and ws["A3"].value == "一"
+    again = check(path)
+    assert [(t.id, t.row) for t in again.ledger.tasks] == [(t.id, t.row) for t in status.check.ledger.tasks]
+    run_notice(FileLedger(path), today=TODAY, out=tmp_path / "通报.docx")
+    joined = "\n".join(p.text for p in Document(str(tmp_path / "通报.docx")).paragraphs)
+    assert joined.index("学习贯彻不深入") < joined.index("建立学习制度") < joined.index("决策程序不规范")
+
+
+def test_monthly_cycle_on_a_ledger_with_title_rows(tmp_path):
+    """County templates and consolidation find the measures below the title rows; the title rows stay as typed."""
+    path = build_with_title_rows(tmp_path / "台账.xlsx", "int", merged=False)
+    run_adopt(FileLedger(path), write=True, today=TODAY)
+    fill_settings(path)
+    job = run_county_templates(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 9))
+    assert job.exit_code == 0, job.refused
+    templates = {p.name.split("_")[1]: p for p in (tmp_path / "县区报送表-下发").glob("*.xlsx")}
+    assert set(templates) == {"英德市", "清新区"}
+    inbox = tmp_path / "县区报送表-收回"
+    inbox.mkdir()
+    fill_return(templates["清新区"], inbox / "清新区.xlsx",
+                {"3-1": {"state": "已完成", "completed_on": -2, "evidence": "督查机制文件", "progress": "已印发督查机制"}},
+                filler=("李四", "0763-1"), today=TODAY)
+    consolidated = run_consolidate(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 10))
+    assert consolidated.written, consolidated.refused
+    rows = tables_of(path)["整改台账"].rows
+    assert rows[8][9] == "已完成" and rows[8][8] == "已印发督查机制"  # row 9: the first measure of problem 3
+    assert rows[7][:3] == [3, "二、作风建设方面", "督查不到位"] and rows[7][3:10] == [None] * 7  # its title row
+    result = check(path)
+    assert next(t for t in result.ledger.tasks if t.id == "3-1").row == 9
+    assert result.status.problem_rows[2].done_tasks == 1

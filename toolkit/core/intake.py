@@ -344,6 +344,27 @@ class _Sheet:
                     return None
         return L.heading_category(texts)
 
+    def _title_rows_are_records(self, kinds: list[tuple[int, str, int]], heading_of: dict[int, str]) -> None:
+        """A row that looks like a category heading (一 and a text) but is a problem's title row above its measures
+        (layouts.is_title_row, with the record row right below it) is a record: the problem, not a category."""
+        if "title" not in self.cols:
+            return
+        rows = self.table.rows
+        for n, (i, kind, first) in enumerate(kinds):
+            if kind == "heading" and n + 1 < len(kinds) and kinds[n + 1][1] == "data":
+                title, measure_only = self._title_and_measure_only(rows[i])
+                next_title, next_measure_only = self._title_and_measure_only(rows[kinds[n + 1][0]])
+                if L.is_title_row(title, measure_only, next_title, next_measure_only):
+                    kinds[n] = (i, "data", first)
+                    del heading_of[i]
+
+    def _title_and_measure_only(self, row: list[Any]) -> tuple[str, list[str]]:
+        """The row's 存在问题 text and its measure-only fields' texts (layouts.MEASURE_ONLY_KEYS)."""
+        def text(key: str) -> str:
+            j = self.cols.get(key, -1)
+            return cell_text(row[j]) if 0 <= j < len(row) else ""
+        return text("title"), [text(k) for k in L.MEASURE_ONLY_KEYS if k in self.cols]
+
     def _column_numbers(self, row: list[Any]) -> bool:
         """The row numbers the columns (1 2 3 … left to right, at least three, each staff cell filled one more than
         the one before; 栏目序号 under the header of many official forms): not a record."""
@@ -455,6 +476,8 @@ class _Sheet:
                     append((lo + k, "header", first))
                 else:
                     append((lo + k, "data", first))
+            if heading_of:
+                self._title_rows_are_records(kinds, heading_of)
         # Lines below a note that hold one text only, up to the end of the sheet, continue the note.
         pending: list[int] = []
         for n in range(len(kinds) - 1, -1, -1):
@@ -1173,10 +1196,25 @@ def _settings_from_title(ledger: Ledger, one: OneSheet) -> None:
         return
 
 
+def _title_rows(rows: list[tuple[int, dict[str, Any]]], headings: Sequence[int]) -> set[int]:
+    """The Excel rows of the problems' title rows (layouts.is_title_row): each judged with the record row right below
+    it, when no category heading row lies between them."""
+    keys = L.MEASURE_ONLY_KEYS
+    shapes = [(cell_text(v.get("title")), [cell_text(v.get(k)) for k in keys]) for _, v in rows]
+    between = sorted(headings)
+    out: set[int] = set()
+    for n in range(len(rows) - 1):
+        row, below = rows[n][0], rows[n + 1][0]
+        if L.is_title_row(*shapes[n], *shapes[n + 1]) and not any(row < h < below for h in between):
+            out.add(row)
+    return out
+
+
 def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]], headings: Sequence[int] = (),
-                ) -> tuple[list[list[tuple[int, dict]]], Counter]:
+                titles: set[int] | frozenset[int] = frozenset()) -> tuple[list[list[tuple[int, dict]]], Counter]:
     """Measure rows grouped into problems by the 存在问题 column: merged, repeated or blank below. A category
-    heading row (its Excel row in ``headings``) ends the problem above it."""
+    heading row (its Excel row in ``headings``) ends the problem above it; a title row (in ``titles``) starts a
+    problem (and is counted in ``how["title"]``)."""
     title_col = one.cols.get("title")
     table = one.table
     col_abs = table.first_col + title_col if title_col is not None else -1
@@ -1193,7 +1231,11 @@ def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]], headings:
         while h < len(after) and after[h] < row:
             crossed = True
             h += 1
-        if crossed and groups:
+        if row in titles:
+            how["title"] += 1
+            groups.append([])
+            title_of = title
+        elif crossed and groups:
             groups.append([])
             title_of = title
         elif groups and rng and rng[0] < row and groups[-1][0][0] >= rng[0]:
@@ -1209,8 +1251,10 @@ def _group_rows(one: OneSheet, rows: list[tuple[int, dict[str, Any]]], headings:
     return groups, how
 
 
-def _number(one: OneSheet, groups: list[list[tuple[int, dict]]]) -> tuple[list[str], list[list[str]], str, str]:
-    """Problem ids, task ids per group, and how each was numbered (Chinese, for the report)."""
+def _number(one: OneSheet, groups: list[list[tuple[int, dict]]], heads: Sequence[tuple[int, dict] | None] = (),
+            ) -> tuple[list[str], list[list[str]], str, str]:
+    """Problem ids, task ids per group (its measure rows), and how each was numbered (Chinese, for the report).
+    ``heads``: each group's title row, or None (see :func:`_title_rows`)."""
     seqs = [[L.parse_seq(v.get("seq")) if "seq" in one.cols else None for _, v in g] for g in groups]
     generated = [str(n) for n in range(1, len(groups) + 1)]
 
@@ -1219,6 +1263,8 @@ def _number(one: OneSheet, groups: list[list[tuple[int, dict]]]) -> tuple[list[s
 
     if "seq" not in one.cols:
         return generated, by_position(generated), "按顺序编号 1、2…", "按问题编号-顺序生成（1-1、1-2…）"
+    if any(heads):
+        return _number_below_titles(groups, heads, seqs, generated, by_position)
     filled = [[s for s in g if s is not None] for g in seqs]
     if all(filled) and all(len({s.text for s in g}) == 1 for g in filled):
         pids = [g[0].text for g in filled]
@@ -1238,6 +1284,26 @@ def _number(one: OneSheet, groups: list[list[tuple[int, dict]]]) -> tuple[list[s
         return generated, [[s.text for s in g] for g in seqs], "按顺序编号 1、2…", "取自“序号”列"
     return generated, by_position(generated), "按顺序编号 1、2…", \
         "“序号”列在各问题内分别编号（如（1）、一是），按问题编号-顺序生成（1-1、1-2…）"
+
+
+def _number_below_titles(groups: list[list[tuple[int, dict]]], heads: Sequence[tuple[int, dict] | None],
+                         seqs: list[list[L.Seq | None]], generated: list[str],
+                         by_position: Callable[[list[str]], list[list[str]]]) -> tuple[list[str], list[list[str]], str, str]:
+    """:func:`_number` of a ledger whose problems stand on title rows above their measures: the problem id is the
+    序号 of its title row when every problem has one and they are unique, else 1, 2, … in order; the measures are
+    numbered as typed when every one is 1.1-style, all unique, with its problem's id before the dot; else
+    ``<problem>-<k>``."""
+    titled = [L.parse_seq(h[1].get("seq")) if h else None for h in heads]
+    pids = [s.text for s in titled if s is not None]
+    if len(pids) == len(groups) and len(set(pids)) == len(pids):
+        pid_how = "取自问题标题行的“序号”"
+    else:
+        pids, pid_how = generated, "按顺序编号 1、2…（问题标题行的“序号”不全或有重复）"
+    flat = [s for g in seqs for s in g]
+    if (flat and all(s is not None and s.kind == "dotted" for s in flat) and len({s.text for s in flat}) == len(flat)
+            and all(s.major == pid for pid, g in zip(pids, seqs) for s in g)):
+        return pids, [[s.text for s in g] for g in seqs], pid_how, "取自“序号”列（1.1、1.2…）"
+    return pids, by_position(pids), pid_how, "按问题编号-顺序生成（1-1、1-2…）"
 
 
 def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference: date | None) -> None:
@@ -1289,8 +1355,13 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     headings = sheet.heading_rows or []
     if headings and no_category_at is not None:
         del issues[no_category_at]
-    groups, how = _group_rows(one, rows, [r for r, _ in headings])
-    pids, tids, pid_how, tid_how = _number(one, groups)
+    heading_rows = [r for r, _ in headings]
+    titles = _title_rows(rows, heading_rows)
+    groups, how = _group_rows(one, rows, heading_rows, titles)
+    # A problem on a title row above its measures: the title row is the problem's, the rows below are its measures.
+    heads = [g[0] if g[0][0] in titles else None for g in groups]
+    groups = [g[1:] if head else g for g, head in zip(groups, heads)]
+    pids, tids, pid_how, tid_how = _number(one, groups, heads)
     if "seq" in one.cols and pid_how.startswith("取自"):
         layout.columns[S.SHEET_PROBLEMS]["id"] = table.letter(one.cols["seq"])
     if "seq" in one.cols and tid_how.startswith("取自"):
@@ -1298,8 +1369,8 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     category = ""
     records, task_ids, problem_ids = [], [], []
     h = 0
-    for pid, ids, group in zip(pids, tids, groups):
-        first_row, first = group[0]
+    for pid, ids, group, head in zip(pids, tids, groups, heads):
+        first_row, first = head or group[0]
         while h < len(headings) and headings[h][0] < first_row:  # the heading rows above this problem
             category = headings[h][1]
             h += 1
@@ -1316,8 +1387,8 @@ def load_one_sheet(ledger: Ledger, one: OneSheet, issues: list[Issue], reference
     # What was recognised, said in words (adopt shows it; check warns once while no mapping sheet confirms it).
     fields = "、".join(f"{table.letter(j)}列=“{L.ONE_SHEET_BY_KEY[k].header}”" for k, j in
                        sorted(one.cols.items(), key=lambda kv: kv[1]))
-    shapes = "，".join(f"{word}{how[k]}行" for k, word in (("merged", "合并单元格"), ("repeated", "逐行重复"),
-                                                           ("blank", "下方留空")) if how[k])
+    shapes = "，".join(f"{word}{how[k]}行" for k, word in (("title", "问题标题行"), ("merged", "合并单元格"),
+                                                           ("repeated", "逐行重复"), ("blank", "下方留空")) if how[k])
     source = f"按“{L.MAPPING_SHEET}”工作表" if one.how == "mapping" else "自动识别"
     if one.upper_header_idx is not None:
         header_text = f"第{table.excel_row(one.upper_header_idx)}–{header_row}行为表头（两行表头）"

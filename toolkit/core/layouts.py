@@ -56,6 +56,10 @@ ONE_SHEET_BY_KEY: dict[str, S.Column] = {c.key: c for c in ONE_SHEET_COLUMNS}
 
 # Fields that belong to the problem (carried down over its measures) and those of each measure row.
 PROBLEM_KEYS = ("category", "title")
+# Fields only a measure has: a row with none of them filled, above the rows of its measures, is a problem's title
+# row (see :func:`is_title_row`). 责任领导/责任单位 may stand on a title row (the problem's own).
+MEASURE_ONLY_KEYS = ("measure", "person", "deadline", "progress", "state", "extended_deadline", "completed_on",
+                     "evidence", "signed_off_on", "signed_off_by", "remark")
 # Headers that make a sheet a three-list 任务清单 rather than a one-sheet ledger: a link to 问题清单.
 PROBLEM_LINK_HEADERS = tuple(S.normalize_header(n) for n in S.TASK_COLUMNS_BY_KEY["problem_id"].names())
 
@@ -159,6 +163,15 @@ def heading_category(texts: list[str]) -> str | None:
         if seq is not None and seq.kind in ("cn", "paren") and not seq.text[1:-1].isdigit() and not seq.text.isdigit():
             return texts[1]
     return None
+
+
+def is_title_row(title: str, measure_only: list[str], next_title: str, next_measure_only: list[str]) -> bool:
+    """A one-sheet row is a problem's **title row** (its measures on the rows below it; docs/rules/adopt.md) when its
+    存在问题 (``title``) is filled, none of its measure-only fields (``measure_only``, :data:`MEASURE_ONLY_KEYS`, as
+    text) is, and the record row right below continues it: its 存在问题 blank or the same text (a merged range spreads
+    it), and some measure-only field of its own filled. Texts are as :func:`toolkit.core.intake.cell_text` gives them.
+    """
+    return (bool(title) and not any(measure_only) and next_title in ("", title) and any(next_measure_only))
 
 
 def counties_from_units(units: list[str]) -> list[str]:
