@@ -87,6 +87,15 @@ def build_one_sheet(path: Path, shape: str = "merged", *, problems=PROBLEMS, tit
     return path
 
 
+def adopt_and_run_status(path: Path):  # noqa: ANN201 - (the status job's result, the ledger sheet as openpyxl reads it)
+    """Adopt the ledger, fill the settings adopt could not find, write the statuses; the job and the sheet after it."""
+    run_adopt(FileLedger(path), write=True, today=TODAY)
+    fill_settings(path)
+    status = run_status(FileLedger(path), today=TODAY)
+    assert status.exit_code == 0, status.refused
+    return status, openpyxl.load_workbook(path)["整改台账"]
+
+
 def tables_of(path: Path) -> dict[str, Table]:
     return read_workbook(path)
 
@@ -301,12 +310,13 @@ def test_adopt_command(tmp_path):
 # -------------------------------------------------------------------------------------- monthly cycle
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_monthly_cycle_on_adopted_one_sheet_ledger(tmp_path, shape):
-    path = build_one_sheet(tmp_path / "台账.xlsx", shape)
+def adopt_and_consolidate(path: Path) -> list[list]:
+    """Adopt, fill the settings, issue the county templates, let 清新区 report measure 3-1 done and consolidate: the
+    ledger sheet's rows after that."""
     run_adopt(FileLedger(path), write=True, today=TODAY)
     fill_settings(path)
     assert check(path).valid
+    tmp_path = path.parent
     job = run_county_templates(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 9))
     assert job.exit_code == 0, job.refused
     templates = {p.name.split("_")[1]: p for p in (tmp_path / "县区报送表-下发").glob("*.xlsx")}
@@ -318,7 +328,13 @@ def test_monthly_cycle_on_adopted_one_sheet_ledger(tmp_path, shape):
                 filler=("李四", "0763-1"), today=TODAY)
     consolidated = run_consolidate(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 10))
     assert consolidated.written, consolidated.refused
-    rows = tables_of(path)["整改台账"].rows
+    return tables_of(path)["整改台账"].rows
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_monthly_cycle_on_adopted_one_sheet_ledger(tmp_path, shape):
+    path = build_one_sheet(tmp_path / "台账.xlsx", shape)
+    rows = adopt_and_consolidate(path)
     assert rows[5][9] == "已完成" and rows[5][8] == "已印发督查机制"
     result = check(path)
     task = next(t for t in result.ledger.tasks if t.id == "3-1")
@@ -383,6 +399,11 @@ def test_three_lists_and_one_sheet_give_identical_statuses_and_statistics(proble
     one = check_tables(one_sheet_table(problems, shape), today=TODAY)
     assert [(t.id, t.problem_id, t.state) for t in one.ledger.tasks] == \
         [(t.id, t.problem_id, t.state) for t in three.ledger.tasks]
+    assert_same_statuses_and_statistics(one, three)
+
+
+def assert_same_statuses_and_statistics(one, three) -> None:
+    """Every task and problem status, and every tally of 统计, equal in the two forms of a ledger."""
     assert [r.code for r in one.status.rows] == [r.code for r in three.status.rows]
     assert [r.code for r in one.status.problem_rows] == [r.code for r in three.status.problem_rows]
     assert one.status.stats.overall == three.status.stats.overall
@@ -396,16 +417,22 @@ def test_three_lists_and_one_sheet_give_identical_statuses_and_statistics(proble
 HEAD_NO_CATEGORY = [h for h in HEAD if h != "问题类别"]
 
 
-def build_with_headings(path: Path, shape: str = "merged", heading: str = "merged") -> Path:
-    """A one-sheet ledger without a 问题类别 column whose categories are heading rows above their problems, as many
-    offices keep it. ``heading``: merged (一、… merged across the table), column (一、… in 序号 only) or ordinal
-    (一 in 序号, the category in 存在问题)."""
+def titled_sheet(head: list[str]):  # noqa: ANN201 - (Workbook, Worksheet)
+    """A new workbook whose sheet 整改台账 has the title row (merged across the table) and the header row ``head``."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "整改台账"
     ws.append([TITLE])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEAD_NO_CATEGORY))
-    ws.append(HEAD_NO_CATEGORY)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
+    ws.append(head)
+    return wb, ws
+
+
+def build_with_headings(path: Path, shape: str = "merged", heading: str = "merged") -> Path:
+    """A one-sheet ledger without a 问题类别 column whose categories are heading rows above their problems, as many
+    offices keep it. ``heading``: merged (一、… merged across the table), column (一、… in 序号 only) or ordinal
+    (一 in 序号, the category in 存在问题)."""
+    wb, ws = titled_sheet(HEAD_NO_CATEGORY)
     category = None
     for n, (cat, prob, measures) in enumerate(PROBLEMS, 1):
         if cat != category:
@@ -501,12 +528,7 @@ def test_three_lists_and_one_sheet_with_heading_rows_give_identical_statistics(p
 
 def test_adopted_ledger_with_heading_rows_keeps_them_and_the_notice_numbers_categories_once(tmp_path):
     path = build_with_headings(tmp_path / "台账.xlsx", "merged", "merged")
-    run_adopt(FileLedger(path), write=True, today=TODAY)
-    fill_settings(path)
-    status = run_status(FileLedger(path), today=TODAY)
-    assert status.exit_code == 0, status.refused
-    wb = openpyxl.load_workbook(path)
-    ws = wb["整改台账"]
+    status, ws = adopt_and_run_status(path)
     assert "A3:I3" in {str(r) for r in ws.merged_cells.ranges} and ws["A3"].value == "一、党的领导方面"
     assert "A7:I7" in {str(r) for r in ws.merged_cells.ranges} and ws["A7"].value == "二、作风建设方面"
     header = [c.value for c in ws[2]]
@@ -574,11 +596,7 @@ def test_a_row_below_the_header_that_holds_data_is_never_a_second_header(tmp_pat
 
 def test_adopted_two_row_header_ledger_gets_its_columns_in_the_lower_row(tmp_path):
     path = build_two_row_header(tmp_path / "台账.xlsx", vertical=False)
-    run_adopt(FileLedger(path), write=True, today=TODAY)
-    fill_settings(path)
-    status = run_status(FileLedger(path), today=TODAY)
-    assert status.exit_code == 0, status.refused
-    ws = openpyxl.load_workbook(path)["整改台账"]
+    status, ws = adopt_and_run_status(path)
     lower = [c.value for c in ws[3]]
     assert "【自动】状态" in lower and "E2:G2" in {str(r) for r in ws.merged_cells.ranges}
     again = check(path)
@@ -600,12 +618,7 @@ def build_with_title_rows(path: Path, seq: str = "cn", merged: bool = False, pro
     numbers, measure_number = TITLE_SEQS[seq]
     head = HEAD if category else HEAD_NO_CATEGORY
     title_col = head.index("存在问题") + 1
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "整改台账"
-    ws.append([TITLE])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(head))
-    ws.append(head)
+    wb, ws = titled_sheet(head)
     for n, (cat, prob, measures) in enumerate(problems, 1):
         ws.append([numbers[n - 1], cat, prob] if category else [numbers[n - 1], prob])
         first = ws.max_row
@@ -692,21 +705,12 @@ def test_three_lists_and_title_rows_give_identical_statuses_and_statistics(probl
     assert [p.row for p in one.ledger.problems] == [r for r, row in enumerate(rows, 1) if row[3:] == []]
     assert [(p.category, p.title) for p in one.ledger.problems] == [(p.category, p.title) for p in three.ledger.problems]
     assert [t.state for t in one.ledger.tasks] == [t.state for t in three.ledger.tasks]
-    assert [r.code for r in one.status.rows] == [r.code for r in three.status.rows]
-    assert [r.code for r in one.status.problem_rows] == [r.code for r in three.status.problem_rows]
-    assert one.status.stats.overall == three.status.stats.overall
-    assert one.status.stats.problems_overall == three.status.stats.problems_overall
-    assert one.status.stats.by_category == three.status.stats.by_category
-    assert one.status.stats.by_unit == three.status.stats.by_unit
+    assert_same_statuses_and_statistics(one, three)
 
 
 def test_adopted_ledger_with_title_rows_gets_problem_statuses_on_them(tmp_path):
     path = build_with_title_rows(tmp_path / "台账.xlsx", "cn", merged=True)
-    run_adopt(FileLedger(path), write=True, today=TODAY)
-    fill_settings(path)
-    status = run_status(FileLedger(path), today=TODAY)
-    assert status.exit_code == 0, status.refused
-    ws = openpyxl.load_workbook(path)["整改台账"]
+    status, ws = adopt_and_run_status(path)
     header = [c.value for c in ws[2]]
     task_state, problem_state = header.index("【自动】状态") + 1, header.index("【自动】整改状态") + 1
     assert [ws.cell(r, problem_state).value for r in (3, 6, 8)] == [
@@ -725,20 +729,7 @@ def test_adopted_ledger_with_title_rows_gets_problem_statuses_on_them(tmp_path):
 def test_monthly_cycle_on_a_ledger_with_title_rows(tmp_path):
     """County templates and consolidation find the measures below the title rows; the title rows stay as typed."""
     path = build_with_title_rows(tmp_path / "台账.xlsx", "int", merged=False)
-    run_adopt(FileLedger(path), write=True, today=TODAY)
-    fill_settings(path)
-    job = run_county_templates(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 9))
-    assert job.exit_code == 0, job.refused
-    templates = {p.name.split("_")[1]: p for p in (tmp_path / "县区报送表-下发").glob("*.xlsx")}
-    assert set(templates) == {"英德市", "清新区"}
-    inbox = tmp_path / "县区报送表-收回"
-    inbox.mkdir()
-    fill_return(templates["清新区"], inbox / "清新区.xlsx",
-                {"3-1": {"state": "已完成", "completed_on": -2, "evidence": "督查机制文件", "progress": "已印发督查机制"}},
-                filler=("李四", "0763-1"), today=TODAY)
-    consolidated = run_consolidate(FileLedger(path), today=TODAY, period="2024-12", now=datetime(2025, 1, 10, 10))
-    assert consolidated.written, consolidated.refused
-    rows = tables_of(path)["整改台账"].rows
+    rows = adopt_and_consolidate(path)
     assert rows[8][9] == "已完成" and rows[8][8] == "已印发督查机制"  # row 9: the first measure of problem 3
     assert rows[7][:3] == [3, "二、作风建设方面", "督查不到位"] and rows[7][3:10] == [None] * 7  # its title row
     result = check(path)
