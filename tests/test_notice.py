@@ -34,6 +34,8 @@ from toolkit.notice.text import (
     clean_text,
     public_period,
     signature_indents,
+    without_typed_item_ordinal,
+    without_typed_ordinal,
 )
 
 REFERENCE = Path(__file__).resolve().parents[1] / "toolkit" / "data" / "reference_notice.txt"
@@ -388,6 +390,50 @@ def test_special_characters_survive_verbatim_and_excel_debris_is_cleaned(tmp_pat
     xml = zipfile.ZipFile(tmp_path / "通报.docx").read("word/document.xml").decode("utf-8")
     assert "&lt;b&gt;" in xml and "_x000D_" not in xml and "\r" not in xml
     assert "<w:br/>" not in xml.split("</w:p>", 1)[1]  # only the title carries a line break
+
+
+def test_ordinals_staff_typed_are_dropped_where_the_notice_numbers_itself(tmp_path):
+    """Categories, problems and measures whose text starts with an ordinal staff typed: the notice's own ordinal
+    only (（一）党的领导方面, 1.学习贯彻不深入, 一是建立制度), never both; a cell holding a typed list stays whole."""
+    ledger = small_ledger()
+    ledger.problems = [Problem("1", "一、党的领导方面", "1.学习贯彻不深入"),
+                       Problem("2", "一、党的领导方面", "（二）1.5万元专项资金未追回")]
+    ledger.tasks = [Task("1-1", "1", measure="（1）建立学习制度", progress="已印发"),
+                    Task("1-2", "1", measure="一是开展专题学习", progress=""),
+                    Task("1-3", "1", measure="1.修订规则；2.开展检查", progress=""),
+                    Task("2-1", "2", measure="第一，追回资金", progress="")]
+    _, document = render(ledger, tmp_path)
+    assert [t for _, t in section2(document)] == [
+        "（一）党的领导方面",
+        "1.学习贯彻不深入",
+        "一是建立学习制度。已印发。",
+        "二是开展专题学习。",
+        "三是1.修订规则；2.开展检查。",
+        "2.1.5万元专项资金未追回",
+        "一是追回资金。",
+    ]
+
+
+@pytest.mark.parametrize(("typed", "heading", "item"), [
+    ("一、党的领导方面", "党的领导方面", "党的领导方面"),
+    ("十一．作风建设", "作风建设", "作风建设"),
+    ("（一）学习不深入", "学习不深入", "学习不深入"),
+    ("(3)学习不深入", "学习不深入", "学习不深入"),
+    ("3、督查不到位", "督查不到位", "督查不到位"),
+    ("1.学习贯彻不深入", "学习贯彻不深入", "学习贯彻不深入"),
+    ("一是建立制度", "一是建立制度", "建立制度"),
+    ("第一，建立制度", "第一，建立制度", "建立制度"),
+    ("1.5万元未追回", "1.5万元未追回", "1.5万元未追回"),  # a number, not an ordinal
+    ("（2023）12号文件", "（2023）12号文件", "（2023）12号文件"),
+    ("2024年问题", "2024年问题", "2024年问题"),
+    ("一、", "一、", "一、"),  # nothing but an ordinal
+    ("1.建立制度；2.开展学习", "1.建立制度；2.开展学习", "1.建立制度；2.开展学习"),  # a list in one cell
+    ("一是建立；二是开展", "一是建立；二是开展", "一是建立；二是开展"),
+    ("（1）建立（2）开展", "（1）建立（2）开展", "（1）建立（2）开展"),
+])
+def test_typed_ordinal_rules(typed, heading, item):
+    assert without_typed_ordinal(typed) == heading
+    assert without_typed_item_ordinal(typed) == item
 
 
 def test_clean_text_rules():

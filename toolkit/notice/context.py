@@ -53,6 +53,7 @@ from toolkit.notice.text import (
     ordinal_paren_cn,
     public_period,
     signature_indents,
+    without_typed_item_ordinal,
     without_typed_ordinal,
 )
 
@@ -288,7 +289,7 @@ def problem_heading(settings: Settings, problem: Problem, status_code: str) -> s
     fmt = settings.notice_problem_heading or "{title}"
     _check_heading_format(fmt)
     values = {
-        "title": clean_text(problem.title),
+        "title": without_typed_ordinal(clean_text(problem.title)),
         "status": _status_word(settings, status_code),
         "id": clean_text(problem.id),
         "category": clean_text(problem.category),
@@ -298,7 +299,7 @@ def problem_heading(settings: Settings, problem: Problem, status_code: str) -> s
 
 def measure_text(task: Task) -> str:
     """Measure (lead sentence) followed by its progress narrative, ending a sentence."""
-    return end_sentence(join_lead(clean_text(task.measure), clean_text(task.progress)))
+    return end_sentence(join_lead(without_typed_item_ordinal(clean_text(task.measure)), clean_text(task.progress)))
 
 
 def _withheld_summary(problems: list[Problem], status: LedgerStatus, settings: Settings) -> str:

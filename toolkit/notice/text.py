@@ -9,6 +9,7 @@ import re
 from datetime import date, timedelta
 
 from toolkit.core.dates import format_cn
+from toolkit.core.layouts import chinese_number as parse_chinese_number
 
 _DIGITS = "零一二三四五六七八九"
 
@@ -105,15 +106,49 @@ def chinese_number(n: int) -> str:
     return out
 
 
-# An ordinal staff typed before a heading (一、 一． （一） (1) 1、 1.), dropped where the notice numbers it itself.
-_TYPED_ORDINAL = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(](?:[一二三四五六七八九十]+|\d+)[）)]|\d+[、．]|\d+\.(?!\d))")
+# An ordinal staff typed at the start of a text the notice numbers itself (一、 一． （一） (1) 1、 1. before a category
+# or a problem; also 一是 and 第一， before a measure). Each form: its number is group 1.
+_HEADING_ORDINALS = (
+    re.compile(r"([一二三四五六七八九十]+)[、.．]"),
+    re.compile(r"[（(]([一二三四五六七八九十]+|\d{1,2})[）)]"),
+    re.compile(r"(\d{1,2})[、．]"),
+    re.compile(r"(\d{1,2})\.(?!\d)"),  # not 1.5
+)
+_ITEM_ORDINALS = (*_HEADING_ORDINALS, re.compile(r"([一二三四五六七八九十]+)是"),
+                  re.compile(r"第([一二三四五六七八九十]+)[，,、：:]"))
+
+
+def _without_ordinal(text: str, forms: tuple[re.Pattern[str], ...]) -> str:
+    """``text`` without the ordinal it starts with (one of ``forms``). Kept as it is: a text that is nothing but an
+    ordinal, and a text holding a list typed in one cell (the next ordinal of the same form follows: 1.…2.…)."""
+    for form in forms:
+        m = form.match(text)
+        if m is None:
+            continue
+        number = m.group(1)
+        n = int(number) if number.isdigit() else parse_chinese_number(number)
+        if n is None:
+            return text
+        typed = m.group(0)
+        cut = m.start(1), m.end(1)
+        following = typed[: cut[0]] + (str(n + 1) if number.isdigit() else chinese_number(n + 1)) + typed[cut[1] :]
+        if following in text[m.end() :]:
+            return text
+        return text[m.end() :].lstrip(_STRIP) or text
+    return text
 
 
 def without_typed_ordinal(text: str) -> str:
-    """``text`` without a leading ordinal staff typed (``一、关于…方面`` → ``关于…方面``): the notice puts its own
-    ordinal before a category heading. A text that is nothing but an ordinal is kept as it is."""
-    rest = _TYPED_ORDINAL.sub("", text, count=1).lstrip(_STRIP)
-    return rest or text
+    """``text`` without a leading ordinal staff typed (``一、关于…方面`` → ``关于…方面``, ``1.学习贯彻不深入`` →
+    ``学习贯彻不深入``): the notice puts its own ordinal before a category heading and a problem heading. A text that is
+    nothing but an ordinal is kept as it is (see :func:`_without_ordinal`)."""
+    return _without_ordinal(text, _HEADING_ORDINALS)
+
+
+def without_typed_item_ordinal(text: str) -> str:
+    """A measure without the ordinal staff typed before it (``（1）建立…``, ``1.建立…``, ``一是建立…`` → ``建立…``): the
+    notice numbers measures itself (一是… or （1）…). A cell holding a list of several (1.建立…；2.开展…) is kept whole."""
+    return _without_ordinal(text, _ITEM_ORDINALS)
 
 
 def ordinal_section(n: int) -> str:
