@@ -735,3 +735,82 @@ def test_monthly_cycle_on_a_ledger_with_title_rows(tmp_path):
     result = check(path)
     assert next(t for t in result.ledger.tasks if t.id == "3-1").row == 9
     assert result.status.problem_rows[2].done_tasks == 1
+
+
+# ------------------------------------------------------- category heading rows in a three-list 问题清单
+
+def with_heading_rows(tables: dict[str, Table], *, keep_column: bool) -> dict[str, Table]:
+    """The three lists with 问题清单's categories moved onto heading rows above their problems (merged across the
+    table, as spread), the 问题方面 column left blank (``keep_column``) or removed."""
+    header, *rows = tables["问题清单"].rows
+    out: list[list] = [header if keep_column else [header[0], *header[2:]]]
+    merged, category = [], None
+    for row in rows:
+        if row[1] != category:
+            category = row[1]
+            out.append([category] * len(out[0]))
+            merged.append((len(out), 0, len(out), len(out[0]) - 1))
+        out.append([row[0], "", *row[2:]] if keep_column else [row[0], *row[2:]])
+    return {**tables, "问题清单": Table("问题清单", out, merged=merged)}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problems=_problems, keep_column=st.booleans())
+def test_three_list_problem_sheet_with_heading_rows_counts_as_with_the_column(problems, keep_column):
+    """Invariant: categories on heading rows of 问题清单 give the same problems, statuses and tallies per category as
+    the 问题方面 column filled in; every heading is said at its cell, no missing column or value is reported."""
+    problems = [(c, f"{t}{n}", ms) for n, (c, t, ms) in enumerate(problems)]
+    three = three_list_tables(problems)
+    filled = check_tables(three, today=TODAY)
+    headed = check_tables(with_heading_rows(three, keep_column=keep_column), today=TODAY)
+    assert [(p.id, p.category, p.title) for p in headed.ledger.problems] == \
+        [(p.id, p.category, p.title) for p in filled.ledger.problems]
+    assert_same_statuses_and_statistics(headed, filled)
+    runs = sum(1 for n, p in enumerate(problems) if n == 0 or p[0] != problems[n - 1][0])
+    warned = [i for i in headed.report.warnings if i.code == "category-heading"]
+    assert len(warned) == runs and all("不作为问题读取" in i.message and "问题方面" in i.message for i in warned)
+    codes = {i.code for i in headed.report.issues} - {i.code for i in filled.report.issues}
+    assert codes == {"category-heading"}
+
+
+def test_three_list_problem_filled_category_wins_over_the_heading_above_it():
+    tables = with_heading_rows(three_list_tables(PROBLEMS), keep_column=True)
+    tables["问题清单"].rows[-1][1] = "自有方面"  # the last problem's own 问题方面
+    result = check_tables(tables, today=TODAY)
+    assert [p.category for p in result.ledger.problems] == ["一、党的领导方面", "一、党的领导方面", "自有方面"]
+
+
+def test_status_on_a_three_list_ledger_with_heading_rows_writes_nothing_on_them(tmp_path):
+    """The demo ledger's 问题清单 with its categories moved onto heading rows merged across the whole table, the
+    【自动】 columns included: the same statuses on the problems, nothing on the headings, the merges kept."""
+    from toolkit.demo.ledger import build_demo_ledger
+    from toolkit.jobs.ledger import new_ledger_workbook
+
+    today = date(2025, 4, 7)
+    path = tmp_path / "台账.xlsx"
+    new_ledger_workbook(path, build_demo_ledger(), today=today)
+    before = run_status(FileLedger(path), today=today).check.status.problem_rows
+    wb = openpyxl.load_workbook(path)
+    ws = wb["问题清单"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
+    starts = [n for n, row in enumerate(rows) if n == 0 or row[1] != rows[n - 1][1]]
+    heads = []
+    for k, n in enumerate(starts):  # top down: each insert shifts the rows below it by one
+        ws.insert_rows(3 + n + k)
+        ws.cell(3 + n + k, 1).value = rows[n][1]
+        heads.append(3 + n + k)
+    for r in range(3, ws.max_row + 1):
+        if r not in heads:
+            ws.cell(r, 2).value = None
+    for r in heads:
+        ws.merge_cells(f"A{r}:I{r}")
+    wb.save(path)
+    job = run_status(FileLedger(path), today=today)
+    assert job.exit_code == 0, job.refused
+    assert [(p.code, p.label) for p in job.check.status.problem_rows] == [(p.code, p.label) for p in before]
+    ws = openpyxl.load_workbook(path)["问题清单"]
+    status_col = [c.value for c in ws[2]].index("【自动】整改状态") + 1
+    assert all(ws.cell(r, status_col).value is None for r in heads)
+    assert [ws.cell(r, status_col).value for r in range(3, ws.max_row + 1) if r not in heads] == [
+        p.label for p in before]
+    assert {f"A{r}:I{r}" for r in heads} <= {str(m) for m in ws.merged_cells.ranges}

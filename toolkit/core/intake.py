@@ -516,9 +516,11 @@ class _Sheet:
             elif kind == "heading":
                 category = heading_of[i]
                 self.heading_rows.append((excel_row, category))
-                issues.append(Issue("category-heading", f"此行“{_snippet(category, 24)}”是类别标题行，不作为问题或{word}读取；"
+                # 问题清单 (three lists): 问题方面; a one-sheet ledger: 问题类别.
+                what, column = ("问题", "问题方面") if word == "问题" else (f"问题或{word}", "问题类别")
+                issues.append(Issue("category-heading", f"此行“{_snippet(category, 24)}”是类别标题行，不作为{what}读取；"
                                     f"其下的问题（到下一个类别标题行为止）归入类别“{_snippet(category, 24)}”"
-                                    "（“问题类别”列有填写的，以该列为准）", where, WARNING))
+                                    f"（“{column}”列有填写的，以该列为准）", where, WARNING))
             elif kind == "continuation":
                 message = (f"此行“{_snippet(row[first])}”位于表格注释“{note_text}”之后，视为注释的续行，"
                            f"不作为{word}读取，不计入统计")
@@ -571,7 +573,8 @@ def missing_sheet_message(tables: dict[str, Table], canonical: str, fix: str) ->
     return message + f"。{fix}"
 
 
-def _open_sheet(ledger: Ledger, tables: dict[str, Table], canonical: str, issues: list[Issue], *, required: bool):
+def _open_sheet(ledger: Ledger, tables: dict[str, Table], canonical: str, issues: list[Issue], *, required: bool,
+                headings: bool = False):
     name = find_sheet(tables, canonical)
     columns = S.SHEET_COLUMNS[canonical]
     if name is None:
@@ -601,7 +604,7 @@ def _open_sheet(ledger: Ledger, tables: dict[str, Table], canonical: str, issues
         return None
     header_idx, match = max(candidates, key=lambda c: (len(c[1].mapping), -c[0]))
     cols = match.mapping
-    sheet = _Sheet(ledger, canonical, table, header_idx, cols)
+    sheet = _Sheet(ledger, canonical, table, header_idx, cols, headings=headings)
     header_row = table.excel_row(header_idx)
     above = [i for i, _ in candidates if i < header_idx]
     if above:
@@ -659,6 +662,27 @@ def _open_sheet(ledger: Ledger, tables: dict[str, Table], canonical: str, issues
         message += "；在此之前，依赖该列的逐行检查不进行"
         issues.append(Issue("missing-column", message, Location(ledger.source, name, header_row, None, col.header)))
     return sheet
+
+
+def _categories_from_headings(ledger: Ledger, sheet: _Sheet, issues: list[Issue]) -> None:
+    """问题清单 with category heading rows (docs/rules/adopt.md): each problem whose 问题方面 is blank takes the category
+    of the heading row above it; with heading rows, a missing 问题方面 column is not reported."""
+    headings = sheet.heading_rows or []
+    h, category = 0, ""
+    for problem in ledger.problems:
+        while h < len(headings) and headings[h][0] < problem.row:
+            category = headings[h][1]
+            h += 1
+        if not problem.category:
+            problem.category = category
+    missing = ledger.layout.missing_columns.get(S.SHEET_PROBLEMS, [])
+    if "category" in missing:
+        missing.remove("category")
+        if not missing:
+            del ledger.layout.missing_columns[S.SHEET_PROBLEMS]
+        header = next(c.header for c in S.PROBLEM_COLUMNS if c.key == "category")
+        issues[:] = [i for i in issues if not (i.code == "missing-column" and i.location.sheet == sheet.name
+                                               and i.location.field == header)]
 
 
 def _parse_date_field(sheet: _Sheet, row: int, key: str, label: str, raw: Any, issues: list[Issue], *,
@@ -938,9 +962,11 @@ def load_ledger(tables: dict[str, Table], *, source: str = "") -> tuple[Ledger, 
 
     if one is not None:
         load_one_sheet(ledger, one, issues, reference)
-    if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True)):
+    if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_PROBLEMS, issues, required=True, headings=True)):
         rows, (pid, *texts), _ = sheet.columns(issues, PROBLEM_FIELDS)
         ledger.problems.extend(Problem(*fields) for fields in zip(cell_ids(pid), *map(cell_texts, texts), rows))
+        if sheet.heading_rows:
+            _categories_from_headings(ledger, sheet, issues)
     if one is None and (sheet := _open_sheet(ledger, tables, S.SHEET_TASKS, issues, required=True)):
         ledger.tasks.extend(_read_task_sheet(sheet, issues, reference))
     if sheet := _open_sheet(ledger, tables, S.SHEET_PEOPLE, issues, required=False):
