@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from docx import Document
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -814,3 +814,14 @@ def test_status_on_a_three_list_ledger_with_heading_rows_writes_nothing_on_them(
     assert [ws.cell(r, status_col).value for r in range(3, ws.max_row + 1) if r not in heads] == [
         p.label for p in before]
     assert {f"A{r}:I{r}" for r in heads} <= {str(m) for m in ws.merged_cells.ranges}
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=st.text(st.characters(max_codepoint=127), min_size=1, max_size=8),
+       second=st.sampled_from([None, "党的领导方面", "abc", "一", "方面"]))
+def test_an_ascii_first_text_is_never_a_heading(first, second):
+    """Intake asks no ASCII first cell whether its row is a category heading (a problem id such as P01): the rule
+    never takes one (layouts.heading_category on the row's texts, first text first)."""
+    text = "".join(first.split())
+    assume(text)
+    assert L.heading_category([text] + ([second] if second else [])) is None

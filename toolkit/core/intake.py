@@ -469,7 +469,10 @@ class _Sheet:
                     append((lo + k, "total", first))
                 elif v.__class__ is str and not v.isascii() and is_note(body[k], first):
                     append((lo + k, "note", first))
-                elif headings is not None and v.__class__ is str and (category := self._heading(body[k], first)):
+                # Every heading's first text holds a Chinese character (an ordinal, or 方面; NFKC keeps ASCII ASCII):
+                # an ASCII first cell (a problem id such as P01) is never asked (layouts.heading_category).
+                elif (headings is not None and v.__class__ is str and not v.isascii()
+                      and (category := self._heading(body[k], first))):
                     append((lo + k, "heading", first))
                     heading_of[lo + k] = category
                 elif (k in headers) if headers is not None else is_header(body[k]):
