@@ -1229,12 +1229,17 @@ def _title_rows(rows: list[tuple[int, dict[str, Any]]], headings: Sequence[int])
     """The Excel rows of the problems' title rows (layouts.is_title_row): each judged with the record row right below
     it, when no category heading row lies between them."""
     keys = L.MEASURE_ONLY_KEYS
-    shapes = [(cell_text(v.get("title")), [cell_text(v.get(k)) for k in keys]) for _, v in rows]
+
+    def shape(v: dict[str, Any]) -> tuple[str, list[str]]:
+        return cell_text(v.get("title")), [cell_text(v.get(k)) for k in keys]
+
     between = sorted(headings)
     out: set[int] = set()
     for n in range(len(rows) - 1):
-        row, below = rows[n][0], rows[n + 1][0]
-        if L.is_title_row(*shapes[n], *shapes[n + 1]) and not any(row < h < below for h in between):
+        (row, v), (below, w) = rows[n], rows[n + 1]
+        if cell_text(v.get("measure")):
+            continue  # the usual row, a measure: no title row (asked first, one cell per row)
+        if L.is_title_row(*shape(v), *shape(w)) and not any(row < h < below for h in between):
             out.add(row)
     return out
 
