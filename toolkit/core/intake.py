@@ -349,21 +349,16 @@ class _Sheet:
         (layouts.is_title_row, with the record row right below it) is a record: the problem, not a category."""
         if "title" not in self.cols:
             return
-        rows = self.table.rows
+        rows, cols = self.table.rows, self.cols
+
+        def shape(row: list[Any]) -> tuple[str, list[str]]:
+            return _title_shape(lambda key: row[j] if 0 <= (j := cols.get(key, -1)) < len(row) else None)
+
         for n, (i, kind, first) in enumerate(kinds):
             if kind == "heading" and n + 1 < len(kinds) and kinds[n + 1][1] == "data":
-                title, measure_only = self._title_and_measure_only(rows[i])
-                next_title, next_measure_only = self._title_and_measure_only(rows[kinds[n + 1][0]])
-                if L.is_title_row(title, measure_only, next_title, next_measure_only):
+                if L.is_title_row(*shape(rows[i]), *shape(rows[kinds[n + 1][0]])):
                     kinds[n] = (i, "data", first)
                     del heading_of[i]
-
-    def _title_and_measure_only(self, row: list[Any]) -> tuple[str, list[str]]:
-        """The row's 存在问题 text and its measure-only fields' texts (layouts.MEASURE_ONLY_KEYS)."""
-        def text(key: str) -> str:
-            j = self.cols.get(key, -1)
-            return cell_text(row[j]) if 0 <= j < len(row) else ""
-        return text("title"), [text(k) for k in L.MEASURE_ONLY_KEYS if k in self.cols]
 
     def _column_numbers(self, row: list[Any]) -> bool:
         """The row numbers the columns (1 2 3 … left to right, at least three, each staff cell filled one more than
@@ -1225,21 +1220,22 @@ def _settings_from_title(ledger: Ledger, one: OneSheet) -> None:
         return
 
 
+def _title_shape(get: Callable[[str], Any]) -> tuple[str, list[str]]:
+    """What layouts.is_title_row asks of a row, given ``get`` (field key → raw cell, None when absent): its 存在问题
+    text and the texts of its measure-only fields (layouts.MEASURE_ONLY_KEYS)."""
+    return cell_text(get("title")), [cell_text(get(k)) for k in L.MEASURE_ONLY_KEYS]
+
+
 def _title_rows(rows: list[tuple[int, dict[str, Any]]], headings: Sequence[int]) -> set[int]:
     """The Excel rows of the problems' title rows (layouts.is_title_row): each judged with the record row right below
     it, when no category heading row lies between them."""
-    keys = L.MEASURE_ONLY_KEYS
-
-    def shape(v: dict[str, Any]) -> tuple[str, list[str]]:
-        return cell_text(v.get("title")), [cell_text(v.get(k)) for k in keys]
-
     between = sorted(headings)
     out: set[int] = set()
     for n in range(len(rows) - 1):
         (row, v), (below, w) = rows[n], rows[n + 1]
         if cell_text(v.get("measure")):
             continue  # the usual row, a measure: no title row (asked first, one cell per row)
-        if L.is_title_row(*shape(v), *shape(w)) and not any(row < h < below for h in between):
+        if L.is_title_row(*_title_shape(v.get), *_title_shape(w.get)) and not any(row < h < below for h in between):
             out.add(row)
     return out
 
